@@ -1,0 +1,1 @@
+"""Handpost: schedules hand-tailored social media posts, one version per network."""

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.db import UTCDateTime, new_id, utcnow
+
+
+class AccountMode(StrEnum):
+    SANDBOX = "sandbox"  # records exactly what would be sent, sends nothing
+    LIVE = "live"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    NEEDS_RECONNECT = "needs_reconnect"
+
+
+class Account(SQLModel, table=True):
+    """One connected network identity, with the purpose it serves for its owner."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("network", "handle", name="uq_accounts_network_handle"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    network: str = Field(max_length=16)
+    handle: str = Field(max_length=255)
+    display_name: str | None = Field(default=None, max_length=255)
+    purpose: str = Field(max_length=1000)
+    audience: str = Field(max_length=1000)
+    mode: str = Field(default=AccountMode.SANDBOX, max_length=16)
+    base_url: str | None = Field(default=None, max_length=2048)
+    status: str = Field(default=AccountStatus.ACTIVE, max_length=32)
+    # Why the account needs reconnecting, in the network's own words where it gave any.
+    status_message: str | None = Field(default=None, sa_column=Column(Text))
+    # Network tokens, encrypted with the service's key; never returned by the API nor logged.
+    credentials_ciphertext: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    version: int = Field(default=1)

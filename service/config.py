@@ -1,0 +1,46 @@
+"""Configuration, read once from environment variables prefixed ``HANDPOST_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'handpost.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HANDPOST_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=_default_database_url,
+        description="SQLAlchemy URL: sqlite:///path.db (default ./handpost.db) or "
+        "postgresql+psycopg://user:pass@host/db.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Where this process runs the dispatcher: `serve` dispatches too unless this is false.
+    dispatch: bool = True
+    guard_threshold: float = Field(default=0.9, gt=0, le=1)
+    # Posts reached later than this after their time are marked missed, not published.
+    missed_grace_seconds: float = Field(default=1800, ge=0)
+    # The dispatcher also looks at the database this often, for posts written by other replicas.
+    poll_seconds: float = Field(default=2.0, gt=0)
+    # A claim is a lease: a worker that dies mid-publish loses it after this long.
+    lease_seconds: float = Field(default=120, gt=0)
+    publish_concurrency: int = Field(default=16, ge=1)
+    # Transient failures are retried with exponential backoff and jitter, this many times in all.
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=300.0, gt=0)
+    worker_id: str | None = None
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

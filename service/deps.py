@@ -1,0 +1,35 @@
+"""Request-scoped access to the app's settings and dispatcher."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from service.config import Settings
+from service.db import on_commit
+from service.posts.service import GuardPolicy
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_guard_policy(settings: SettingsDep) -> GuardPolicy:
+    return GuardPolicy(threshold=settings.guard_threshold)
+
+
+GuardPolicyDep = Annotated[GuardPolicy, Depends(get_guard_policy)]
+
+
+def wake_dispatcher_after_commit(request: Request, session: Session, due: datetime | None) -> None:
+    """Tell this process's dispatcher about a new due time, so it need not wait for its poll."""
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None and due is not None:
+        on_commit(session, lambda: dispatcher.wake_at(due))

@@ -1,0 +1,25 @@
+"""The cross-post guard: one text is never posted to two networks unchanged.
+
+Handpost is deliberately not an auto-cross-poster. A post for a second network must be written
+for that network's audience; the guard refuses one that repeats an earlier post from another
+account with only trivial changes (case, spacing, punctuation, emoji, hashtags, mentions, links,
+Unicode variants). Pure domain code: the API and database layers feed it and report its answer.
+"""
+
+from service.guard.match import (
+    DEFAULT_THRESHOLD,
+    CrossPostMatch,
+    GuardEntry,
+    find_cross_post,
+    length_window,
+)
+from service.guard.normalise import normalise
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "CrossPostMatch",
+    "GuardEntry",
+    "find_cross_post",
+    "length_window",
+    "normalise",
+]

@@ -1,0 +1,123 @@
+"""Finding an earlier post on another network that a new text merely repeats.
+
+Similarity is the normalised Indel similarity of the comparable forms (``rapidfuzz.fuzz.ratio``
+/ 100): 1 - (characters inserted + deleted) / (total length). It is computed in C++ over all
+candidates at once, so thousands of earlier posts cost milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from rapidfuzz import fuzz, process
+
+from service.guard.normalise import is_link_only
+
+DEFAULT_THRESHOLD: float = 0.9
+"""Similarity in [0, 1] at or above which two texts are "the same"."""
+
+# Similarities are floats; a pair whose exact similarity equals the threshold (e.g. 9/10 at 0.9)
+# must match even if rounding puts it a hair below.
+_TOLERANCE = 1e-9
+
+# length_window widens its bound by more than _TOLERANCE, so it can never exclude a pair that
+# find_cross_post would accept, whatever rounding the C++ scorer does.
+_WINDOW_SLACK = 1e-6
+
+# Upper bounds are capped so that they fit a 64-bit database integer.
+_MAX_LENGTH = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class GuardEntry:
+    """One earlier post the new text is compared with."""
+
+    post_id: str
+    account_id: str
+    network: str
+    normalised: str  # normalise(text) of that post
+
+
+@dataclass(frozen=True)
+class CrossPostMatch:
+    """Why the guard refuses: which earlier post the text repeats, and how closely."""
+
+    post_id: str
+    account_id: str
+    network: str
+    similarity: float  # 0..1, rounded to 3 decimals
+    threshold: float
+
+
+def _check_threshold(threshold: float) -> None:
+    """A threshold of 0 would call every pair of texts the same; NaN would call none."""
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+
+
+def length_window(normalised_length: int, threshold: float) -> tuple[int, int]:
+    """Inclusive (min, max) normalised lengths an entry can have and still reach `threshold`.
+
+    Lets the database pre-filter candidates by a stored length column (``len(normalised)``, in
+    code points). A true bound: Indel similarity of lengths a and b is at most
+    1 - |a - b| / (a + b) = 2 * min(a, b) / (a + b), so it never excludes an entry that matches.
+    """
+    _check_threshold(threshold)
+    if normalised_length < 0:
+        raise ValueError(f"normalised_length must be >= 0, got {normalised_length!r}")
+    length = normalised_length
+    t = Fraction(threshold - _WINDOW_SLACK)
+    if t <= 0:
+        return 0, _MAX_LENGTH
+    # Shorter b: 2b / (a + b) >= t  <=>  b >= t * a / (2 - t).
+    # Longer b:  2a / (a + b) >= t  <=>  b <= a * (2 - t) / t.
+    low = math.ceil(t * length / (2 - t))
+    high = math.floor(length * (2 - t) / t)
+    return low, min(high, _MAX_LENGTH)
+
+
+def find_cross_post(
+    normalised: str,
+    others: Iterable[GuardEntry],
+    threshold: float = DEFAULT_THRESHOLD,
+) -> CrossPostMatch | None:
+    """The most similar entry at or above threshold, else None.
+
+    Callers pass only entries from OTHER accounts of the same user; this function does not
+    filter by account. An empty text has nothing to compare and never matches. A link-only text
+    matches only an entry with exactly the same links, since two different links are different
+    posts however alike their URLs look.
+    """
+    _check_threshold(threshold)
+    if not normalised:
+        return None
+    if is_link_only(normalised):
+        for entry in others:
+            if entry.normalised == normalised:
+                return _match(entry, 1.0, threshold)
+        return None
+    candidates = [e for e in others if e.normalised and not is_link_only(e.normalised)]
+    best = process.extractOne(
+        normalised,
+        [e.normalised for e in candidates],
+        scorer=fuzz.ratio,
+        processor=None,
+        score_cutoff=max(threshold - _TOLERANCE, 0.0) * 100,
+    )
+    if best is None:
+        return None
+    _, score, index = best
+    return _match(candidates[index], score / 100, threshold)
+
+
+def _match(entry: GuardEntry, similarity: float, threshold: float) -> CrossPostMatch:
+    return CrossPostMatch(
+        post_id=entry.post_id,
+        account_id=entry.account_id,
+        network=entry.network,
+        similarity=round(similarity, 3),
+        threshold=threshold,
+    )

@@ -1,0 +1,11 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from sqlmodel import SQLModel
+
+from service.accounts.models import Account
+from service.posts.models import Post
+from service.publishing.models import PublishAttempt
+
+metadata = SQLModel.metadata
+
+__all__ = ["Account", "Post", "PublishAttempt", "metadata"]

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from service.networks import RULES
+from service.networks.base import Network
+
+router = APIRouter(prefix="/api/v1/networks", tags=["networks"])
+
+
+class NetworkInfo(BaseModel):
+    """What a front end needs to help write for this network."""
+
+    network: Network
+    display_name: str
+    text_limit: int
+    visibilities: list[str]
+    default_visibility: str
+    supports_title: bool
+    requires_title: bool
+    title_limit: int | None
+    expects_call_to_action: bool
+
+
+@router.get("", response_model=list[NetworkInfo])
+def list_networks() -> list[NetworkInfo]:
+    return [
+        NetworkInfo(
+            network=rules.network,
+            display_name=rules.display_name,
+            text_limit=rules.text_limit,
+            visibilities=list(rules.visibilities),
+            default_visibility=rules.default_visibility,
+            supports_title=rules.supports_title,
+            requires_title=rules.requires_title,
+            title_limit=rules.title_limit,
+            expects_call_to_action=rules.expects_call_to_action,
+        )
+        for rules in RULES.values()
+    ]

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from service.db import UTCDateTime, new_id, utcnow
+
+
+class PostState(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+    # A send whose outcome could not be confirmed: the user must say what happened.
+    UNKNOWN = "unknown"
+
+
+# States from which the user may edit and (re)schedule a post.
+EDITABLE_STATES = frozenset(
+    {PostState.DRAFT, PostState.SCHEDULED, PostState.FAILED, PostState.MISSED}
+)
+# Posts in these states are never compared by the cross-post guard: they will never go out.
+GUARD_IGNORED_STATES = frozenset({PostState.CANCELLED})
+
+
+class Post(SQLModel, table=True):
+    """The text written for one account, and where it is in its life."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        # The dispatcher's claim query: due scheduled posts, earliest first.
+        Index("ix_posts_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_posts_created_at_id", "created_at", "id"),
+        Index("ix_posts_scheduled_at_id", "scheduled_at", "id"),
+        # The guard's candidate query: a user's posts of similar normalised length.
+        Index("ix_posts_guard_length", "guard_length"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    account_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("accounts.id"), nullable=False, index=True)
+    )
+    network: str = Field(max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    link: str | None = Field(default=None, max_length=2048)
+    title: str | None = Field(default=None, max_length=1000)
+    visibility: str = Field(max_length=32)
+    call_to_action: str | None = Field(default=None, max_length=1000)
+    goal: str | None = Field(default=None, max_length=255)
+    state: str = Field(default=PostState.DRAFT, max_length=16)
+    scheduled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    time_zone: str | None = Field(default=None, max_length=64)
+    # When the dispatcher should next try: the scheduled time, or a retry's backoff time.
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    copied_from_id: str | None = Field(default=None, max_length=32)
+    # A copy starts identical to its source; it cannot be scheduled until rewritten.
+    needs_tailoring: bool = Field(default=False)
+    guard_text: str = Field(sa_column=Column(Text, nullable=False))
+    guard_length: int = Field(default=0)
+    # Stable across retries and crashes: the network idempotency key where one exists.
+    publish_key: str = Field(default_factory=new_id, max_length=32, unique=True)
+    attempt_count: int = Field(default=0)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    external_id: str | None = Field(default=None, max_length=255)
+    external_url: str | None = Field(default=None, max_length=2048)
+    published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    version: int = Field(default=1)

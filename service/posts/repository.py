@@ -1,0 +1,90 @@
+"""Every query about posts."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from service.guard import GuardEntry
+from service.posts.models import GUARD_IGNORED_STATES, Post
+
+
+@dataclass(frozen=True)
+class PostFilters:
+    account_id: str | None = None
+    states: Collection[str] = ()
+    scheduled_from: datetime | None = None
+    scheduled_to: datetime | None = None
+
+
+def get(session: Session, post_id: str) -> Post | None:
+    return session.get(Post, post_id)
+
+
+def list_page(
+    session: Session, filters: PostFilters, order: str, after: list[Any] | None, limit: int
+) -> list[Post]:
+    """One page in keyset order: newest first by creation, or soonest first by schedule."""
+    statement = select(Post)
+    if filters.account_id is not None:
+        statement = statement.where(Post.account_id == filters.account_id)
+    if filters.states:
+        statement = statement.where(col(Post.state).in_(list(filters.states)))
+    if filters.scheduled_from is not None:
+        statement = statement.where(col(Post.scheduled_at) >= filters.scheduled_from)
+    if filters.scheduled_to is not None:
+        statement = statement.where(col(Post.scheduled_at) < filters.scheduled_to)
+    if order == "scheduled_at":
+        statement = statement.where(col(Post.scheduled_at).is_not(None))
+        if after is not None:
+            at, post_id = datetime.fromisoformat(after[0]), after[1]
+            statement = statement.where(
+                or_(
+                    col(Post.scheduled_at) > at,
+                    and_(col(Post.scheduled_at) == at, col(Post.id) > post_id),
+                )
+            )
+        statement = statement.order_by(col(Post.scheduled_at), col(Post.id))
+    else:
+        if after is not None:
+            at, post_id = datetime.fromisoformat(after[0]), after[1]
+            statement = statement.where(
+                or_(
+                    col(Post.created_at) < at,
+                    and_(col(Post.created_at) == at, col(Post.id) < post_id),
+                )
+            )
+        statement = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
+    return list(session.exec(statement.limit(limit)))
+
+
+def guard_candidates(
+    session: Session,
+    *,
+    other_than_account: str,
+    min_length: int,
+    max_length: int,
+    exclude_post_ids: Collection[str] = (),
+    only_states: Collection[str] = (),
+) -> list[GuardEntry]:
+    """Posts on other accounts that could be too similar, judged by normalised length only."""
+    statement = select(Post.id, Post.account_id, Post.network, Post.guard_text).where(
+        Post.account_id != other_than_account,
+        col(Post.guard_length) >= min_length,
+        col(Post.guard_length) <= max_length,
+    )
+    if only_states:
+        statement = statement.where(col(Post.state).in_(list(only_states)))
+    else:
+        statement = statement.where(col(Post.state).not_in([str(s) for s in GUARD_IGNORED_STATES]))
+    if exclude_post_ids:
+        statement = statement.where(col(Post.id).not_in(list(exclude_post_ids)))
+    return [
+        GuardEntry(post_id=row[0], account_id=row[1], network=row[2], normalised=row[3])
+        for row in session.exec(statement)
+    ]

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
+
+from service.networks.base import Network
+from service.posts.models import PostState
+
+MAX_TEXT = 100_000  # far above every network's limit; the network rules say the real one
+
+
+class PostWarning(BaseModel):
+    """Advice that does not block: the essays' value checks."""
+
+    code: str
+    message: str
+
+
+class ScheduleFields(BaseModel):
+    """When to publish: an instant with offset, or a wall-clock time in an IANA zone."""
+
+    scheduled_at: datetime | None = Field(
+        default=None,
+        description="ISO 8601 with a UTC offset, e.g. 2026-12-01T07:30:00+02:00.",
+    )
+    local_time: NaiveDatetime | None = Field(
+        default=None, description="Wall-clock time without offset, e.g. 2026-12-01T07:30:00."
+    )
+    time_zone: str | None = Field(
+        default=None, max_length=64, description="IANA zone, e.g. Europe/Helsinki."
+    )
+    publish_now: bool = Field(default=False, description="Publish as soon as possible.")
+
+
+class PostCreate(ScheduleFields):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(max_length=64)
+    text: str = Field(max_length=MAX_TEXT)
+    link: str | None = Field(default=None, max_length=2048)
+    title: str | None = Field(default=None, max_length=1000)
+    visibility: str | None = Field(default=None, max_length=32)
+    call_to_action: str | None = Field(default=None, max_length=1000)
+    goal: str | None = Field(default=None, max_length=255)
+    state: Literal["draft", "scheduled"] | None = Field(
+        default=None,
+        description="Defaults to scheduled when a time (or publish_now) is given, else draft.",
+    )
+
+
+class PostUpdate(ScheduleFields):
+    """Only the fields sent change; send null to clear an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    link: str | None = Field(default=None, max_length=2048)
+    title: str | None = Field(default=None, max_length=1000)
+    visibility: str | None = Field(default=None, max_length=32)
+    call_to_action: str | None = Field(default=None, max_length=1000)
+    goal: str | None = Field(default=None, max_length=255)
+
+
+class ScheduleRequest(ScheduleFields):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CopyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(max_length=64, description="The account to start a draft for.")
+
+
+class PostRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    account_id: str
+    network: Network
+    text: str
+    link: str | None
+    title: str | None
+    visibility: str
+    call_to_action: str | None
+    goal: str | None
+    state: PostState
+    scheduled_at: AwareDatetime | None = Field(description="UTC.")
+    time_zone: str | None
+    scheduled_local: AwareDatetime | None = Field(
+        default=None, description="scheduled_at in time_zone, when one was given."
+    )
+    copied_from_id: str | None
+    needs_tailoring: bool
+    text_length: int = Field(description="The length as the network counts it.")
+    text_limit: int
+    attempt_count: int
+    next_attempt_at: AwareDatetime | None
+    external_id: str | None
+    external_url: str | None
+    published_at: AwareDatetime | None
+    last_error: str | None
+    warnings: list[PostWarning] = []
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    version: int

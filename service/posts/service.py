@@ -1,0 +1,370 @@
+"""Posts: writing, tailoring, scheduling and cancelling, each checked by the guard."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from service import guard
+from service.accounts import service as accounts
+from service.accounts.models import Account
+from service.db import utcnow
+from service.networks import rules_for
+from service.networks.base import NetworkRules, PostContent
+from service.posts import repository, scheduling
+from service.posts.models import EDITABLE_STATES, Post, PostState
+from service.posts.schemas import (
+    PostCreate,
+    PostRead,
+    PostUpdate,
+    PostWarning,
+    ScheduleFields,
+)
+from service.problems import ProblemError, invalid, not_found
+
+CONTENT_FIELDS = ("text", "link", "title", "visibility", "call_to_action", "goal")
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    threshold: float
+
+
+def get_or_404(session: Session, post_id: str) -> Post:
+    post = repository.get(session, post_id)
+    if post is None:
+        raise not_found("post", post_id)
+    return post
+
+
+def content_of(post: Post) -> PostContent:
+    return PostContent(
+        text=post.text,
+        link=post.link,
+        title=post.title,
+        visibility=post.visibility,
+        call_to_action=post.call_to_action,
+    )
+
+
+def warnings_for(post: Post, rules: NetworkRules) -> list[PostWarning]:
+    """The essays' questions, asked of every post: which goal does it serve, what should readers do?"""
+    found: list[PostWarning] = []
+    if not post.goal:
+        found.append(
+            PostWarning(
+                code="no-goal",
+                message="This post names no goal it serves. Ask whether it builds relationships, "
+                "advances your cause or builds your brand in a way that is valuable to others.",
+            )
+        )
+    if rules.expects_call_to_action and not post.call_to_action:
+        found.append(
+            PostWarning(
+                code="no-call-to-action",
+                message=f"Posts on {rules.display_name} should invite the reader to do something "
+                "(follow, reply, visit a link); this one has no call to action.",
+            )
+        )
+    if post.needs_tailoring:
+        found.append(
+            PostWarning(
+                code="needs-tailoring",
+                message="This draft is still a copy of another post; rewrite it for this "
+                "network's audience before scheduling it.",
+            )
+        )
+    return found
+
+
+def to_read(post: Post) -> PostRead:
+    rules = rules_for(post.network)
+    return PostRead.model_validate(
+        {
+            **post.model_dump(),
+            "scheduled_local": scheduling.local_view(post.scheduled_at, post.time_zone),
+            "text_length": rules.text_length(content_of(post)),
+            "text_limit": rules.text_limit,
+            "warnings": warnings_for(post, rules),
+        }
+    )
+
+
+def _validate_content(post: Post) -> None:
+    rules = rules_for(post.network)
+    violations = rules.validate(content_of(post))
+    if violations:
+        raise invalid(
+            " ".join(v.message for v in violations),
+            [{"field": v.field, "code": v.code, "message": v.message} for v in violations],
+        )
+
+
+def _refresh_guard_text(post: Post) -> None:
+    post.guard_text = guard.normalise(post.text)
+    post.guard_length = len(post.guard_text)
+
+
+def cross_post_problem(match: guard.CrossPostMatch, other: Post | None) -> ProblemError:
+    network = rules_for(match.network).display_name
+    return ProblemError(
+        409,
+        "cross-post",
+        "Same text on another network",
+        f"This text is {match.similarity:.0%} the same as post {match.post_id} on {network} "
+        f"(the guard refuses {match.threshold:.0%} or more). Write this version for its own "
+        "audience instead of reposting the same words.",
+        conflicting_post={
+            "id": match.post_id,
+            "account_id": match.account_id,
+            "network": match.network,
+            "state": other.state if other is not None else None,
+            "text": other.text if other is not None else None,
+        },
+        similarity=match.similarity,
+        threshold=match.threshold,
+    )
+
+
+def find_cross_post(
+    session: Session,
+    post: Post,
+    policy: GuardPolicy,
+    *,
+    exclude_source: bool,
+    only_states: Collection[str] = (),
+) -> guard.CrossPostMatch | None:
+    low, high = guard.length_window(post.guard_length, policy.threshold)
+    excluded = {post.id}
+    if exclude_source and post.copied_from_id:
+        excluded.add(post.copied_from_id)
+    candidates = repository.guard_candidates(
+        session,
+        other_than_account=post.account_id,
+        min_length=low,
+        max_length=high,
+        exclude_post_ids=excluded,
+        only_states=only_states,
+    )
+    return guard.find_cross_post(post.guard_text, candidates, policy.threshold)
+
+
+def _enforce_guard(session: Session, post: Post, policy: GuardPolicy) -> None:
+    """Refuse the write if this text is the same as the user's post on another account.
+
+    A draft made by copying may stay similar to its own source while it is being rewritten;
+    once it is scheduled, it is compared with everything.
+    """
+    if post.copied_from_id:
+        source = repository.get(session, post.copied_from_id)
+        post.needs_tailoring = source is not None and source.state != PostState.CANCELLED and (
+            guard.find_cross_post(
+                post.guard_text,
+                [guard.GuardEntry(source.id, source.account_id, source.network, source.guard_text)],
+                policy.threshold,
+            )
+            is not None
+        )
+    match = find_cross_post(
+        session, post, policy, exclude_source=post.state == PostState.DRAFT
+    )
+    if match is not None:
+        raise cross_post_problem(match, repository.get(session, match.post_id))
+
+
+def _apply_schedule(post: Post, fields: ScheduleFields, now: datetime) -> bool:
+    """Set the post's time from the request; True when the request named a time."""
+    try:
+        schedule = scheduling.resolve(
+            scheduled_at=fields.scheduled_at,
+            local_time=fields.local_time,
+            time_zone=fields.time_zone,
+            publish_now=fields.publish_now,
+            now=now,
+        )
+    except scheduling.ScheduleError as exc:
+        raise invalid(exc.message, [{"field": exc.field, "code": exc.code, "message": exc.message}]) from exc
+    if schedule is None:
+        if fields.time_zone is not None:
+            post.time_zone = fields.time_zone
+        return False
+    post.scheduled_at = schedule.at
+    post.time_zone = schedule.time_zone
+    return True
+
+
+def _make_scheduled(post: Post, now: datetime) -> None:
+    if post.scheduled_at is None:
+        raise invalid(
+            "A post needs a time before it can be scheduled: send scheduled_at, local_time "
+            "with time_zone, or publish_now.",
+            [{"field": "scheduled_at", "code": "time-required", "message": "A time is required."}],
+        )
+    if post.scheduled_at < now:
+        raise invalid(
+            f"The post's time {post.scheduled_at.isoformat()} has passed; give a new time or "
+            "publish_now.",
+            [{"field": "scheduled_at", "code": "time-in-past", "message": "The time has passed."}],
+        )
+    post.state = PostState.SCHEDULED
+    post.next_attempt_at = post.scheduled_at
+    post.last_error = None
+
+
+def _touch(post: Post, now: datetime) -> None:
+    post.updated_at = now
+    post.version += 1
+
+
+def create(session: Session, data: PostCreate, policy: GuardPolicy) -> Post:
+    now = utcnow()
+    account = accounts.get_or_404(session, data.account_id)
+    rules = rules_for(account.network)
+    post = Post(
+        account_id=account.id,
+        network=account.network,
+        text=data.text,
+        link=data.link,
+        title=data.title,
+        visibility=data.visibility or rules.default_visibility,
+        call_to_action=data.call_to_action,
+        goal=data.goal,
+        created_at=now,
+        updated_at=now,
+    )
+    has_time = _apply_schedule(post, data, now)
+    wants_scheduled = data.state == "scheduled" or (data.state is None and has_time)
+    _validate_content(post)
+    if wants_scheduled:
+        _make_scheduled(post, now)
+    _refresh_guard_text(post)
+    _enforce_guard(session, post, policy)
+    session.add(post)
+    session.flush()
+    return post
+
+
+def _require_editable(post: Post) -> None:
+    if post.state not in EDITABLE_STATES:
+        raise ProblemError(
+            409,
+            "not-editable",
+            "Post cannot be changed",
+            f"This post is {post.state}; only draft, scheduled, failed and missed posts can be "
+            "edited or rescheduled.",
+            state=post.state,
+        )
+
+
+def update(session: Session, post: Post, data: PostUpdate, policy: GuardPolicy) -> Post:
+    now = utcnow()
+    _require_editable(post)
+    changes: dict[str, Any] = {
+        name: getattr(data, name) for name in CONTENT_FIELDS if name in data.model_fields_set
+    }
+    if "text" in changes and changes["text"] is None:
+        raise invalid("text cannot be null.", [{"field": "text", "code": "text-required", "message": "text cannot be null."}])
+    if "visibility" in changes and changes["visibility"] is None:
+        changes["visibility"] = rules_for(post.network).default_visibility
+    for name, value in changes.items():
+        setattr(post, name, value)
+    has_time = _apply_schedule(post, data, now)
+    _validate_content(post)
+    if post.state == PostState.SCHEDULED or has_time and post.state != PostState.DRAFT:
+        _make_scheduled(post, now)
+    _refresh_guard_text(post)
+    _enforce_guard(session, post, policy)
+    _touch(post, now)
+    session.add(post)
+    session.flush()
+    return post
+
+
+def schedule(session: Session, post: Post, fields: ScheduleFields, policy: GuardPolicy) -> Post:
+    now = utcnow()
+    _require_editable(post)
+    _apply_schedule(post, fields, now)
+    _validate_content(post)
+    _make_scheduled(post, now)
+    _enforce_guard(session, post, policy)
+    _touch(post, now)
+    session.add(post)
+    session.flush()
+    return post
+
+
+def unschedule(session: Session, post: Post) -> Post:
+    """Back to draft, keeping the time as a plan."""
+    if post.state not in (PostState.SCHEDULED, PostState.FAILED, PostState.MISSED):
+        raise ProblemError(
+            409, "not-scheduled", "Post is not scheduled",
+            f"This post is {post.state}; only a scheduled, failed or missed post can go back to draft.",
+            state=post.state,
+        )
+    post.state = PostState.DRAFT
+    post.next_attempt_at = None
+    _touch(post, utcnow())
+    session.add(post)
+    session.flush()
+    return post
+
+
+def cancel(session: Session, post: Post) -> Post:
+    if post.state == PostState.CANCELLED:
+        return post
+    if post.state not in EDITABLE_STATES:
+        raise ProblemError(
+            409,
+            "not-cancellable",
+            "Post cannot be cancelled",
+            f"This post is {post.state}; it can no longer be cancelled.",
+            state=post.state,
+        )
+    post.state = PostState.CANCELLED
+    post.next_attempt_at = None
+    _touch(post, utcnow())
+    session.add(post)
+    session.flush()
+    return post
+
+
+def copy_to(session: Session, source: Post, target: Account, policy: GuardPolicy) -> Post:
+    """A starting draft for another network: the guard lets it exist, not go out, until rewritten."""
+    if target.id == source.account_id:
+        raise ProblemError(
+            409, "same-account", "Copy to the same account",
+            "A copy is a starting point for another account; pick a different one.",
+        )
+    if source.state == PostState.CANCELLED:
+        raise ProblemError(
+            409, "source-cancelled", "Source post is cancelled",
+            "This post was cancelled; write a new one instead of copying it.",
+        )
+    now = utcnow()
+    rules = rules_for(target.network)
+    post = Post(
+        account_id=target.id,
+        network=target.network,
+        text=source.text,
+        link=source.link,
+        title=source.title if rules.supports_title else None,
+        visibility=source.visibility
+        if source.visibility in rules.visibilities
+        else rules.default_visibility,
+        call_to_action=source.call_to_action,
+        goal=source.goal,
+        time_zone=source.time_zone,
+        copied_from_id=source.id,
+        needs_tailoring=True,
+        created_at=now,
+        updated_at=now,
+    )
+    _refresh_guard_text(post)
+    _enforce_guard(session, post, policy)
+    session.add(post)
+    session.flush()
+    return post

@@ -1,0 +1,353 @@
+"""The dispatcher: claims due posts from the database and publishes them.
+
+APScheduler only decides when to look: a poll every few seconds (for posts written by other
+replicas) and one wake-up at the next known due time. It never holds a job per post, so memory
+and start-up do not grow with the number of scheduled posts. Everything else is in the
+database: a post is claimed by one conditional UPDATE, under a lease, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from service.accounts.models import Account
+from service.config import Settings
+from service.db import Database, utcnow
+from service.networks.base import AccountRef, Network
+from service.posts.models import Post, PostState
+from service.posts.service import GuardPolicy, content_of, cross_post_problem, find_cross_post
+from service.publishing import repository
+from service.publishing.models import Outcome, PublishAttempt
+from service.publishing.publishers import (
+    FailureKind,
+    Publisher,
+    PublishFailure,
+    PublishJob,
+    PublishResult,
+)
+from service.publishing.registry import PublisherRegistry
+
+log = logging.getLogger("handpost.dispatcher")
+
+# States that mean "this text went (or may have gone) out": the publish-time guard compares
+# only with these, so of two similar posts the first one out wins.
+SENT_STATES = (PostState.PUBLISHED, PostState.PUBLISHING, PostState.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    post: Post
+    job: PublishJob
+    publisher: Publisher
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    def __init__(
+        self, database: Database, settings: Settings, publishers: PublisherRegistry
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.publishers = publishers
+        self.worker = settings.worker_id or default_worker_id()
+        self.policy = GuardPolicy(threshold=settings.guard_threshold)
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining = asyncio.Lock()
+        self._look_again = False
+        self._next_wake: datetime | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._scheduler.start()
+        self._scheduler.add_job(
+            self.look,
+            "interval",
+            seconds=self.settings.poll_seconds,
+            id="poll",
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            # look() lets only one drain run and asks it to go round again; no overlap warnings.
+            max_instances=100,
+            misfire_grace_time=None,
+        )
+        log.info("dispatcher %s started", self.worker)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop looking; let sends already under way finish (their claims would expire anyway)."""
+        self._scheduler.shutdown(wait=False)
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=timeout)
+
+    def wake_at(self, when: datetime) -> None:
+        """Look at ``when`` (or now, if it has passed). Safe to call from any thread."""
+        if self._loop is None or self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._schedule_wake, when)
+
+    def _schedule_wake(self, when: datetime) -> None:
+        now = datetime.now(UTC)
+        if self._next_wake is not None and self._next_wake <= when and self._next_wake > now:
+            return  # an earlier wake-up is already set
+        self._next_wake = when
+        if not self._scheduler.running:
+            return
+        self._scheduler.add_job(
+            self.look,
+            "date",
+            run_date=max(when, now),
+            id="wake",
+            replace_existing=True,
+            max_instances=100,
+            misfire_grace_time=None,
+        )
+
+    # -- the work --------------------------------------------------------------------------
+
+    async def look(self) -> None:
+        """Publish everything due now; then set the wake-up for the next due post."""
+        if self._draining.locked():
+            self._look_again = True
+            return
+        async with self._draining:
+            self._next_wake = None
+            while True:
+                self._look_again = False
+                await self._drain()
+                if not self._look_again:
+                    break
+            next_due = await asyncio.to_thread(self._next_due)
+        if next_due is not None:
+            self._schedule_wake(next_due)
+
+    async def _drain(self) -> None:
+        concurrency = self.settings.publish_concurrency
+        batch = max(1, concurrency // 4)
+        while True:
+            free = concurrency - len(self._in_flight)
+            if free >= batch or not self._in_flight:
+                for claimed in await asyncio.to_thread(self._claim, free):
+                    task = asyncio.create_task(self._publish(claimed))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+            if not self._in_flight:
+                return
+            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+
+    def _next_due(self) -> datetime | None:
+        with self.database.session() as session:
+            return repository.next_due_time(session)
+
+    def _claim(self, limit: int) -> list[Claimed]:
+        now = utcnow()
+        with self.database.session() as session:
+            self._recover_expired(session, now)
+            posts = repository.claim_due(
+                session,
+                now=now,
+                limit=limit,
+                worker=self.worker,
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+            )
+            accounts = repository.accounts_by_id(session, {p.account_id for p in posts})
+            grace = timedelta(seconds=self.settings.missed_grace_seconds)
+            claimed: list[Claimed] = []
+            for post in posts:
+                job = self._job(post, accounts[post.account_id])
+                if post.scheduled_at is not None and now - post.scheduled_at > grace:
+                    self._settle_missed(session, post, now)
+                    continue
+                claimed.append(Claimed(post, job, self.publishers.for_account(accounts[post.account_id])))
+            session.commit()
+        return claimed
+
+    def _job(self, post: Post, account: Account) -> PublishJob:
+        return PublishJob(
+            post_id=post.id,
+            publish_key=post.publish_key,
+            network=Network(post.network),
+            account=AccountRef(id=account.id, handle=account.handle, base_url=account.base_url),
+            content=content_of(post),
+            attempt=post.attempt_count,
+        )
+
+    def _settle_missed(self, session: Any, post: Post, now: datetime) -> None:
+        assert post.scheduled_at is not None
+        late = now - post.scheduled_at
+        message = (
+            f"Missed: due at {post.scheduled_at.isoformat()}, but publishing was only possible "
+            f"{_human(late)} later, past the {_human(timedelta(seconds=self.settings.missed_grace_seconds))} "
+            "grace window. Reschedule it if it still makes sense."
+        )
+        repository.settle(
+            session, post.id, post.claimed_by,
+            {"state": PostState.MISSED, "next_attempt_at": None, "last_error": message, "updated_at": now},
+        )
+        repository.add_attempt(session, self._attempt(post, now, now, Outcome.MISSED, message))
+
+    def _recover_expired(self, session: Any, now: datetime) -> None:
+        """Posts whose worker died mid-send: resend only where that cannot duplicate them."""
+        expired = repository.expired_leases(session, now=now, limit=100)
+        if not expired:
+            return
+        accounts = repository.accounts_by_id(session, {p.account_id for p in expired})
+        for post in expired:
+            account = accounts[post.account_id]
+            job = self._job(post, account)
+            if self.publishers.for_account(account).may_resend_after_crash(job):
+                message = (
+                    f"Worker {post.claimed_by} stopped while publishing; sending again, "
+                    "which cannot create a duplicate on this network."
+                )
+                values = {"state": PostState.SCHEDULED, "next_attempt_at": now, "updated_at": now}
+                outcome = Outcome.RETRYING
+            else:
+                message = (
+                    f"Worker {post.claimed_by} stopped while publishing, so it is not known whether "
+                    f"{account.network} received the post. Check the account; then mark the post "
+                    "published (with its URL) or requeue it."
+                )
+                values = {"state": PostState.UNKNOWN, "next_attempt_at": None,
+                          "last_error": message, "updated_at": now}
+                outcome = Outcome.UNKNOWN
+            if repository.settle(session, post.id, post.claimed_by, values):
+                repository.add_attempt(session, self._attempt(post, now, now, outcome, message))
+                log.warning("post %s: %s", post.id, message)
+
+    async def _publish(self, claimed: Claimed) -> None:
+        post, job = claimed.post, claimed.job
+        started = utcnow()
+        try:
+            refusal = await asyncio.to_thread(self._guard_refusal, post)
+            if refusal is not None:
+                raise PublishFailure(FailureKind.PERMANENT, refusal)
+            result: PublishResult | PublishFailure = await claimed.publisher.publish(job)
+        except PublishFailure as failure:
+            result = failure
+        except Exception as exc:  # a bug, not the network: the send may have happened
+            log.exception("post %s: publisher raised", post.id)
+            result = PublishFailure(
+                FailureKind.UNKNOWN, f"Unexpected error while publishing: {exc!r}"
+            )
+        await asyncio.to_thread(self._record, post, started, result)
+
+    def _guard_refusal(self, post: Post) -> str | None:
+        with self.database.session() as session:
+            match = find_cross_post(
+                session, post, self.policy, exclude_source=False, only_states=SENT_STATES
+            )
+            if match is None:
+                return None
+            return "Refused by the cross-post guard at publish time: " + cross_post_problem(
+                match, None
+            ).detail
+
+    def _record(self, post: Post, started: datetime, result: PublishResult | PublishFailure) -> None:
+        finished = utcnow()
+        if isinstance(result, PublishResult):
+            outcome = Outcome.PUBLISHED
+            values: dict[str, Any] = {
+                "state": PostState.PUBLISHED,
+                "external_id": result.external_id,
+                "external_url": result.external_url,
+                "published_at": finished,
+                "next_attempt_at": None,
+                "last_error": None,
+            }
+            message = result.message
+        else:
+            outcome, values, message = self._failure_outcome(post, result, finished)
+        values["updated_at"] = finished
+        attempt = self._attempt(post, started, finished, outcome, message)
+        if isinstance(result, PublishResult):
+            attempt.external_id, attempt.external_url = result.external_id, result.external_url
+        attempt.http_status = result.http_status
+        attempt.request = result.request
+        with self.database.session() as session:
+            if not repository.settle(session, post.id, self.worker, values):
+                attempt.message = (
+                    f"{message} (This worker's claim had expired by then; the post's state was "
+                    "settled by the recovery shown in the log.)"
+                )
+            repository.add_attempt(session, attempt)
+            session.commit()
+        log.info("post %s: %s", post.id, outcome.value)
+
+    def _failure_outcome(
+        self, post: Post, failure: PublishFailure, now: datetime
+    ) -> tuple[Outcome, dict[str, Any], str]:
+        if failure.kind == FailureKind.UNKNOWN:
+            message = (
+                f"{failure.message} The post may or may not have been published; check the "
+                "account, then mark it published (with its URL) or requeue it."
+            )
+            return Outcome.UNKNOWN, {"state": PostState.UNKNOWN, "next_attempt_at": None,
+                                     "last_error": message}, message
+        if failure.kind == FailureKind.RETRYABLE:
+            retry_at = now + timedelta(seconds=self._backoff(post.attempt_count, failure.retry_after))
+            deadline = (post.scheduled_at or now) + timedelta(
+                seconds=self.settings.missed_grace_seconds
+            )
+            if post.attempt_count < self.settings.max_attempts and retry_at <= deadline:
+                message = f"{failure.message} Trying again at {retry_at.isoformat()}."
+                return Outcome.RETRYING, {"state": PostState.SCHEDULED,
+                                          "next_attempt_at": retry_at,
+                                          "last_error": failure.message}, message
+            message = (
+                f"{failure.message} Gave up after {post.attempt_count} attempts; "
+                "reschedule the post to try again."
+            )
+        else:
+            message = failure.message
+        return Outcome.FAILED, {"state": PostState.FAILED, "next_attempt_at": None,
+                                "last_error": message}, message
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        ceiling = min(
+            self.settings.retry_max_seconds,
+            self.settings.retry_base_seconds * 2 ** max(0, attempt - 1),
+        )
+        delay = ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
+        return max(delay, retry_after or 0.0)
+
+    def _attempt(
+        self, post: Post, started: datetime, finished: datetime, outcome: Outcome, message: str
+    ) -> PublishAttempt:
+        return PublishAttempt(
+            post_id=post.id,
+            account_id=post.account_id,
+            network=post.network,
+            attempt=post.attempt_count,
+            due_at=post.scheduled_at or started,
+            started_at=started,
+            finished_at=finished,
+            duration_ms=int((finished - started).total_seconds() * 1000),
+            outcome=outcome,
+            message=message,
+            worker=self.worker,
+        )
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -1,0 +1,84 @@
+"""How a claimed post reaches its network: one interface, a sandbox and live implementations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from service.networks import rules_for
+from service.networks.base import AccountRef, Network, PostContent
+
+
+@dataclass(frozen=True)
+class PublishJob:
+    post_id: str
+    publish_key: str
+    network: Network
+    account: AccountRef
+    content: PostContent
+    attempt: int
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    external_id: str
+    external_url: str
+    http_status: int | None
+    message: str
+    request: dict[str, Any] | None
+
+
+class FailureKind(StrEnum):
+    RETRYABLE = "retryable"  # nothing was created; sending again is safe
+    PERMANENT = "permanent"  # the network refused; sending again would fail the same way
+    UNKNOWN = "unknown"  # the post may exist; sending again could publish it twice
+
+
+class PublishFailure(Exception):
+    def __init__(
+        self,
+        kind: FailureKind,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        request: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.request = request
+
+
+class Publisher(Protocol):
+    async def publish(self, job: PublishJob) -> PublishResult: ...
+
+    def may_resend_after_crash(self, job: PublishJob) -> bool:
+        """Whether a post whose worker died mid-send can be sent again without a duplicate."""
+        ...
+
+
+class SandboxPublisher:
+    """Records exactly the request a live account would send, and sends nothing.
+
+    The record is written in the same transaction as the post's new state, so a crash leaves
+    no trace and resending is always safe.
+    """
+
+    async def publish(self, job: PublishJob) -> PublishResult:
+        rules = rules_for(job.network)
+        request = rules.build_create_request(job.content, job.account, job.publish_key)
+        result = rules.sandbox_result(job.account, job.publish_key)
+        return PublishResult(
+            external_id=result.external_id,
+            external_url=result.url,
+            http_status=None,
+            message=f"Sandbox: recorded the request to {rules.display_name}; nothing was sent.",
+            request=request.as_record(),
+        )
+
+    def may_resend_after_crash(self, job: PublishJob) -> bool:
+        return True

@@ -1,0 +1,122 @@
+"""Every query the dispatcher and the publish log make."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from service.accounts.models import Account
+from service.posts.models import Post, PostState
+from service.publishing.models import PublishAttempt
+
+
+def claim_due(
+    session: Session, *, now: datetime, limit: int, worker: str, lease_until: datetime
+) -> list[Post]:
+    """Atomically move up to ``limit`` due posts to publishing, for this worker only.
+
+    One conditional UPDATE: a post already claimed elsewhere no longer matches
+    ``state = 'scheduled'``, so no post is ever claimed twice. On PostgreSQL the inner SELECT
+    skips rows another replica has locked instead of waiting for them.
+    """
+    due = (
+        select(Post.id)
+        .where(Post.state == PostState.SCHEDULED, col(Post.next_attempt_at) <= now)
+        .order_by(col(Post.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    statement = (
+        update(Post)
+        .where(col(Post.id).in_(due), Post.state == PostState.SCHEDULED)
+        .values(
+            state=PostState.PUBLISHING,
+            claimed_by=worker,
+            claimed_until=lease_until,
+            attempt_count=Post.attempt_count + 1,
+            version=Post.version + 1,
+            updated_at=now,
+        )
+        .returning(Post)
+    )
+    posts = list(session.exec(statement).scalars())  # type: ignore[call-overload]
+    posts.sort(key=lambda p: p.next_attempt_at)
+    return posts
+
+
+def expired_leases(session: Session, *, now: datetime, limit: int) -> list[Post]:
+    statement = (
+        select(Post)
+        .where(Post.state == PostState.PUBLISHING, col(Post.claimed_until) < now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.exec(statement))
+
+
+def next_due_time(session: Session) -> datetime | None:
+    statement = select(func.min(Post.next_attempt_at)).where(Post.state == PostState.SCHEDULED)
+    value: datetime | None = session.exec(statement).one()
+    if value is not None and value.tzinfo is None:  # func.min bypasses the column type
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def settle(session: Session, post_id: str, claimed_by: str | None, values: dict[str, Any]) -> bool:
+    """Move a post out of publishing, if the claim is still the one named; False if not."""
+    statement = (
+        update(Post)
+        .where(
+            Post.id == post_id,
+            Post.state == PostState.PUBLISHING,
+            Post.claimed_by == claimed_by,
+        )
+        .values(claimed_by=None, claimed_until=None, version=Post.version + 1, **values)
+    )
+    result = session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount == 1)
+
+
+def accounts_by_id(session: Session, account_ids: Collection[str]) -> dict[str, Account]:
+    statement = select(Account).where(col(Account.id).in_(list(account_ids)))
+    return {account.id: account for account in session.exec(statement)}
+
+
+def add_attempt(session: Session, attempt: PublishAttempt) -> None:
+    session.add(attempt)
+
+
+@dataclass(frozen=True)
+class AttemptFilters:
+    post_id: str | None = None
+    account_id: str | None = None
+    outcomes: Collection[str] = ()
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+
+
+def list_attempts(
+    session: Session, filters: AttemptFilters, before_id: int | None, limit: int
+) -> list[PublishAttempt]:
+    """Newest first."""
+    statement = select(PublishAttempt)
+    if filters.post_id is not None:
+        statement = statement.where(PublishAttempt.post_id == filters.post_id)
+    if filters.account_id is not None:
+        statement = statement.where(PublishAttempt.account_id == filters.account_id)
+    if filters.outcomes:
+        statement = statement.where(col(PublishAttempt.outcome).in_(list(filters.outcomes)))
+    if filters.started_from is not None:
+        statement = statement.where(col(PublishAttempt.started_at) >= filters.started_from)
+    if filters.started_to is not None:
+        statement = statement.where(col(PublishAttempt.started_at) < filters.started_to)
+    if before_id is not None:
+        statement = statement.where(col(PublishAttempt.id) < before_id)
+    statement = statement.order_by(col(PublishAttempt.id).desc()).limit(limit)
+    return list(session.exec(statement))
