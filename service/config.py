@@ -5,12 +5,21 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_database_url() -> str:
     return f"sqlite:///{Path.cwd() / 'handpost.db'}"
+
+
+def _default_secret_key_file() -> Path:
+    return Path.cwd() / "handpost.key"
+
+
+def _default_network_concurrency() -> dict[str, int]:
+    # Small on purpose: a burst of scheduled posts should trickle out, not trip rate limits.
+    return {"x": 2, "linkedin": 2, "facebook": 2, "mastodon": 4, "bluesky": 4, "threads": 2}
 
 
 class Settings(BaseSettings):
@@ -39,6 +48,18 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=300.0, gt=0)
     worker_id: str | None = None
     log_level: str = "INFO"
+    # Fernet key(s) encrypting network credentials at rest; several, comma-separated, to
+    # rotate (the first encrypts, all decrypt). Unset on SQLite: generated into secret_key_file.
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = Field(default_factory=_default_secret_key_file)
+    # Pinned API versions; a sunset LinkedIn version fails every call (426), so bump it here.
+    linkedin_version: str = Field(default="202611", pattern=r"^\d{6}(\.\d{2})?$")
+    facebook_graph_version: str = Field(default="v24.0", pattern=r"^v\d+\.\d+$")
+    # Live HTTP calls: a connect timeout means nothing was sent; a read timeout may not.
+    http_connect_timeout: float = Field(default=5.0, gt=0)
+    http_read_timeout: float = Field(default=30.0, gt=0)
+    # At most this many requests in flight per network (networks not named: 4).
+    network_concurrency: dict[str, int] = Field(default_factory=_default_network_concurrency)
 
 
 @lru_cache

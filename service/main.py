@@ -57,6 +57,12 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.dispatcher = None
     app.dependency_overrides[get_database] = lambda: database
     problems.install(app)
-    for router in (health_router, accounts_router, networks_router, posts_router, publishing_router):
+    for router in (
+        health_router,
+        accounts_router,
+        networks_router,
+        posts_router,
+        publishing_router,
+    ):
         app.include_router(router)
     return app

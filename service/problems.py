@@ -34,9 +34,7 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     """Raised anywhere in a request to answer with a problem; nothing is committed."""
 
-    def __init__(
-        self, status: int, slug: str, title: str, detail: str, **extensions: Any
-    ) -> None:
+    def __init__(self, status: int, slug: str, title: str, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
@@ -93,12 +91,18 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return problem_response(
-                request, 400, "malformed-json", "Malformed JSON",
+                request,
+                400,
+                "malformed-json",
+                "Malformed JSON",
                 "The request body is not valid JSON.",
             )
         errors = [
-            {"field": _field_path(e.get("loc", ())), "code": e.get("type", "invalid"),
-             "message": e.get("msg", "invalid value")}
+            {
+                "field": _field_path(e.get("loc", ())),
+                "code": e.get("type", "invalid"),
+                "message": e.get("msg", "invalid value"),
+            }
             for e in exc.errors()
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])

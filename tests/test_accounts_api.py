@@ -51,7 +51,15 @@ def test_account_with_posts_cannot_be_deleted(client: TestClient) -> None:
 
 def test_networks_endpoint_describes_each_network(client: TestClient) -> None:
     networks = {n["network"]: n for n in client.get("/api/v1/networks").json()}
-    assert set(networks) == {"x", "linkedin", "facebook", "youtube", "mastodon", "bluesky", "threads"}
+    assert set(networks) == {
+        "x",
+        "linkedin",
+        "facebook",
+        "youtube",
+        "mastodon",
+        "bluesky",
+        "threads",
+    }
     assert networks["bluesky"]["text_limit"] == 300
     assert networks["youtube"]["requires_title"] is True
     assert "unlisted" in networks["mastodon"]["visibilities"]

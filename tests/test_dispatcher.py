@@ -27,8 +27,15 @@ from tests.support.api import (
 def insert_post(database: Database, account_id: str, network: str, text: str, **fields) -> str:
     """A post written straight to the database, e.g. one that came due while we were down."""
     normalised = guard.normalise(text)
-    post = Post(account_id=account_id, network=network, text=text, visibility="public",
-                guard_text=normalised, guard_length=len(normalised), **fields)
+    post = Post(
+        account_id=account_id,
+        network=network,
+        text=text,
+        visibility="public",
+        guard_text=normalised,
+        guard_length=len(normalised),
+        **fields,
+    )
     with database.session() as session:
         session.add(post)
         session.commit()
@@ -38,9 +45,18 @@ def insert_post(database: Database, account_id: str, network: str, text: str, **
 def test_due_posts_are_published_and_logged(make_client: AppFactory) -> None:
     client = make_client()
     mastodon = create_account(client, "mastodon", base_url="https://fosstodon.org")
-    post = create_post(client, mastodon["id"], "Release notes, written for humans.",
-                       scheduled_at=in_seconds(1), visibility="unlisted").json()
-    published = wait_for(lambda: (p := client.get(f"/api/v1/posts/{post['id']}").json())["state"] == "published" and p)
+    post = create_post(
+        client,
+        mastodon["id"],
+        "Release notes, written for humans.",
+        scheduled_at=in_seconds(1),
+        visibility="unlisted",
+    ).json()
+    published = wait_for(
+        lambda: (
+            (p := client.get(f"/api/v1/posts/{post['id']}").json())["state"] == "published" and p
+        )
+    )
     assert published["external_url"].startswith("https://fosstodon.org/@me-mastodon/")
     assert published["published_at"] is not None
 
@@ -51,15 +67,20 @@ def test_due_posts_are_published_and_logged(make_client: AppFactory) -> None:
     assert attempt["lateness_ms"] >= 0
     # The sandbox records exactly the request a live account would send.
     assert attempt["request"]["url"] == "https://fosstodon.org/api/v1/statuses"
-    assert attempt["request"]["json"] == {"status": "Release notes, written for humans.", "visibility": "unlisted"}
+    assert attempt["request"]["json"] == {
+        "status": "Release notes, written for humans.",
+        "visibility": "unlisted",
+    }
     assert attempt["request"]["headers"]["Idempotency-Key"]
-    assert "Bearer <redacted>" == attempt["request"]["headers"]["Authorization"]
+    assert attempt["request"]["headers"]["Authorization"] == "Bearer <redacted>"
 
 
 def test_publish_now(make_client: AppFactory) -> None:
     client = make_client()
     bluesky = create_account(client, "bluesky", "ada.bsky.social")
-    post = create_post(client, bluesky["id"], "Right now, from the garden.", publish_now=True).json()
+    post = create_post(
+        client, bluesky["id"], "Right now, from the garden.", publish_now=True
+    ).json()
     wait_for(lambda: post_state(client, post["id"]) == "published", timeout=5)
 
 
@@ -67,10 +88,18 @@ def test_log_filters_by_account_and_outcome(make_client: AppFactory, database: D
     client = make_client()
     x = create_account(client, "x")
     fb = create_account(client, "facebook", "42")
-    a = create_post(client, x["id"], "A thread on scheduling, with a question at the end?", publish_now=True).json()
-    insert_post(database, fb["id"], "facebook", "Old news from last night",
-                state=PostState.SCHEDULED, scheduled_at=datetime.now(UTC) - timedelta(hours=5),
-                next_attempt_at=datetime.now(UTC) - timedelta(hours=5))
+    a = create_post(
+        client, x["id"], "A thread on scheduling, with a question at the end?", publish_now=True
+    ).json()
+    insert_post(
+        database,
+        fb["id"],
+        "facebook",
+        "Old news from last night",
+        state=PostState.SCHEDULED,
+        scheduled_at=datetime.now(UTC) - timedelta(hours=5),
+        next_attempt_at=datetime.now(UTC) - timedelta(hours=5),
+    )
     wait_for(lambda: len(client.get("/api/v1/publish-log").json()["items"]) == 2)
     by_account = client.get("/api/v1/publish-log", params={"account_id": x["id"]}).json()["items"]
     assert [e["post_id"] for e in by_account] == [a["id"]]
@@ -86,15 +115,29 @@ def test_after_downtime_recent_posts_go_out_and_old_ones_are_missed(
     api = make_client(dispatch=False)
     account = create_account(api, "facebook", "1001")
     now = datetime.now(UTC)
-    recent = insert_post(database, account["id"], "facebook", "Good morning, family!",
-                         state=PostState.SCHEDULED, scheduled_at=now - timedelta(minutes=5),
-                         next_attempt_at=now - timedelta(minutes=5))
-    stale = insert_post(database, account["id"], "facebook", "Good morning, everyone!",
-                        state=PostState.SCHEDULED, scheduled_at=now - timedelta(hours=16),
-                        next_attempt_at=now - timedelta(hours=16))
+    recent = insert_post(
+        database,
+        account["id"],
+        "facebook",
+        "Good morning, family!",
+        state=PostState.SCHEDULED,
+        scheduled_at=now - timedelta(minutes=5),
+        next_attempt_at=now - timedelta(minutes=5),
+    )
+    stale = insert_post(
+        database,
+        account["id"],
+        "facebook",
+        "Good morning, everyone!",
+        state=PostState.SCHEDULED,
+        scheduled_at=now - timedelta(hours=16),
+        next_attempt_at=now - timedelta(hours=16),
+    )
 
     client = make_client(missed_grace_seconds=1800)  # the service comes back
-    wait_for(lambda: post_state(client, recent) == "published" and post_state(client, stale) == "missed")
+    wait_for(
+        lambda: post_state(client, recent) == "published" and post_state(client, stale) == "missed"
+    )
     missed = client.get(f"/api/v1/posts/{stale}").json()
     assert "grace window" in missed["last_error"]
     [entry] = client.get(f"/api/v1/posts/{stale}/attempts").json()["items"]
@@ -113,8 +156,15 @@ def test_two_dispatchers_never_publish_a_post_twice(
     accounts = [create_account(api, "mastodon", f"user{i}") for i in range(4)]
     due = datetime.now(UTC) - timedelta(seconds=1)
     ids = [
-        insert_post(database, accounts[i % 4]["id"], "mastodon", distinct_text(i),
-                    state=PostState.SCHEDULED, scheduled_at=due, next_attempt_at=due)
+        insert_post(
+            database,
+            accounts[i % 4]["id"],
+            "mastodon",
+            distinct_text(i),
+            state=PostState.SCHEDULED,
+            scheduled_at=due,
+            next_attempt_at=due,
+        )
         for i in range(300)
     ]
     first = make_client(publish_concurrency=8, worker_id="first")
@@ -132,7 +182,10 @@ def test_two_dispatchers_never_publish_a_post_twice(
     per_post = Counter(post_id for post_id, _ in attempts)
     assert set(per_post) == set(ids)
     assert max(per_post.values()) == 1
-    assert first.get("/api/v1/publish-log", params={"limit": 1}).json()["items"][0]["outcome"] == "published"
+    assert (
+        first.get("/api/v1/publish-log", params={"limit": 1}).json()["items"][0]["outcome"]
+        == "published"
+    )
 
 
 def test_a_post_left_mid_publish_by_a_dead_worker_is_recovered(
@@ -141,10 +194,18 @@ def test_a_post_left_mid_publish_by_a_dead_worker_is_recovered(
     api = make_client(dispatch=False)
     account = create_account(api, "mastodon")
     now = datetime.now(UTC)
-    orphan = insert_post(database, account["id"], "mastodon", "Sent when the worker died",
-                         state=PostState.PUBLISHING, scheduled_at=now - timedelta(seconds=30),
-                         next_attempt_at=now - timedelta(seconds=30), attempt_count=1,
-                         claimed_by="dead-worker", claimed_until=now - timedelta(seconds=1))
+    orphan = insert_post(
+        database,
+        account["id"],
+        "mastodon",
+        "Sent when the worker died",
+        state=PostState.PUBLISHING,
+        scheduled_at=now - timedelta(seconds=30),
+        next_attempt_at=now - timedelta(seconds=30),
+        attempt_count=1,
+        claimed_by="dead-worker",
+        claimed_until=now - timedelta(seconds=1),
+    )
     client = make_client()
     wait_for(lambda: post_state(client, orphan) == "published")
     log = client.get(f"/api/v1/posts/{orphan}/attempts").json()["items"]
@@ -157,9 +218,15 @@ def test_the_scheduler_holds_no_job_per_post(make_client: AppFactory, database: 
     account = create_account(api, "threads")
     far = datetime.now(UTC) + timedelta(days=30)
     for i in range(200):
-        insert_post(database, account["id"], "threads", distinct_text(i),
-                    state=PostState.SCHEDULED, scheduled_at=far + timedelta(minutes=i),
-                    next_attempt_at=far + timedelta(minutes=i))
+        insert_post(
+            database,
+            account["id"],
+            "threads",
+            distinct_text(i),
+            state=PostState.SCHEDULED,
+            scheduled_at=far + timedelta(minutes=i),
+            next_attempt_at=far + timedelta(minutes=i),
+        )
     client = make_client()
     dispatcher = client.app.state.dispatcher
     wait_for(lambda: dispatcher._next_wake is not None)
@@ -175,5 +242,7 @@ async def _jobs(dispatcher) -> list:
 
 def test_nothing_is_published_without_a_dispatcher(client: TestClient) -> None:
     account = create_account(client, "x")
-    post = create_post(client, account["id"], "Scheduled but nobody is dispatching", publish_now=True).json()
+    post = create_post(
+        client, account["id"], "Scheduled but nobody is dispatching", publish_now=True
+    ).json()
     assert post_state(client, post["id"]) == "scheduled"

@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 
 from tests.support.api import assert_problem, create_account, create_post, in_seconds
 
-TEXT = "Spent the weekend fixing the bike with my daughter. She now knows more about gears than I do."
+TEXT = (
+    "Spent the weekend fixing the bike with my daughter. She now knows more about gears than I do."
+)
 
 
 @pytest.fixture
@@ -39,8 +41,11 @@ def test_scheduled_with_offset_is_stored_in_utc(client: TestClient, account: dic
 def test_local_time_in_a_zone_returns_utc_and_local(client: TestClient, account: dict) -> None:
     year = datetime.now(UTC).year + 1
     post = create_post(
-        client, account["id"], TEXT,
-        local_time=f"{year}-01-15T07:30:00", time_zone="Europe/Helsinki",
+        client,
+        account["id"],
+        TEXT,
+        local_time=f"{year}-01-15T07:30:00",
+        time_zone="Europe/Helsinki",
     ).json()
     assert datetime.fromisoformat(post["scheduled_at"]) == datetime(year, 1, 15, 5, 30, tzinfo=UTC)
     assert post["scheduled_local"].startswith(f"{year}-01-15T07:30:00+02:00")
@@ -80,7 +85,9 @@ def test_missing_and_repeated_local_times_are_refused(
 def test_bad_times_are_refused_with_a_reason(
     client: TestClient, account: dict, body: dict, code: str
 ) -> None:
-    problem = assert_problem(create_post(client, account["id"], TEXT, **body), 422, "validation-error")
+    problem = assert_problem(
+        create_post(client, account["id"], TEXT, **body), 422, "validation-error"
+    )
     assert problem["errors"][0]["code"] == code
 
 
@@ -96,17 +103,26 @@ def test_too_long_for_the_network_is_refused_at_write_time(client: TestClient) -
 def test_visibility_must_fit_the_network(client: TestClient) -> None:
     mastodon = create_account(client, "mastodon")
     bluesky = create_account(client, "bluesky")
-    assert create_post(client, mastodon["id"], TEXT, visibility="unlisted").json()["visibility"] == "unlisted"
+    assert (
+        create_post(client, mastodon["id"], TEXT, visibility="unlisted").json()["visibility"]
+        == "unlisted"
+    )
     problem = assert_problem(
-        create_post(client, bluesky["id"], TEXT + " (bsky)", visibility="unlisted"), 422, "validation-error"
+        create_post(client, bluesky["id"], TEXT + " (bsky)", visibility="unlisted"),
+        422,
+        "validation-error",
     )
     assert problem["errors"][0]["field"] == "visibility"
 
 
 def test_youtube_needs_a_title(client: TestClient) -> None:
     youtube = create_account(client, "youtube")
-    assert_problem(create_post(client, youtube["id"], "My talk on scheduling"), 422, "validation-error")
-    created = create_post(client, youtube["id"], "My talk on scheduling", title="Scheduling, not spam")
+    assert_problem(
+        create_post(client, youtube["id"], "My talk on scheduling"), 422, "validation-error"
+    )
+    created = create_post(
+        client, youtube["id"], "My talk on scheduling", title="Scheduling, not spam"
+    )
     assert created.status_code == 201
 
 
@@ -123,10 +139,14 @@ def test_edit_needs_the_current_etag(client: TestClient, account: dict) -> None:
     created = create_post(client, account["id"], TEXT)
     url = f"/api/v1/posts/{created.json()['id']}"
     assert_problem(client.patch(url, json={"goal": "relationships"}), 428, "precondition-required")
-    first = client.patch(url, json={"goal": "relationships"}, headers={"If-Match": created.headers["etag"]})
+    first = client.patch(
+        url, json={"goal": "relationships"}, headers={"If-Match": created.headers["etag"]}
+    )
     assert first.status_code == 200
     assert first.headers["etag"] == '"2"'
-    second_tab = client.patch(url, json={"text": TEXT + "!"}, headers={"If-Match": created.headers["etag"]})
+    second_tab = client.patch(
+        url, json={"text": TEXT + "!"}, headers={"If-Match": created.headers["etag"]}
+    )
     assert_problem(second_tab, 412, "stale-version")
     assert client.get(url).json()["text"] == TEXT
 
@@ -141,13 +161,17 @@ def test_edit_reschedule_unschedule_and_cancel(client: TestClient, account: dict
     assert client.post(f"{url}/unschedule").json()["state"] == "draft"
     assert client.post(f"{url}/cancel").json()["state"] == "cancelled"
     etag = client.get(url).headers["etag"]
-    assert_problem(client.patch(url, json={"text": "new"}, headers={"If-Match": etag}), 409, "not-editable")
+    assert_problem(
+        client.patch(url, json={"text": "new"}, headers={"If-Match": etag}), 409, "not-editable"
+    )
     assert_problem(client.post(f"{url}/schedule", json={"publish_now": True}), 409, "not-editable")
 
 
 def test_scheduling_a_draft_without_a_time_is_refused(client: TestClient, account: dict) -> None:
     post = create_post(client, account["id"], TEXT).json()
-    problem = assert_problem(client.post(f"/api/v1/posts/{post['id']}/schedule", json={}), 422, "validation-error")
+    problem = assert_problem(
+        client.post(f"/api/v1/posts/{post['id']}/schedule", json={}), 422, "validation-error"
+    )
     assert problem["errors"][0]["code"] == "time-required"
     assert client.get(f"/api/v1/posts/{post['id']}").json()["state"] == "draft"
 
@@ -157,8 +181,11 @@ def test_warnings_name_missing_goal_and_call_to_action(client: TestClient) -> No
     bare = create_post(client, linkedin["id"], "Our quarterly numbers are out.").json()
     assert {w["code"] for w in bare["warnings"]} == {"no-goal", "no-call-to-action"}
     full = create_post(
-        client, linkedin["id"], "What I learnt shipping weekly for a year.",
-        goal="personal brand", call_to_action="Tell me what you would add",
+        client,
+        linkedin["id"],
+        "What I learnt shipping weekly for a year.",
+        goal="personal brand",
+        call_to_action="Tell me what you would add",
     ).json()
     assert full["warnings"] == []
 
@@ -168,8 +195,14 @@ def test_list_filters_and_cursor_pagination(client: TestClient) -> None:
     mastodon = create_account(client, "mastodon")
     ids = []
     for i in range(7):
-        ids.append(create_post(client, facebook["id"], f"Family news number {i}: the cat learnt a trick {'x' * i * 9}",
-                               scheduled_at=in_seconds(3600 * (i + 1))).json()["id"])
+        ids.append(
+            create_post(
+                client,
+                facebook["id"],
+                f"Family news number {i}: the cat learnt a trick {'x' * i * 9}",
+                scheduled_at=in_seconds(3600 * (i + 1)),
+            ).json()["id"]
+        )
     create_post(client, mastodon["id"], "A fediverse-only thought about open protocols")
 
     seen: list[str] = []

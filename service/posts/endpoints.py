@@ -73,7 +73,9 @@ def list_posts(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        key_time: datetime | None = last.scheduled_at if order == "scheduled_at" else last.created_at
+        key_time: datetime | None = (
+            last.scheduled_at if order == "scheduled_at" else last.created_at
+        )
         assert key_time is not None
         next_cursor = encode_cursor(f"posts:{order}", [key_time.isoformat(), last.id])
     return Page[PostRead](items=[posts.to_read(p) for p in rows], next_cursor=next_cursor)

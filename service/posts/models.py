@@ -61,7 +61,7 @@ class Post(SQLModel, table=True):
     copied_from_id: str | None = Field(default=None, max_length=32)
     # A copy starts identical to its source; it cannot be scheduled until rewritten.
     needs_tailoring: bool = Field(default=False)
-    guard_text: str = Field(sa_column=Column(Text, nullable=False))
+    guard_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     guard_length: int = Field(default=0)
     # Stable across retries and crashes: the network idempotency key where one exists.
     publish_key: str = Field(default_factory=new_id, max_length=32, unique=True)
@@ -72,6 +72,10 @@ class Post(SQLModel, table=True):
     external_url: str | None = Field(default=None, max_length=2048)
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     version: int = Field(default=1)

@@ -122,7 +122,8 @@ def resolve(
         raise ScheduleError(
             "scheduled_at",
             "time-in-past",
-            f"{at.isoformat()} is in the past (it is now {now.replace(microsecond=0).isoformat()}). "
+            f"{at.isoformat()} is in the past (it is now "
+            f"{now.replace(microsecond=0).isoformat()}). "
             "Choose a later time, or send publish_now: true to publish right away.",
         )
     return Schedule(at=at, time_zone=time_zone)

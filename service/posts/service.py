@@ -52,7 +52,7 @@ def content_of(post: Post) -> PostContent:
 
 
 def warnings_for(post: Post, rules: NetworkRules) -> list[PostWarning]:
-    """The essays' questions, asked of every post: which goal does it serve, what should readers do?"""
+    """The essays' questions for every post: which goal does it serve, what should readers do?"""
     found: list[PostWarning] = []
     if not post.goal:
         found.append(
@@ -161,17 +161,23 @@ def _enforce_guard(session: Session, post: Post, policy: GuardPolicy) -> None:
     """
     if post.copied_from_id:
         source = repository.get(session, post.copied_from_id)
-        post.needs_tailoring = source is not None and source.state != PostState.CANCELLED and (
-            guard.find_cross_post(
-                post.guard_text,
-                [guard.GuardEntry(source.id, source.account_id, source.network, source.guard_text)],
-                policy.threshold,
+        post.needs_tailoring = (
+            source is not None
+            and source.state != PostState.CANCELLED
+            and (
+                guard.find_cross_post(
+                    post.guard_text,
+                    [
+                        guard.GuardEntry(
+                            source.id, source.account_id, source.network, source.guard_text
+                        )
+                    ],
+                    policy.threshold,
+                )
+                is not None
             )
-            is not None
         )
-    match = find_cross_post(
-        session, post, policy, exclude_source=post.state == PostState.DRAFT
-    )
+    match = find_cross_post(session, post, policy, exclude_source=post.state == PostState.DRAFT)
     if match is not None:
         raise cross_post_problem(match, repository.get(session, match.post_id))
 
@@ -187,7 +193,9 @@ def _apply_schedule(post: Post, fields: ScheduleFields, now: datetime) -> bool:
             now=now,
         )
     except scheduling.ScheduleError as exc:
-        raise invalid(exc.message, [{"field": exc.field, "code": exc.code, "message": exc.message}]) from exc
+        raise invalid(
+            exc.message, [{"field": exc.field, "code": exc.code, "message": exc.message}]
+        ) from exc
     if schedule is None:
         if fields.time_zone is not None:
             post.time_zone = fields.time_zone
@@ -267,14 +275,17 @@ def update(session: Session, post: Post, data: PostUpdate, policy: GuardPolicy) 
         name: getattr(data, name) for name in CONTENT_FIELDS if name in data.model_fields_set
     }
     if "text" in changes and changes["text"] is None:
-        raise invalid("text cannot be null.", [{"field": "text", "code": "text-required", "message": "text cannot be null."}])
+        raise invalid(
+            "text cannot be null.",
+            [{"field": "text", "code": "text-required", "message": "text cannot be null."}],
+        )
     if "visibility" in changes and changes["visibility"] is None:
         changes["visibility"] = rules_for(post.network).default_visibility
     for name, value in changes.items():
         setattr(post, name, value)
     has_time = _apply_schedule(post, data, now)
     _validate_content(post)
-    if post.state == PostState.SCHEDULED or has_time and post.state != PostState.DRAFT:
+    if post.state == PostState.SCHEDULED or (has_time and post.state != PostState.DRAFT):
         _make_scheduled(post, now)
     _refresh_guard_text(post)
     _enforce_guard(session, post, policy)
@@ -301,8 +312,11 @@ def unschedule(session: Session, post: Post) -> Post:
     """Back to draft, keeping the time as a plan."""
     if post.state not in (PostState.SCHEDULED, PostState.FAILED, PostState.MISSED):
         raise ProblemError(
-            409, "not-scheduled", "Post is not scheduled",
-            f"This post is {post.state}; only a scheduled, failed or missed post can go back to draft.",
+            409,
+            "not-scheduled",
+            "Post is not scheduled",
+            f"This post is {post.state}; only a scheduled, failed or missed post can go back "
+            "to draft.",
             state=post.state,
         )
     post.state = PostState.DRAFT
@@ -333,15 +347,19 @@ def cancel(session: Session, post: Post) -> Post:
 
 
 def copy_to(session: Session, source: Post, target: Account, policy: GuardPolicy) -> Post:
-    """A starting draft for another network: the guard lets it exist, not go out, until rewritten."""
+    """A starting draft for another network: it may exist, not go out, until rewritten."""
     if target.id == source.account_id:
         raise ProblemError(
-            409, "same-account", "Copy to the same account",
+            409,
+            "same-account",
+            "Copy to the same account",
             "A copy is a starting point for another account; pick a different one.",
         )
     if source.state == PostState.CANCELLED:
         raise ProblemError(
-            409, "source-cancelled", "Source post is cancelled",
+            409,
+            "source-cancelled",
+            "Source post is cancelled",
             "This post was cancelled; write a new one instead of copying it.",
         )
     now = utcnow()

@@ -89,11 +89,11 @@ class Dispatcher:
         )
         log.info("dispatcher %s started", self.worker)
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop looking; let sends already under way finish (their claims would expire anyway)."""
         self._scheduler.shutdown(wait=False)
         if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=timeout)
+            await asyncio.wait(self._in_flight, timeout=grace_seconds)
 
     def wake_at(self, when: datetime) -> None:
         """Look at ``when`` (or now, if it has passed). Safe to call from any thread."""
@@ -173,7 +173,9 @@ class Dispatcher:
                 if post.scheduled_at is not None and now - post.scheduled_at > grace:
                     self._settle_missed(session, post, now)
                     continue
-                claimed.append(Claimed(post, job, self.publishers.for_account(accounts[post.account_id])))
+                claimed.append(
+                    Claimed(post, job, self.publishers.for_account(accounts[post.account_id]))
+                )
             session.commit()
         return claimed
 
@@ -190,14 +192,22 @@ class Dispatcher:
     def _settle_missed(self, session: Any, post: Post, now: datetime) -> None:
         assert post.scheduled_at is not None
         late = now - post.scheduled_at
+        grace = timedelta(seconds=self.settings.missed_grace_seconds)
         message = (
             f"Missed: due at {post.scheduled_at.isoformat()}, but publishing was only possible "
-            f"{_human(late)} later, past the {_human(timedelta(seconds=self.settings.missed_grace_seconds))} "
-            "grace window. Reschedule it if it still makes sense."
+            f"{_human(late)} later, past the {_human(grace)} grace window. Reschedule it if it "
+            "still makes sense."
         )
         repository.settle(
-            session, post.id, post.claimed_by,
-            {"state": PostState.MISSED, "next_attempt_at": None, "last_error": message, "updated_at": now},
+            session,
+            post.id,
+            post.claimed_by,
+            {
+                "state": PostState.MISSED,
+                "next_attempt_at": None,
+                "last_error": message,
+                "updated_at": now,
+            },
         )
         repository.add_attempt(session, self._attempt(post, now, now, Outcome.MISSED, message))
 
@@ -219,12 +229,17 @@ class Dispatcher:
                 outcome = Outcome.RETRYING
             else:
                 message = (
-                    f"Worker {post.claimed_by} stopped while publishing, so it is not known whether "
+                    f"Worker {post.claimed_by} stopped while publishing, so it is not known "
+                    "whether "
                     f"{account.network} received the post. Check the account; then mark the post "
                     "published (with its URL) or requeue it."
                 )
-                values = {"state": PostState.UNKNOWN, "next_attempt_at": None,
-                          "last_error": message, "updated_at": now}
+                values = {
+                    "state": PostState.UNKNOWN,
+                    "next_attempt_at": None,
+                    "last_error": message,
+                    "updated_at": now,
+                }
                 outcome = Outcome.UNKNOWN
             if repository.settle(session, post.id, post.claimed_by, values):
                 repository.add_attempt(session, self._attempt(post, now, now, outcome, message))
@@ -254,11 +269,14 @@ class Dispatcher:
             )
             if match is None:
                 return None
-            return "Refused by the cross-post guard at publish time: " + cross_post_problem(
-                match, None
-            ).detail
+            return (
+                "Refused by the cross-post guard at publish time: "
+                + cross_post_problem(match, None).detail
+            )
 
-    def _record(self, post: Post, started: datetime, result: PublishResult | PublishFailure) -> None:
+    def _record(
+        self, post: Post, started: datetime, result: PublishResult | PublishFailure
+    ) -> None:
         finished = utcnow()
         if isinstance(result, PublishResult):
             outcome = Outcome.PUBLISHED
@@ -297,33 +315,47 @@ class Dispatcher:
                 f"{failure.message} The post may or may not have been published; check the "
                 "account, then mark it published (with its URL) or requeue it."
             )
-            return Outcome.UNKNOWN, {"state": PostState.UNKNOWN, "next_attempt_at": None,
-                                     "last_error": message}, message
+            return (
+                Outcome.UNKNOWN,
+                {"state": PostState.UNKNOWN, "next_attempt_at": None, "last_error": message},
+                message,
+            )
         if failure.kind == FailureKind.RETRYABLE:
-            retry_at = now + timedelta(seconds=self._backoff(post.attempt_count, failure.retry_after))
+            retry_at = now + timedelta(
+                seconds=self._backoff(post.attempt_count, failure.retry_after)
+            )
             deadline = (post.scheduled_at or now) + timedelta(
                 seconds=self.settings.missed_grace_seconds
             )
             if post.attempt_count < self.settings.max_attempts and retry_at <= deadline:
                 message = f"{failure.message} Trying again at {retry_at.isoformat()}."
-                return Outcome.RETRYING, {"state": PostState.SCHEDULED,
-                                          "next_attempt_at": retry_at,
-                                          "last_error": failure.message}, message
+                return (
+                    Outcome.RETRYING,
+                    {
+                        "state": PostState.SCHEDULED,
+                        "next_attempt_at": retry_at,
+                        "last_error": failure.message,
+                    },
+                    message,
+                )
             message = (
                 f"{failure.message} Gave up after {post.attempt_count} attempts; "
                 "reschedule the post to try again."
             )
         else:
             message = failure.message
-        return Outcome.FAILED, {"state": PostState.FAILED, "next_attempt_at": None,
-                                "last_error": message}, message
+        return (
+            Outcome.FAILED,
+            {"state": PostState.FAILED, "next_attempt_at": None, "last_error": message},
+            message,
+        )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         ceiling = min(
             self.settings.retry_max_seconds,
             self.settings.retry_base_seconds * 2 ** max(0, attempt - 1),
         )
-        delay = ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
+        delay: float = ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
         return max(delay, retry_after or 0.0)
 
     def _attempt(

@@ -34,7 +34,7 @@ def claim_due(
     )
     statement = (
         update(Post)
-        .where(col(Post.id).in_(due), Post.state == PostState.SCHEDULED)
+        .where(col(Post.id).in_(due), col(Post.state) == PostState.SCHEDULED)
         .values(
             state=PostState.PUBLISHING,
             claimed_by=worker,
@@ -45,7 +45,7 @@ def claim_due(
         )
         .returning(Post)
     )
-    posts = list(session.exec(statement).scalars())  # type: ignore[call-overload]
+    posts = list(session.exec(statement).scalars())
     posts.sort(key=lambda p: p.next_attempt_at)
     return posts
 
@@ -73,13 +73,13 @@ def settle(session: Session, post_id: str, claimed_by: str | None, values: dict[
     statement = (
         update(Post)
         .where(
-            Post.id == post_id,
-            Post.state == PostState.PUBLISHING,
-            Post.claimed_by == claimed_by,
+            col(Post.id) == post_id,
+            col(Post.state) == PostState.PUBLISHING,
+            col(Post.claimed_by) == claimed_by,
         )
         .values(claimed_by=None, claimed_until=None, version=Post.version + 1, **values)
     )
-    result = session.exec(statement)  # type: ignore[call-overload]
+    result = session.exec(statement)
     return bool(result.rowcount == 1)
 
 

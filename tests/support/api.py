@@ -24,10 +24,17 @@ PURPOSES = {
 }
 
 
-def create_account(client: Client, network: str, handle: str | None = None, **extra: Any) -> dict[str, Any]:
+def create_account(
+    client: Client, network: str, handle: str | None = None, **extra: Any
+) -> dict[str, Any]:
     purpose, audience = PURPOSES[network]
-    body = {"network": network, "handle": handle or f"me-{network}", "purpose": purpose,
-            "audience": audience, **extra}
+    body = {
+        "network": network,
+        "handle": handle or f"me-{network}",
+        "purpose": purpose,
+        "audience": audience,
+        **extra,
+    }
     response = client.post("/api/v1/accounts", json=body)
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()

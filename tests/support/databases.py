@@ -33,7 +33,9 @@ def _admin(sql: str) -> None:
 
     admin = postgres_admin_url()
     assert admin is not None
-    with psycopg.connect(admin.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+    with psycopg.connect(
+        admin.replace("postgresql+psycopg", "postgresql"), autocommit=True
+    ) as conn:
         conn.execute(sql)  # type: ignore[arg-type]
 
 

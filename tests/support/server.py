@@ -1,0 +1,77 @@
+"""Runs the real `handpost` command as a child process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class ServiceProcess:
+    """`handpost serve` (or `worker`) with its output captured to a log file."""
+
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, port: int | None = None
+    ) -> None:
+        self.port = port
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", *args],
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"service exited early:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"service not ready in {timeout} s:\n{self.log_path.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return self.process.returncode
+
+
+def serve(tmp_path: Path, database_url: str, **env: str) -> ServiceProcess:
+    port = free_port()
+    service = ServiceProcess(
+        ["serve", "--port", str(port)],
+        {"HANDPOST_DATABASE_URL": database_url, **env},
+        tmp_path / f"serve-{port}.log",
+        port=port,
+    )
+    service.wait_ready()
+    return service
