@@ -38,6 +38,10 @@ class Account(SQLModel, table=True):
     status_message: str | None = Field(default=None, sa_column=Column(Text))
     # Network tokens, encrypted with the service's key; never returned by the API nor logged.
     credentials_ciphertext: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
     version: int = Field(default=1)

@@ -8,10 +8,10 @@ from pydantic import AwareDatetime
 from service.db import SessionDep
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import service as posts
+from service.problems import problem_responses
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.schemas import AttemptRead
-from service.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["publish log"])
 
