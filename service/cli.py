@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 
@@ -12,6 +11,7 @@ import uvicorn
 
 from service.config import get_settings
 from service.migrate import upgrade
+from service.observability.logging import configure_logging
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -27,6 +27,10 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
+        # Our handler formats uvicorn's records too; our middleware writes the access lines
+        # (uvicorn's would log raw paths with query strings, which may carry secrets).
+        log_config=None,
+        access_log=False,
     )
     return 0
 
@@ -43,7 +47,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         database = Database(settings.database_url)
-        dispatcher = Dispatcher(database, settings, PublisherRegistry())
+        dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -62,6 +66,68 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise SystemExit("The passwords differ; nothing was changed.")
+    return first
+
+
+def _user_create(args: argparse.Namespace) -> int:
+    """The first user is made here: the API has no sign-up, so nobody can add themselves."""
+    from service.db import Database
+    from service.problems import ProblemError
+    from service.users import service as users
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    password = _read_password(args.password_stdin)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            user = users.create_user(session, args.username, password)
+            session.commit()
+    except ProblemError as problem:
+        print(f"handpost: {problem.detail}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"created user {user.username}")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    """A personal API token for scripts, printed once."""
+    from datetime import timedelta
+
+    from service.db import Database
+    from service.users import repository
+    from service.users import service as users
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            user = repository.find_by_username(session, args.username)
+            if user is None:
+                print(f"handpost: no user {args.username!r}", file=sys.stderr)
+                return 1
+            ttl = timedelta(days=args.expires_in_days) if args.expires_in_days else None
+            _token, plain = users.issue_token(
+                session, user, kind="personal", name=args.name, ttl=ttl
+            )
+            session.commit()
+    finally:
+        database.dispose()
+    print(plain)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="handpost", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,9 +142,23 @@ def main(argv: list[str] | None = None) -> int:
     worker.set_defaults(func=_worker)
     migrate = sub.add_parser("migrate", help="upgrade the database schema to this version")
     migrate.set_defaults(func=_migrate)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    user_create = user.add_parser("create", help="create a user (asks for the password)")
+    user_create.add_argument("username")
+    user_create.add_argument("--password-stdin", action="store_true",
+                             help="read the password from standard input")
+    user_create.set_defaults(func=_user_create)
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    token_create = token.add_parser("create", help="print a new personal API token")
+    token_create.add_argument("username")
+    token_create.add_argument("--name", default="cli", help="what the token is for")
+    token_create.add_argument("--expires-in-days", type=int)
+    token_create.set_defaults(func=_token_create)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=get_settings().log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    configure_logging(settings.log_level, json_format=settings.log_format == "json")
     return int(args.func(args))
 
 

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     worker_id: str | None = None
+    # Sign-in sessions from POST /auth/login last this long; personal tokens have their own.
+    session_hours: float = Field(default=12, gt=0)
+    # After this many failed logins for one username or address within the window, logins
+    # are refused for the lockout time, doubling with each further failure.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: float = Field(default=900, gt=0)
+    login_lockout_seconds: float = Field(default=60, gt=0)
+    # Browser origins allowed to call the API from another site (the built-in UI needs none).
+    cors_origins: list[str] = Field(default_factory=list)
+    # Larger request bodies are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
     # Fernet key(s) encrypting network credentials at rest; several, comma-separated, to
     # rotate (the first encrypts, all decrypt). Unset on SQLite: generated into secret_key_file.
@@ -60,6 +71,8 @@ class Settings(BaseSettings):
     http_read_timeout: float = Field(default=30.0, gt=0)
     # At most this many requests in flight per network (networks not named: 4).
     network_concurrency: dict[str, int] = Field(default_factory=_default_network_concurrency)
+    # Logs: "json" (one object per line, for collectors) or "text" (for a person at a terminal).
+    log_format: str = Field(default="json", pattern=r"^(json|text)$")
 
 
 @lru_cache

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -63,10 +63,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "handpost_read_only"
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
-    # Take the write lock at BEGIN, so a read-then-write transaction never fails half-way
-    # with "database is locked" when another writer got there first; it waits instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writing transaction takes the write lock at BEGIN, so a read-then-write never fails
+    # half-way with "database is locked" when another writer got there first; it waits
+    # instead. Read-only transactions use a plain BEGIN: under WAL they never block anyone.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -80,8 +87,12 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    def session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+    def session(self, *, read_only: bool = False) -> Session:
+        """A session; ``read_only`` ones must not write (on SQLite they hold no write lock)."""
+        session = Session(self.engine, expire_on_commit=False)
+        if read_only:
+            session.connection(execution_options={READ_ONLY: True})
+        return session
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -96,9 +107,11 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("on_commit", []).append(callback)
 
 
-def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+def get_session(
+    request: Request, database: Annotated[Database, Depends(get_database)]
+) -> Iterator[Session]:
     """One session per request, committed once after the endpoint returns, before the response."""
-    with database.session() as session:
+    with database.session(read_only=request.method in ("GET", "HEAD")) as session:
         try:
             yield session
             session.commit()

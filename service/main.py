@@ -7,17 +7,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from service import problems
 from service.accounts.endpoints import router as accounts_router
 from service.config import Settings, get_settings
-from service.db import Database, get_database
+from service.db import Database, get_database, utcnow
 from service.health.endpoints import router as health_router
+from service.http_guards import BodyLimit, SecurityHeaders
 from service.networks.endpoints import router as networks_router
+from service.observability.metrics import Metrics
+from service.observability.metrics import router as metrics_router
+from service.observability.middleware import RequestContextMiddleware
 from service.posts.endpoints import router as posts_router
+from service.publishing import repository as publishing_repository
 from service.publishing.dispatcher import Dispatcher
 from service.publishing.endpoints import router as publishing_router
 from service.publishing.registry import PublisherRegistry
+from service.users.endpoints import router as users_router
+from service.web.endpoints import router as web_router
 
 log = logging.getLogger("handpost")
 
@@ -31,7 +39,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dispatcher = None
         if run_dispatcher:
-            dispatcher = Dispatcher(database, settings, PublisherRegistry())
+            dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
             await dispatcher.start()
         app.state.dispatcher = dispatcher
         try:
@@ -55,6 +63,12 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.settings = settings
     app.state.database = database
     app.state.dispatcher = None
+
+    def posts_due() -> int:
+        with database.session() as session:
+            return publishing_repository.count_due(session, now=utcnow())
+
+    app.state.metrics = Metrics(posts_due=posts_due)
     app.dependency_overrides[get_database] = lambda: database
     problems.install(app)
     for router in (
@@ -63,6 +77,21 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         networks_router,
         posts_router,
         publishing_router,
+        web_router,
+        users_router,
+        metrics_router,
     ):
         app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match"],
+            expose_headers=["ETag", "Location", "Retry-After"],
+        )
+    app.add_middleware(SecurityHeaders)
+    # Outermost: request ids, access lines and metrics cover every response, 413s included.
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

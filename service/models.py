@@ -5,7 +5,8 @@ from sqlmodel import SQLModel
 from service.accounts.models import Account
 from service.posts.models import Post
 from service.publishing.models import PublishAttempt
+from service.users.models import ApiToken, LoginThrottle, User
 
 metadata = SQLModel.metadata
 
-__all__ = ["Account", "Post", "PublishAttempt", "metadata"]
+__all__ = ["Account", "ApiToken", "LoginThrottle", "Post", "PublishAttempt", "User", "metadata"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.db import Database
 from service.main import create_app
+from service.users import repository as users_repository
+from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
 
@@ -29,21 +32,49 @@ def database(database_url: str) -> Iterator[Database]:
 
 
 AppFactory = Callable[..., TestClient]
+TokenFactory = Callable[[str], str]
+
+TEST_USER = "tester"
 
 
 @pytest.fixture
-def make_client(database_url: str) -> Iterator[AppFactory]:
-    """Start the app (with its dispatcher unless dispatch=False) on the test's database."""
+def user_token(database: Database) -> TokenFactory:
+    """A session token for the named user, created on first use (one user per name)."""
+    tokens: dict[str, str] = {}
+
+    def token_for(username: str) -> str:
+        if username not in tokens:
+            with database.session() as session:
+                user = users_repository.find_by_username(session, username)
+                if user is None:
+                    user = users.create_user(session, username, f"{username}-password-123")
+                _token, tokens[username] = users.issue_token(
+                    session, user, kind="session", name="test", ttl=timedelta(hours=1)
+                )
+                session.commit()
+        return tokens[username]
+
+    return token_for
+
+
+@pytest.fixture
+def make_client(database_url: str, user_token: TokenFactory) -> Iterator[AppFactory]:
+    """Start the app (with its dispatcher unless dispatch=False) on the test's database,
+    signed in as ``as_user`` (the default test user; None for an anonymous client)."""
     with ExitStack() as stack:
 
-        def factory(dispatch: bool = True, **overrides: Any) -> TestClient:
+        def factory(
+            dispatch: bool = True, as_user: str | None = TEST_USER, **overrides: Any
+        ) -> TestClient:
             settings = Settings(
                 database_url=database_url,
                 poll_seconds=overrides.pop("poll_seconds", 0.2),
                 **overrides,
             )
-            client = TestClient(create_app(settings, dispatch=dispatch))
-            return stack.enter_context(client)
+            client = stack.enter_context(TestClient(create_app(settings, dispatch=dispatch)))
+            if as_user is not None:
+                client.headers["Authorization"] = f"Bearer {user_token(as_user)}"
+            return client
 
         yield factory
 

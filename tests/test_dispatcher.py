@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from service import guard
+from service.accounts.models import Account
 from service.db import Database
 from service.posts.models import Post, PostState
 from service.publishing.models import PublishAttempt
@@ -27,16 +28,19 @@ from tests.support.api import (
 def insert_post(database: Database, account_id: str, network: str, text: str, **fields) -> str:
     """A post written straight to the database, e.g. one that came due while we were down."""
     normalised = guard.normalise(text)
-    post = Post(
-        account_id=account_id,
-        network=network,
-        text=text,
-        visibility="public",
-        guard_text=normalised,
-        guard_length=len(normalised),
-        **fields,
-    )
     with database.session() as session:
+        account = session.get(Account, account_id)
+        assert account is not None
+        post = Post(
+            user_id=account.user_id,
+            account_id=account_id,
+            network=network,
+            text=text,
+            visibility="public",
+            guard_text=normalised,
+            guard_length=len(normalised),
+            **fields,
+        )
         session.add(post)
         session.commit()
     return post.id

@@ -10,16 +10,18 @@ import httpx
 import pytest
 
 from tests.support.api import assert_problem, create_account, create_post, in_seconds, wait_for
-from tests.support.server import serve
+from tests.support.server import create_user_with_cli, login, serve
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def api(tmp_path: Path, database_url: str) -> Iterator[httpx.Client]:
+    create_user_with_cli(database_url, "ada", "correct horse battery")
     service = serve(tmp_path, database_url)
     try:
         with httpx.Client(base_url=service.base_url, timeout=10) as client:
+            login(client, "ada", "correct horse battery")
             yield client
     finally:
         # uvicorn shuts down cleanly on SIGTERM, then re-raises it as its exit status.

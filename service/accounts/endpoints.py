@@ -10,44 +10,50 @@ from service.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
 from service.concurrency import etag, require_if_match
 from service.db import SessionDep
 from service.problems import problem_responses
+from service.users.auth import CurrentUser
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
 
 @router.get("", response_model=list[AccountRead])
-def list_accounts(session: SessionDep) -> list[AccountRead]:
-    return [AccountRead.model_validate(a) for a in repository.list_all(session)]
+def list_accounts(session: SessionDep, user: CurrentUser) -> list[AccountRead]:
+    return [AccountRead.model_validate(a) for a in repository.list_all(session, user.id)]
 
 
 @router.post(
-    "", response_model=AccountRead, status_code=status.HTTP_201_CREATED,
+    "",
+    response_model=AccountRead,
+    status_code=status.HTTP_201_CREATED,
     responses=problem_responses(409),
 )
-def create_account(data: AccountCreate, session: SessionDep, response: Response) -> AccountRead:
-    account = accounts.create(session, data)
+def create_account(
+    data: AccountCreate, session: SessionDep, user: CurrentUser, response: Response
+) -> AccountRead:
+    account = accounts.create(session, user, data)
     response.headers["ETag"] = etag(account.version)
     response.headers["Location"] = f"/api/v1/accounts/{account.id}"
     return AccountRead.model_validate(account)
 
 
 @router.get("/{account_id}", response_model=AccountRead, responses=problem_responses(404))
-def get_account(account_id: str, session: SessionDep, response: Response) -> AccountRead:
-    account = accounts.get_or_404(session, account_id)
+def get_account(
+    account_id: str, session: SessionDep, user: CurrentUser, response: Response
+) -> AccountRead:
+    account = accounts.get_or_404(session, user, account_id)
     response.headers["ETag"] = etag(account.version)
     return AccountRead.model_validate(account)
 
 
-@router.patch(
-    "/{account_id}", response_model=AccountRead, responses=problem_responses(404, 412)
-)
+@router.patch("/{account_id}", response_model=AccountRead, responses=problem_responses(404, 412))
 def update_account(
     account_id: str,
     data: AccountUpdate,
     session: SessionDep,
+    user: CurrentUser,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> AccountRead:
-    account = accounts.get_or_404(session, account_id)
+    account = accounts.get_or_404(session, user, account_id)
     require_if_match(if_match, account.version, required=False)
     account = accounts.update(session, account, data)
     response.headers["ETag"] = etag(account.version)
@@ -55,15 +61,17 @@ def update_account(
 
 
 @router.delete(
-    "/{account_id}", status_code=status.HTTP_204_NO_CONTENT,
+    "/{account_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(404, 409, 412),
 )
 def delete_account(
     account_id: str,
     session: SessionDep,
+    user: CurrentUser,
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    account = accounts.get_or_404(session, account_id)
+    account = accounts.get_or_404(session, user, account_id)
     require_if_match(if_match, account.version, required=False)
     accounts.delete(session, account)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

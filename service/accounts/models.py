@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime, new_id, utcnow
@@ -23,9 +23,14 @@ class Account(SQLModel, table=True):
     """One connected network identity, with the purpose it serves for its owner."""
 
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("network", "handle", name="uq_accounts_network_handle"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "network", "handle", name="uq_accounts_user_network_handle"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("users.id"), nullable=False, index=True)
+    )
     network: str = Field(max_length=16)
     handle: str = Field(max_length=255)
     display_name: str | None = Field(default=None, max_length=255)

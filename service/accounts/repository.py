@@ -1,27 +1,78 @@
 from __future__ import annotations
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from service.accounts.models import Account
+from service.accounts.models import Account, AccountStatus
+from service.db import utcnow
 from service.posts.models import Post
 
 
-def get(session: Session, account_id: str) -> Account | None:
-    return session.get(Account, account_id)
+def get(session: Session, user_id: str, account_id: str) -> Account | None:
+    """The user's account; another user's account is as absent as a missing one."""
+    account = session.get(Account, account_id)
+    return account if account is not None and account.user_id == user_id else None
 
 
-def find_by_handle(session: Session, network: str, handle: str) -> Account | None:
+def find_by_handle(session: Session, user_id: str, network: str, handle: str) -> Account | None:
     statement = select(Account).where(
-        Account.network == network, func.lower(Account.handle) == handle.lower()
+        Account.user_id == user_id,
+        Account.network == network,
+        func.lower(Account.handle) == handle.lower(),
     )
     return session.exec(statement).first()
 
 
-def list_all(session: Session) -> list[Account]:
-    return list(session.exec(select(Account).order_by(col(Account.created_at), col(Account.id))))
+def list_all(session: Session, user_id: str) -> list[Account]:
+    statement = (
+        select(Account)
+        .where(Account.user_id == user_id)
+        .order_by(col(Account.created_at), col(Account.id))
+    )
+    return list(session.exec(statement))
 
 
 def has_posts(session: Session, account_id: str) -> bool:
     statement = select(Post.id).where(Post.account_id == account_id).limit(1)
     return session.exec(statement).first() is not None
+
+
+def swap_credentials(
+    session: Session, account_id: str, old_ciphertext: str, new_ciphertext: str
+) -> bool:
+    """Replace the credentials only if they are still ``old_ciphertext`` (compare-and-swap).
+
+    A refreshed token is saved this way: if another worker refreshed first, or the user gave
+    new credentials meanwhile, nothing is overwritten and the caller re-reads instead.
+    """
+    statement = (
+        update(Account)
+        .where(
+            col(Account.id) == account_id,
+            col(Account.credentials_ciphertext) == old_ciphertext,
+        )
+        .values(credentials_ciphertext=new_ciphertext)
+    )
+    return bool(session.exec(statement).rowcount == 1)
+
+
+def mark_needs_reconnect(
+    session: Session, account_id: str, ciphertext: str | None, message: str
+) -> bool:
+    """Flag the account for reconnection, unless its credentials changed since they failed."""
+    condition = (
+        col(Account.credentials_ciphertext).is_(None)
+        if ciphertext is None
+        else col(Account.credentials_ciphertext) == ciphertext
+    )
+    statement = (
+        update(Account)
+        .where(col(Account.id) == account_id, condition)
+        .values(
+            status=AccountStatus.NEEDS_RECONNECT,
+            status_message=message,
+            version=Account.version + 1,
+            updated_at=utcnow(),
+        )
+    )
+    return bool(session.exec(statement).rowcount == 1)

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from service.accounts.models import AccountMode, AccountStatus
+from service.accounts.models import Account, AccountMode, AccountStatus
 from service.networks.base import Network
 
 
@@ -13,6 +14,15 @@ def _strip_required(value: str) -> str:
     if not value:
         raise ValueError("must not be blank")
     return value
+
+
+CREDENTIALS_DESCRIPTION = (
+    "Write-only network credentials, required for live accounts: X access_token, "
+    "refresh_token, client_id, username (client_secret, user_id optional); LinkedIn "
+    "access_token and author_urn or member_id (refresh_token, client_id, client_secret "
+    "optional); Facebook page_access_token; Mastodon access_token; Bluesky identifier and "
+    "app_password; Threads access_token and user_id. Stored encrypted, never returned."
+)
 
 
 class AccountCreate(BaseModel):
@@ -34,6 +44,11 @@ class AccountCreate(BaseModel):
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
         description="API base URL: a Mastodon instance, a Bluesky PDS, or a test server.",
     )
+    credentials: dict[str, str] | None = Field(
+        default=None,
+        description=CREDENTIALS_DESCRIPTION,
+        json_schema_extra={"writeOnly": True},
+    )
 
     _strip = field_validator("handle", "purpose", "audience")(_strip_required)
 
@@ -45,7 +60,15 @@ class AccountUpdate(BaseModel):
     purpose: str | None = Field(default=None, min_length=1, max_length=1000)
     audience: str | None = Field(default=None, min_length=1, max_length=1000)
     mode: AccountMode | None = None
-    base_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    base_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
+    )
+    credentials: dict[str, str] | None = Field(
+        default=None,
+        description=CREDENTIALS_DESCRIPTION + " New credentials reconnect an account that "
+        "needs it; null removes them (sandbox accounts only).",
+        json_schema_extra={"writeOnly": True},
+    )
 
     @field_validator("purpose", "audience")
     @classmethod
@@ -65,6 +88,20 @@ class AccountRead(BaseModel):
     mode: AccountMode
     base_url: str | None
     status: AccountStatus
+    # Why the account needs reconnecting, in the network's own words.
+    status_message: str | None = None
+    # Whether credentials are stored; the credentials themselves are never returned.
+    has_credentials: bool = False
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_account(cls, data: Any) -> Any:
+        # Read field by field, so that the ciphertext can never end up in a response.
+        if isinstance(data, Account):
+            values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+            values["has_credentials"] = data.credentials_ciphertext is not None
+            return values
+        return data

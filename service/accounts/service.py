@@ -2,43 +2,69 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from service.accounts import repository
-from service.accounts.models import Account
+from service.accounts.credentials import (
+    CredentialCipher,
+    check_credentials,
+    cipher_for,
+    credential_errors,
+)
+from service.accounts.models import Account, AccountMode, AccountStatus
 from service.accounts.schemas import AccountCreate, AccountUpdate
+from service.config import Settings
 from service.db import utcnow
-from service.problems import ProblemError, not_found
+from service.networks.base import Network
+from service.problems import ProblemError, invalid, not_found
+from service.users.models import User
 
 
-def get_or_404(session: Session, account_id: str) -> Account:
-    account = repository.get(session, account_id)
+def get_or_404(session: Session, user: User, account_id: str) -> Account:
+    account = repository.get(session, user.id, account_id)
     if account is None:
         raise not_found("account", account_id)
     return account
 
 
-def create(session: Session, data: AccountCreate) -> Account:
-    if repository.find_by_handle(session, data.network, data.handle) is not None:
+def create(
+    session: Session, user: User, data: AccountCreate, cipher: CredentialCipher | None = None
+) -> Account:
+    if repository.find_by_handle(session, user.id, data.network, data.handle) is not None:
         raise ProblemError(
             409,
             "account-exists",
             "Account already connected",
             f"A {data.network.value} account with handle {data.handle!r} is already connected.",
         )
-    account = Account(**data.model_dump())
+    account = Account(user_id=user.id, **data.model_dump(exclude={"credentials"}))
+    if data.credentials is not None:
+        _store_credentials(account, data.credentials, cipher)
+    _require_live_ready(account)
     session.add(account)
     session.flush()
     return account
 
 
-def update(session: Session, account: Account, data: AccountUpdate) -> Account:
-    for name, value in data.model_dump(exclude_unset=True).items():
+def update(
+    session: Session, account: Account, data: AccountUpdate, cipher: CredentialCipher | None = None
+) -> Account:
+    values = data.model_dump(exclude_unset=True)
+    credentials_given = "credentials" in values
+    credentials = values.pop("credentials", None)
+    for name, value in values.items():
         if value is None and name in ("purpose", "audience", "mode"):
             raise ProblemError(
                 422, "validation-error", "The request is not valid", f"{name} cannot be null."
             )
         setattr(account, name, value)
+    if credentials is not None:
+        _store_credentials(account, credentials, cipher)
+    elif credentials_given:
+        account.credentials_ciphertext = None  # an explicit null disconnects the account
+    _require_live_ready(account)
     account.updated_at = utcnow()
     account.version += 1
     session.add(account)
@@ -58,3 +84,43 @@ def delete(session: Session, account: Account) -> None:
         )
     session.delete(account)
     session.flush()
+
+
+def _store_credentials(
+    account: Account, credentials: dict[str, str], cipher: CredentialCipher | None
+) -> None:
+    """Validate, encrypt and attach new credentials; they also reconnect the account."""
+    check_credentials(Network(account.network), credentials)
+    cleaned = {key: value.strip() for key, value in credentials.items()}
+    account.credentials_ciphertext = (cipher or _default_cipher()).encrypt(cleaned)
+    account.status = AccountStatus.ACTIVE
+    account.status_message = None
+
+
+def _require_live_ready(account: Account) -> None:
+    """A live account publishes for real, so it cannot exist without its credentials."""
+    if account.mode != AccountMode.LIVE or account.credentials_ciphertext is not None:
+        return
+    errors: list[dict[str, Any]] = [
+        {
+            "field": "credentials",
+            "code": "required",
+            "message": "A live account needs its network credentials.",
+        }
+    ]
+    # The keys it needs, listed (nothing was given, so no key is "unknown").
+    errors += credential_errors(Network(account.network), {})
+    raise invalid(
+        f"A live {account.network} account needs credentials; give them in 'credentials', "
+        "or use sandbox mode.",
+        errors,
+    )
+
+
+def _default_cipher() -> CredentialCipher:
+    """The cipher configured by the environment, for callers that do not pass the app's own.
+
+    The API endpoints should pass ``cipher_for(settings)`` of the app; this fallback reads the
+    same ``HANDPOST_*`` variables the app reads in production.
+    """
+    return cipher_for(Settings())

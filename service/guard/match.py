@@ -87,9 +87,10 @@ def find_cross_post(
     """The most similar entry at or above threshold, else None.
 
     Callers pass only entries from OTHER accounts of the same user; this function does not
-    filter by account. An empty text has nothing to compare and never matches. A link-only text
-    matches only an entry with exactly the same links, since two different links are different
-    posts however alike their URLs look.
+    filter by account. Of equally similar entries the first one given is reported, so the
+    caller's order (e.g. newest first) decides. An empty text has nothing to compare and never
+    matches. A link-only text matches only an entry with exactly the same links, since two
+    different links are different posts however alike their URLs look.
     """
     _check_threshold(threshold)
     if not normalised:

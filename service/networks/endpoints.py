@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from service.networks import RULES
 from service.networks.base import Network
+from service.users.auth import get_current_user
 
-router = APIRouter(prefix="/api/v1/networks", tags=["networks"])
+router = APIRouter(
+    prefix="/api/v1/networks", tags=["networks"], dependencies=[Depends(get_current_user)]
+)
 
 
 class NetworkInfo(BaseModel):

@@ -6,6 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.networks._common import REDACTED, StandardRules, hash_digits
+from service.networks._http import (
+    Attempt,
+    GraphError,
+    Kind,
+    LiveAdapter,
+    NetworkError,
+    Published,
+    graph_error,
+    json_body,
+    log,
+    meta_failure,
+    redacted_query,
+)
 from service.networks.base import (
     AccountRef,
     Network,
@@ -14,7 +27,8 @@ from service.networks.base import (
     SandboxResult,
 )
 
-# Pinned because a retired version is silently served by a newer one; to become config.
+# Pinned because a retired version is silently served by a newer one. Live requests use
+# HANDPOST_FACEBOOK_GRAPH_VERSION; this default is what the sandbox records.
 GRAPH_VERSION = "v24.0"
 
 
@@ -33,11 +47,16 @@ class FacebookRules(StandardRules):
         return body
 
     def build_create_request(
-        self, content: PostContent, account: AccountRef, publish_key: str
+        self,
+        content: PostContent,
+        account: AccountRef,
+        publish_key: str,
+        *,
+        graph_version: str = GRAPH_VERSION,
     ) -> OutgoingRequest:
         return OutgoingRequest(
             method="POST",
-            url=f"{self.api_base(account)}/{GRAPH_VERSION}/{account.handle}/feed",
+            url=f"{self.api_base(account)}/{graph_version}/{account.handle}/feed",
             headers={"Content-Type": "application/json"},
             json=self.create_body(content),
         )
@@ -58,3 +77,120 @@ RULES = FacebookRules(
     visibilities=("public",),
     default_base_url="https://graph.facebook.com",
 )
+
+
+# --- live publishing -----------------------------------------------------------------------
+
+DUPLICATE_CODE = 506
+
+
+class FacebookAdapter(LiveAdapter):
+    """``POST /{version}/{page-id}/feed`` with the Page token in the body; then the permalink.
+
+    Graph reports throttling and token problems by ``error.code``, not by HTTP status, so the
+    classification dispatches on the code. Page tokens cannot be refreshed: code 190 means the
+    user must reconnect. There is no idempotency key; after an unclear answer the Page feed is
+    read, and Facebook's refusal of an identical consecutive post (506) is the backstop.
+    """
+
+    rules = RULES
+
+    def _graph(self, attempt: Attempt) -> str:
+        return f"{self.base_url(attempt.account)}/{attempt.config.facebook_graph_version}"
+
+    def _token(self, attempt: Attempt) -> dict[str, str]:
+        return {"": attempt.credentials["page_access_token"]}
+
+    async def create(self, attempt: Attempt) -> Published:
+        request = RULES.build_create_request(
+            attempt.content,
+            attempt.account,
+            attempt.publish_key,
+            graph_version=attempt.config.facebook_graph_version,
+        )
+        attempt.request = request
+        response = await attempt.api.send(request, self._token(attempt), creates=True)
+        post_id = json_body(response).get("id")
+        if response.is_success and post_id:
+            return await self._published(attempt, str(post_id), response.status_code, "")
+        error = graph_error(response)
+        if error.code == DUPLICATE_CODE:
+            return await self._duplicate(attempt, error, response.status_code)
+        raise meta_failure("Facebook", response, error, creates=True)
+
+    async def _published(self, attempt: Attempt, post_id: str, status: int, how: str) -> Published:
+        """The post, with its ``permalink_url`` (it is published even if that read fails)."""
+        url = f"https://www.facebook.com/{post_id}"
+        try:
+            response = await attempt.api.get(
+                redacted_query(
+                    f"{self._graph(attempt)}/{post_id}",
+                    fields="permalink_url",
+                    access_token=REDACTED,
+                ),
+                self._token(attempt),
+            )
+            url = str(json_body(response).get("permalink_url") or url)
+        except NetworkError as error:
+            log.warning("Facebook post %s: reading its permalink failed: %s", post_id, error)
+        return Published(post_id, url, status, f"Published on the Facebook Page{how}.")
+
+    async def _duplicate(self, attempt: Attempt, error: GraphError, status: int) -> Published:
+        if attempt.number > 1:
+            found = await self._find_on_feed(attempt)
+            if found is not None:
+                return found
+            raise NetworkError(
+                Kind.UNKNOWN,
+                f"Facebook refused the retry as a duplicate ({error.message}), so an earlier "
+                "attempt probably published it, but it could not be found on the Page feed.",
+                http_status=status,
+            )
+        raise NetworkError(
+            Kind.PERMANENT,
+            f"Facebook refused the post as a duplicate of the Page's last post: {error.message}",
+            http_status=status,
+        )
+
+    async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
+        try:
+            found = await self._find_on_feed(attempt)
+        except NetworkError as error:
+            raise NetworkError(
+                Kind.UNKNOWN,
+                f"{failure.message} Checking the Page feed failed too: {error.message}",
+                http_status=failure.http_status,
+            ) from None
+        if found is not None:
+            return found
+        raise NetworkError(
+            Kind.RETRYABLE,
+            f"{failure.message} It is not on the Page feed, so it will be sent again (Facebook "
+            "refuses an identical consecutive post, which catches a late arrival).",
+            http_status=failure.http_status,
+            retry_after=failure.retry_after,
+        )
+
+    async def _find_on_feed(self, attempt: Attempt) -> Published | None:
+        """The post among the Page's 10 latest, matched by its message, or None."""
+        response = await attempt.api.get(
+            redacted_query(
+                f"{self._graph(attempt)}/{attempt.account.handle}/feed",
+                fields="id,message,created_time",
+                limit="10",
+                access_token=REDACTED,
+            ),
+            self._token(attempt),
+        )
+        if not response.is_success:
+            raise NetworkError(
+                Kind.UNKNOWN, f"reading the Page feed failed: {graph_error(response).message}"
+            )
+        for post in json_body(response).get("data") or []:
+            if isinstance(post, dict) and post.get("message") == attempt.content.text:
+                how = " (found on the Page feed after an unclear answer)"
+                return await self._published(attempt, str(post["id"]), response.status_code, how)
+        return None
+
+
+ADAPTER = FacebookAdapter()

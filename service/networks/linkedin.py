@@ -5,12 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import regex
 
 from service.networks._common import (
+    REDACTED,
     StandardRules,
     bearer_json_headers,
     hash_digits,
+)
+from service.networks._http import (
+    Api,
+    Attempt,
+    Kind,
+    LiveAdapter,
+    NetworkError,
+    Published,
+    ReconnectNeeded,
+    TokenExpired,
+    expiring,
+    failure_for_status,
+    json_body,
+    refreshed_credentials,
+    retry_after_header,
+    secret_ref,
+    short_text,
+    until_midnight_utc,
 )
 from service.networks.base import (
     AccountRef,
@@ -22,7 +42,8 @@ from service.networks.base import (
 )
 from service.text import find_urls
 
-# Each version lives about a year and a sunset one fails every call (426); to become config.
+# Each version lives about a year and a sunset one fails every call (426). Live requests use
+# HANDPOST_LINKEDIN_VERSION; this default is what the sandbox records.
 LINKEDIN_VERSION = "202611"
 
 VISIBILITY = {"public": "PUBLIC", "connections": "CONNECTIONS", "logged_in": "LOGGED_IN"}
@@ -64,9 +85,12 @@ class LinkedInRules(StandardRules):
             ]
         return super().title_violations(content)
 
-    def create_body(self, content: PostContent, account: AccountRef) -> dict[str, Any]:
+    def create_body(
+        self, content: PostContent, account: AccountRef, author: str | None = None
+    ) -> dict[str, Any]:
+        """``author`` is the member or organization URN; the sandbox uses the handle."""
         body: dict[str, Any] = {
-            "author": f"urn:li:person:{account.handle}",
+            "author": author or f"urn:li:person:{account.handle}",
             "commentary": escape_little_text(content.text),
             "visibility": VISIBILITY[self.visibility_for(content)],
             "distribution": {
@@ -84,18 +108,24 @@ class LinkedInRules(StandardRules):
         return body
 
     def build_create_request(
-        self, content: PostContent, account: AccountRef, publish_key: str
+        self,
+        content: PostContent,
+        account: AccountRef,
+        publish_key: str,
+        *,
+        version: str = LINKEDIN_VERSION,
+        author: str | None = None,
     ) -> OutgoingRequest:
         return OutgoingRequest(
             method="POST",
             url=f"{self.api_base(account)}/rest/posts",
             headers=bearer_json_headers(
                 {
-                    "LinkedIn-Version": LINKEDIN_VERSION,
+                    "LinkedIn-Version": version,
                     "X-Restli-Protocol-Version": "2.0.0",
                 }
             ),
-            json=self.create_body(content, account),
+            json=self.create_body(content, account, author),
         )
 
     def sandbox_result(self, account: AccountRef, publish_key: str) -> SandboxResult:
@@ -113,3 +143,167 @@ RULES = LinkedInRules(
     expects_call_to_action=True,
     default_base_url="https://api.linkedin.com",
 )
+
+
+# --- live publishing -----------------------------------------------------------------------
+
+# Tokens are refreshed on www.linkedin.com, not on the API host.
+OAUTH_BASE_URL = "https://www.linkedin.com"
+_URN = regex.compile(r"urn:li:[A-Za-z]+:[A-Za-z0-9_-]+")
+_REFRESH_MARGIN_SECONDS = 24 * 3600
+
+
+def daily_limit_wait(headers: httpx.Headers) -> float:
+    """LinkedIn's limits are daily, reset at 00:00 UTC, with no header (a Retry-After wins)."""
+    return retry_after_header(headers) or until_midnight_utc()
+
+
+def _duplicate_of(status: int, message: str, code: str) -> str | None:
+    """The URN a 422 DUPLICATE_POST names ("Content is a duplicate of urn:li:share:…")."""
+    if status != 422 or (code != "DUPLICATE_POST" and "duplicate" not in message.lower()):
+        return None
+    match = _URN.search(message)
+    return match.group(0) if match else ""
+
+
+def author_urn(credentials: dict[str, str]) -> str:
+    """The post's author: an explicit URN (person or organization), else the member's."""
+    return credentials.get("author_urn") or f"urn:li:person:{credentials['member_id']}"
+
+
+def _li_message(response: httpx.Response) -> tuple[str, str]:
+    """(message, code) from ``{"status", "message", "code"/"serviceErrorCode"}``."""
+    body = json_body(response)
+    code = str(body.get("code") or body.get("serviceErrorCode") or "")
+    return str(body.get("message") or short_text(response)).strip(), code
+
+
+class LinkedInAdapter(LiveAdapter):
+    """``POST /rest/posts`` (Posts API) with the configured ``LinkedIn-Version``.
+
+    LinkedIn answers 201 with an empty body; the post's URN is in the ``x-restli-id`` header.
+    There is no idempotency key; LinkedIn refuses duplicate content with a 422 that names the
+    existing URN, so a retry after an unclear answer either creates the post or tells its URN.
+    """
+
+    rules = RULES
+
+    async def create(self, attempt: Attempt) -> Published:
+        request = RULES.build_create_request(
+            attempt.content,
+            attempt.account,
+            attempt.publish_key,
+            version=attempt.config.linkedin_version,
+            author=author_urn(attempt.credentials),
+        )
+        attempt.request = request
+        response = await attempt.api.send(
+            request, {"": attempt.credentials["access_token"]}, creates=True
+        )
+        if response.is_success:
+            urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+            if not urn:
+                raise NetworkError(
+                    Kind.UNKNOWN,
+                    "LinkedIn accepted the post but did not say its URN (no x-restli-id).",
+                    http_status=response.status_code,
+                )
+            return Published(urn, post_url(urn), response.status_code, "Published on LinkedIn.")
+        message, code = _li_message(response)
+        duplicate_of = _duplicate_of(response.status_code, message, code)
+        if duplicate_of and attempt.number > 1:
+            # On a retry the duplicate is our own earlier attempt, and LinkedIn names it.
+            return Published(
+                duplicate_of,
+                post_url(duplicate_of),
+                response.status_code,
+                "Published on LinkedIn by an earlier attempt: the retry was refused as a "
+                f"duplicate of {duplicate_of}.",
+            )
+        raise self._failure(attempt, response, message, duplicate=duplicate_of is not None)
+
+    def _failure(
+        self, attempt: Attempt, response: httpx.Response, message: str, *, duplicate: bool
+    ) -> Exception:
+        status = response.status_code
+        if status == 401:
+            return TokenExpired(f"LinkedIn refused the access token: {message}", status)
+        if duplicate:
+            return NetworkError(
+                Kind.PERMANENT,
+                f"LinkedIn refused the post as a duplicate of an earlier post: {message}",
+                http_status=status,
+            )
+        if status == 426:
+            return NetworkError(
+                Kind.PERMANENT,
+                f"LinkedIn refused the API version {attempt.config.linkedin_version}: {message}. "
+                "Set HANDPOST_LINKEDIN_VERSION to an active version (YYYYMM).",
+                http_status=status,
+            )
+        return failure_for_status(
+            "LinkedIn", response, message, creates=True, rate_limit=daily_limit_wait
+        )
+
+    async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
+        raise NetworkError(
+            Kind.RETRYABLE,
+            f"{failure.message} Sending it again: if it did arrive, LinkedIn refuses the "
+            "resend as a duplicate and names the post.",
+            http_status=failure.http_status,
+            retry_after=failure.retry_after,
+        )
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def can_refresh(self, credentials: dict[str, str]) -> bool:
+        # Only approved partners get refresh tokens; everyone else reconnects every 60 days.
+        return all(credentials.get(k) for k in ("refresh_token", "client_id", "client_secret"))
+
+    def needs_refresh(self, credentials: dict[str, str]) -> bool:
+        return self.can_refresh(credentials) and expiring(credentials, _REFRESH_MARGIN_SECONDS)
+
+    async def refresh(
+        self, api: Api, account: AccountRef, credentials: dict[str, str]
+    ) -> dict[str, str]:
+        if not self.can_refresh(credentials):
+            raise ReconnectNeeded(
+                "LinkedIn refused the access token and this app has no refresh token"
+            )
+        # An account with its own base URL (a test server) gets its tokens there too.
+        base = account.base_url.rstrip("/") if account.base_url else OAUTH_BASE_URL
+        request = OutgoingRequest(
+            method="POST",
+            url=f"{base}/oauth/v2/accessToken",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            form={
+                "grant_type": "refresh_token",
+                "refresh_token": REDACTED,
+                "client_id": credentials["client_id"],
+                "client_secret": secret_ref("client_secret"),
+            },
+        )
+        secrets = {"": credentials["refresh_token"], "client_secret": credentials["client_secret"]}
+        response = await api.send(request, secrets)
+        body = json_body(response)
+        if response.is_success and body.get("access_token"):
+            return refreshed_credentials(credentials, body)
+        reason = str(body.get("error_description") or body.get("error") or short_text(response))
+        if response.status_code in (400, 401):
+            raise ReconnectNeeded(
+                f"LinkedIn refused to refresh the token: {reason}", response.status_code
+            )
+        raise failure_for_status(
+            "LinkedIn",
+            response,
+            f"refreshing the token failed: {reason}",
+            creates=False,
+            rate_limit=retry_after_header,
+        )
+
+
+def post_url(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}/"
+
+
+ADAPTER = LinkedInAdapter()

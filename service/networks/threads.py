@@ -5,6 +5,7 @@ Publishing takes two calls (create a container, then publish it); the first is b
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,6 +16,23 @@ from service.networks._common import (
     hash_digits,
     hash_token,
     is_emoji_cluster,
+)
+from service.networks._http import (
+    Api,
+    Attempt,
+    Kind,
+    LiveAdapter,
+    NetworkError,
+    Published,
+    ReconnectNeeded,
+    TokenExpired,
+    expiring,
+    graph_error,
+    json_body,
+    log,
+    meta_failure,
+    redacted_query,
+    refreshed_credentials,
 )
 from service.networks.base import (
     AccountRef,
@@ -70,11 +88,17 @@ class ThreadsRules(StandardRules):
         return form
 
     def build_create_request(
-        self, content: PostContent, account: AccountRef, publish_key: str
+        self,
+        content: PostContent,
+        account: AccountRef,
+        publish_key: str,
+        *,
+        user_id: str | None = None,
     ) -> OutgoingRequest:
+        """The container; ``user_id`` is the Threads user id (the sandbox uses the handle)."""
         return OutgoingRequest(
             method="POST",
-            url=f"{self.api_base(account)}/{API_VERSION}/{account.handle}/threads",
+            url=f"{self.api_base(account)}/{API_VERSION}/{user_id or account.handle}/threads",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             form=self.create_form(content),
         )
@@ -94,3 +118,199 @@ RULES = ThreadsRules(
     visibilities=("public",),
     default_base_url="https://graph.threads.net",
 )
+
+
+# --- live publishing -----------------------------------------------------------------------
+
+# How long to wait for a container to finish processing (text is usually ready at once).
+_READY_POLL_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+# Long-lived tokens last 60 days and can be renewed once a day; renew in the last week.
+_REFRESH_MARGIN_SECONDS = 7 * 24 * 3600
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class ThreadsAdapter(LiveAdapter):
+    """A container (``POST /{user-id}/threads``), then ``threads_publish``, then the permalink.
+
+    A container is not a post, so an unclear container call is simply retried. An unclear
+    publish is resolved by the container's status: PUBLISHED means it went out (the post is
+    then found among the user's latest); FINISHED means it did not, and the same container is
+    published again, which is safe because a container publishes at most once.
+    """
+
+    rules = RULES
+
+    def _graph(self, attempt: Attempt) -> str:
+        return f"{self.base_url(attempt.account)}/{API_VERSION}"
+
+    def _token(self, attempt: Attempt) -> dict[str, str]:
+        return {"": attempt.credentials["access_token"]}
+
+    async def create(self, attempt: Attempt) -> Published:
+        request = RULES.build_create_request(
+            attempt.content,
+            attempt.account,
+            attempt.publish_key,
+            user_id=attempt.credentials["user_id"],
+        )
+        attempt.request = request
+        response = await attempt.api.send(request, self._token(attempt))
+        container = json_body(response).get("id")
+        if not response.is_success or not container:
+            raise meta_failure("Threads", response, graph_error(response), creates=False)
+        await self._wait_until_ready(attempt, str(container))
+        return await self._publish_container(attempt, str(container))
+
+    async def _wait_until_ready(self, attempt: Attempt, container: str) -> None:
+        for delay in (0.0, *_READY_POLL_DELAYS):
+            await asyncio.sleep(delay)
+            status, detail = await self._container_status(attempt, container)
+            if status == "FINISHED":
+                return
+            if status in ("ERROR", "EXPIRED"):
+                raise NetworkError(
+                    Kind.RETRYABLE,
+                    f"Threads could not prepare the post ({status}: {detail}); a new container "
+                    "will be made.",
+                )
+        raise NetworkError(Kind.RETRYABLE, "Threads was still processing the post; trying later.")
+
+    async def _container_status(self, attempt: Attempt, container: str) -> tuple[str, str]:
+        response = await attempt.api.get(
+            redacted_query(
+                f"{self._graph(attempt)}/{container}",
+                fields="status,error_message",
+                access_token=REDACTED,
+            ),
+            self._token(attempt),
+        )
+        body = json_body(response)
+        if not response.is_success or not body.get("status"):
+            raise meta_failure("Threads", response, graph_error(response), creates=False)
+        return str(body["status"]), str(body.get("error_message") or "")
+
+    async def _publish_container(self, attempt: Attempt, container: str) -> Published:
+        failure: NetworkError | None = None
+        for _ in range(2):
+            try:
+                return await self._publish_once(attempt, container)
+            except NetworkError as error:
+                if error.kind is not Kind.UNKNOWN and failure is None:
+                    raise  # a clear refusal of the first publish
+                failure = error
+            status = await self._status_after(attempt, container, failure)
+            if status == "PUBLISHED":
+                return await self._find_published(attempt, failure)
+            if status != "FINISHED":
+                raise NetworkError(
+                    Kind.RETRYABLE,
+                    f"{failure.message} The container is {status}, so nothing was published; "
+                    "a new one will be made.",
+                    http_status=failure.http_status,
+                )
+            # FINISHED: not published, and a container publishes at most once: publish it again.
+        assert failure is not None
+        raise NetworkError(
+            Kind.UNKNOWN,
+            f"{failure.message} Publishing the same container again was unclear too.",
+            http_status=failure.http_status,
+        )
+
+    async def _publish_once(self, attempt: Attempt, container: str) -> Published:
+        user_id = attempt.credentials["user_id"]
+        request = OutgoingRequest(
+            method="POST",
+            url=f"{self._graph(attempt)}/{user_id}/threads_publish?creation_id={container}",
+            headers=FORM,
+            form={"access_token": REDACTED},
+        )
+        response = await attempt.api.send(request, self._token(attempt), creates=True)
+        media = json_body(response).get("id")
+        if response.is_success and media:
+            return await self._published(attempt, str(media), response.status_code)
+        raise meta_failure("Threads", response, graph_error(response), creates=True)
+
+    async def _status_after(self, attempt: Attempt, container: str, failure: NetworkError) -> str:
+        try:
+            status, _detail = await self._container_status(attempt, container)
+        except (NetworkError, TokenExpired) as error:
+            raise NetworkError(
+                Kind.UNKNOWN,
+                f"{failure.message} Checking the container failed too: {error}",
+                http_status=failure.http_status,
+            ) from None
+        return status
+
+    async def _published(self, attempt: Attempt, media: str, status: int | None) -> Published:
+        """The post with its permalink (it is published even if reading that fails)."""
+        url = f"https://www.threads.net/@{bare_handle(attempt.account.handle)}"
+        try:
+            response = await attempt.api.get(
+                redacted_query(
+                    f"{self._graph(attempt)}/{media}", fields="permalink", access_token=REDACTED
+                ),
+                self._token(attempt),
+            )
+            url = str(json_body(response).get("permalink") or url)
+        except NetworkError as error:
+            log.warning("Threads post %s: reading its permalink failed: %s", media, error)
+        return Published(media, url, status, "Published on Threads.")
+
+    async def _find_published(self, attempt: Attempt, failure: NetworkError) -> Published:
+        """The container went out: find the post among the user's latest, by its text."""
+        response = await attempt.api.get(
+            redacted_query(
+                f"{self._graph(attempt)}/{attempt.credentials['user_id']}/threads",
+                fields="id,permalink,text",
+                limit="10",
+                access_token=REDACTED,
+            ),
+            self._token(attempt),
+        )
+        sent = RULES.sent_text(attempt.content)
+        for post in json_body(response).get("data") or []:
+            if isinstance(post, dict) and post.get("text") == sent and post.get("id"):
+                return Published(
+                    str(post["id"]),
+                    str(post.get("permalink") or ""),
+                    response.status_code,
+                    "Published on Threads (the container's status showed it went out after an "
+                    "unclear answer).",
+                )
+        raise NetworkError(
+            Kind.UNKNOWN,
+            f"{failure.message} Threads says the container was published, but the post was not "
+            "found among the account's latest.",
+            http_status=failure.http_status,
+        )
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def can_refresh(self, credentials: dict[str, str]) -> bool:
+        return True  # a long-lived token renews itself while it is still valid
+
+    def needs_refresh(self, credentials: dict[str, str]) -> bool:
+        return expiring(credentials, _REFRESH_MARGIN_SECONDS)
+
+    async def refresh(
+        self, api: Api, account: AccountRef, credentials: dict[str, str]
+    ) -> dict[str, str]:
+        """``GET /refresh_access_token``: 60 more days, possible only while the token is valid."""
+        url = redacted_query(
+            f"{self.base_url(account)}/refresh_access_token",
+            grant_type="th_refresh_token",
+            access_token=REDACTED,
+        )
+        response = await api.get(url, {"": credentials["access_token"]})
+        body = json_body(response)
+        if response.is_success and body.get("access_token"):
+            return refreshed_credentials(credentials, body)
+        error = graph_error(response)
+        if 400 <= response.status_code < 500 and not error.throttled:
+            raise ReconnectNeeded(
+                f"Threads refused to renew the token: {error.message}", response.status_code
+            )
+        raise meta_failure("Threads", response, error, creates=False)
+
+
+ADAPTER = ThreadsAdapter()

@@ -11,11 +11,20 @@ from service.concurrency import etag, require_if_match
 from service.db import SessionDep
 from service.deps import GuardPolicyDep, wake_dispatcher_after_commit
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
-from service.posts import repository
+from service.posts import preview, repository
 from service.posts import service as posts
 from service.posts.models import Post, PostState
-from service.posts.schemas import CopyRequest, PostCreate, PostRead, PostUpdate, ScheduleRequest
+from service.posts.schemas import (
+    CopyRequest,
+    PostCreate,
+    PostPreviewRead,
+    PostPreviewRequest,
+    PostRead,
+    PostUpdate,
+    ScheduleRequest,
+)
 from service.problems import problem_responses
+from service.users.auth import CurrentUser
 
 router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
 
@@ -38,11 +47,12 @@ def create_post(
     request: Request,
     response: Response,
     session: SessionDep,
+    user: CurrentUser,
     policy: GuardPolicyDep,
 ) -> PostRead:
     """Write a post for one account, as a draft or scheduled. Refused (409) if the same text
     is already on another network."""
-    post = posts.create(session, data, policy)
+    post = posts.create(session, user, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
     return _respond(post, response)
@@ -51,6 +61,7 @@ def create_post(
 @router.get("", response_model=Page[PostRead])
 def list_posts(
     session: SessionDep,
+    user: CurrentUser,
     account_id: str | None = None,
     state: Annotated[list[PostState] | None, Query()] = None,
     scheduled_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
@@ -62,6 +73,7 @@ def list_posts(
     """Newest first, or with `order=scheduled_at` soonest first (posts with a time only).
     `from`/`to` filter on the scheduled time."""
     filters = repository.PostFilters(
+        user_id=user.id,
         account_id=account_id,
         states=[s.value for s in state or []],
         scheduled_from=scheduled_from,
@@ -82,8 +94,8 @@ def list_posts(
 
 
 @router.get("/{post_id}", response_model=PostRead, responses=problem_responses(404))
-def get_post(post_id: str, session: SessionDep, response: Response) -> PostRead:
-    return _respond(posts.get_or_404(session, post_id), response)
+def get_post(post_id: str, session: SessionDep, user: CurrentUser, response: Response) -> PostRead:
+    return _respond(posts.get_or_404(session, user, post_id), response)
 
 
 @router.patch(
@@ -97,12 +109,13 @@ def update_post(
     request: Request,
     response: Response,
     session: SessionDep,
+    user: CurrentUser,
     policy: GuardPolicyDep,
     if_match: IfMatch = None,
 ) -> PostRead:
     """Edit text, fields or time. Requires If-Match, so a change made elsewhere is never
     overwritten silently."""
-    post = posts.get_or_404(session, post_id)
+    post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=True)
     post = posts.update(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
@@ -120,11 +133,12 @@ def schedule_post(
     request: Request,
     response: Response,
     session: SessionDep,
+    user: CurrentUser,
     policy: GuardPolicyDep,
     if_match: IfMatch = None,
 ) -> PostRead:
     """Schedule (or reschedule) at a new time, or with the post's planned time when none is sent."""
-    post = posts.get_or_404(session, post_id)
+    post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
     post = posts.schedule(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
@@ -137,9 +151,13 @@ def schedule_post(
     responses=problem_responses(404, 409, 412),
 )
 def unschedule_post(
-    post_id: str, response: Response, session: SessionDep, if_match: IfMatch = None
+    post_id: str,
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    if_match: IfMatch = None,
 ) -> PostRead:
-    post = posts.get_or_404(session, post_id)
+    post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
     return _respond(posts.unschedule(session, post), response)
 
@@ -150,9 +168,13 @@ def unschedule_post(
     responses=problem_responses(404, 409, 412),
 )
 def cancel_post(
-    post_id: str, response: Response, session: SessionDep, if_match: IfMatch = None
+    post_id: str,
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    if_match: IfMatch = None,
 ) -> PostRead:
-    post = posts.get_or_404(session, post_id)
+    post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
     return _respond(posts.cancel(session, post), response)
 
@@ -168,12 +190,22 @@ def copy_post(
     data: CopyRequest,
     response: Response,
     session: SessionDep,
+    user: CurrentUser,
     policy: GuardPolicyDep,
 ) -> PostRead:
     """Start a draft for another account from this post. It must be rewritten for its
     audience before it can be scheduled."""
-    source = posts.get_or_404(session, post_id)
-    target = accounts.get_or_404(session, data.account_id)
+    source = posts.get_or_404(session, user, post_id)
+    target = accounts.get_or_404(session, user, data.account_id)
     post = posts.copy_to(session, source, target, policy)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
     return _respond(post, response)
+
+
+@router.post("/preview", response_model=PostPreviewRead, responses=problem_responses(404))
+def preview_post(
+    data: PostPreviewRequest, session: SessionDep, user: CurrentUser, policy: GuardPolicyDep
+) -> PostPreviewRead:
+    """Dry run for a composer: the length as the network counts it, what breaks its rules,
+    the advice, and the post on another network this text repeats. Writes nothing."""
+    return preview.preview(session, user, data, policy)

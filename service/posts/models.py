@@ -36,13 +36,15 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         # The dispatcher's claim query: due scheduled posts, earliest first.
         Index("ix_posts_state_next_attempt_at", "state", "next_attempt_at"),
-        Index("ix_posts_created_at_id", "created_at", "id"),
-        Index("ix_posts_scheduled_at_id", "scheduled_at", "id"),
+        Index("ix_posts_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_posts_user_id_scheduled_at_id", "user_id", "scheduled_at", "id"),
         # The guard's candidate query: a user's posts of similar normalised length.
-        Index("ix_posts_guard_length", "guard_length"),
+        Index("ix_posts_user_id_guard_length", "user_id", "guard_length"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    # The account's owner, kept on the post so the guard and listings need no join.
+    user_id: str = Field(sa_column=Column(String(32), ForeignKey("users.id"), nullable=False))
     account_id: str = Field(
         sa_column=Column(String(32), ForeignKey("accounts.id"), nullable=False, index=True)
     )

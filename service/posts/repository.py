@@ -16,21 +16,24 @@ from service.posts.models import GUARD_IGNORED_STATES, Post
 
 @dataclass(frozen=True)
 class PostFilters:
+    user_id: str
     account_id: str | None = None
     states: Collection[str] = ()
     scheduled_from: datetime | None = None
     scheduled_to: datetime | None = None
 
 
-def get(session: Session, post_id: str) -> Post | None:
-    return session.get(Post, post_id)
+def get(session: Session, user_id: str, post_id: str) -> Post | None:
+    """The user's post; another user's post is as absent as a missing one."""
+    post = session.get(Post, post_id)
+    return post if post is not None and post.user_id == user_id else None
 
 
 def list_page(
     session: Session, filters: PostFilters, order: str, after: list[Any] | None, limit: int
 ) -> list[Post]:
     """One page in keyset order: newest first by creation, or soonest first by schedule."""
-    statement = select(Post)
+    statement = select(Post).where(Post.user_id == filters.user_id)
     if filters.account_id is not None:
         statement = statement.where(Post.account_id == filters.account_id)
     if filters.states:
@@ -66,6 +69,7 @@ def list_page(
 def guard_candidates(
     session: Session,
     *,
+    user_id: str,
     other_than_account: str,
     min_length: int,
     max_length: int,
@@ -74,6 +78,7 @@ def guard_candidates(
 ) -> list[GuardEntry]:
     """Posts on other accounts that could be too similar, judged by normalised length only."""
     statement = select(Post.id, Post.account_id, Post.network, Post.guard_text).where(
+        Post.user_id == user_id,
         Post.account_id != other_than_account,
         col(Post.guard_length) >= min_length,
         col(Post.guard_length) <= max_length,

@@ -105,3 +105,57 @@ class PostRead(BaseModel):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     version: int
+
+
+class PostPreviewRequest(BaseModel):
+    """A post's content as for POST /posts, without a schedule: checked, never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(max_length=64)
+    text: str = Field(max_length=MAX_TEXT)
+    link: str | None = Field(default=None, max_length=2048)
+    title: str | None = Field(default=None, max_length=1000)
+    visibility: str | None = Field(default=None, max_length=32)
+    call_to_action: str | None = Field(default=None, max_length=1000)
+    goal: str | None = Field(default=None, max_length=255)
+
+
+class FieldViolation(BaseModel):
+    """One way the post does not fit its network, as in a 422 problem's ``errors``."""
+
+    field: str
+    code: str
+    message: str
+
+
+class ConflictingPost(BaseModel):
+    id: str
+    account_id: str
+    network: Network
+    state: PostState | None
+    text: str | None
+
+
+class CrossPostPreview(BaseModel):
+    """What the 409 `cross-post` problem would say if this text were scheduled."""
+
+    conflicting_post: ConflictingPost
+    similarity: float = Field(description="0..1: how much of the text is the same.")
+    threshold: float = Field(description="The guard refuses texts at or above this similarity.")
+    detail: str = Field(description="The problem's explanation in plain words.")
+
+
+class PostPreviewRead(BaseModel):
+    """A dry run of a post for a composer: counted, validated and checked by the guard."""
+
+    text_length: int = Field(description="The length as the network counts it.")
+    text_limit: int
+    violations: list[FieldViolation] = Field(
+        description="Why the post could not be saved as it is; empty when it fits."
+    )
+    warnings: list[PostWarning]
+    cross_post: CrossPostPreview | None = Field(
+        description="The earlier post on another network this text repeats, if any: "
+        "scheduling it would be refused."
+    )

@@ -25,6 +25,7 @@ from service.posts.schemas import (
     ScheduleFields,
 )
 from service.problems import ProblemError, invalid, not_found
+from service.users.models import User
 
 CONTENT_FIELDS = ("text", "link", "title", "visibility", "call_to_action", "goal")
 
@@ -34,8 +35,8 @@ class GuardPolicy:
     threshold: float
 
 
-def get_or_404(session: Session, post_id: str) -> Post:
-    post = repository.get(session, post_id)
+def get_or_404(session: Session, user: User, post_id: str) -> Post:
+    post = repository.get(session, user.id, post_id)
     if post is None:
         raise not_found("post", post_id)
     return post
@@ -144,6 +145,7 @@ def find_cross_post(
         excluded.add(post.copied_from_id)
     candidates = repository.guard_candidates(
         session,
+        user_id=post.user_id,
         other_than_account=post.account_id,
         min_length=low,
         max_length=high,
@@ -160,7 +162,7 @@ def _enforce_guard(session: Session, post: Post, policy: GuardPolicy) -> None:
     once it is scheduled, it is compared with everything.
     """
     if post.copied_from_id:
-        source = repository.get(session, post.copied_from_id)
+        source = repository.get(session, post.user_id, post.copied_from_id)
         post.needs_tailoring = (
             source is not None
             and source.state != PostState.CANCELLED
@@ -179,7 +181,7 @@ def _enforce_guard(session: Session, post: Post, policy: GuardPolicy) -> None:
         )
     match = find_cross_post(session, post, policy, exclude_source=post.state == PostState.DRAFT)
     if match is not None:
-        raise cross_post_problem(match, repository.get(session, match.post_id))
+        raise cross_post_problem(match, repository.get(session, post.user_id, match.post_id))
 
 
 def _apply_schedule(post: Post, fields: ScheduleFields, now: datetime) -> bool:
@@ -228,11 +230,12 @@ def _touch(post: Post, now: datetime) -> None:
     post.version += 1
 
 
-def create(session: Session, data: PostCreate, policy: GuardPolicy) -> Post:
+def create(session: Session, user: User, data: PostCreate, policy: GuardPolicy) -> Post:
     now = utcnow()
-    account = accounts.get_or_404(session, data.account_id)
+    account = accounts.get_or_404(session, user, data.account_id)
     rules = rules_for(account.network)
     post = Post(
+        user_id=user.id,
         account_id=account.id,
         network=account.network,
         text=data.text,
@@ -365,6 +368,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: GuardPolicy
     now = utcnow()
     rules = rules_for(target.network)
     post = Post(
+        user_id=source.user_id,
         account_id=target.id,
         network=target.network,
         text=source.text,

@@ -151,7 +151,7 @@ class Dispatcher:
             await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
 
     def _next_due(self) -> datetime | None:
-        with self.database.session() as session:
+        with self.database.session(read_only=True) as session:
             return repository.next_due_time(session)
 
     def _claim(self, limit: int) -> list[Claimed]:
@@ -263,7 +263,7 @@ class Dispatcher:
         await asyncio.to_thread(self._record, post, started, result)
 
     def _guard_refusal(self, post: Post) -> str | None:
-        with self.database.session() as session:
+        with self.database.session(read_only=True) as session:
             match = find_cross_post(
                 session, post, self.policy, exclude_source=False, only_states=SENT_STATES
             )
@@ -362,6 +362,7 @@ class Dispatcher:
         self, post: Post, started: datetime, finished: datetime, outcome: Outcome, message: str
     ) -> PublishAttempt:
         return PublishAttempt(
+            user_id=post.user_id,
             post_id=post.id,
             account_id=post.account_id,
             network=post.network,

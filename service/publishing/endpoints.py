@@ -9,6 +9,7 @@ from service.db import SessionDep
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import service as posts
 from service.problems import problem_responses
+from service.users.auth import CurrentUser
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.schemas import AttemptRead
@@ -38,6 +39,7 @@ def _page(
 @router.get("/publish-log", response_model=Page[AttemptRead])
 def publish_log(
     session: SessionDep,
+    user: CurrentUser,
     account_id: str | None = None,
     post_id: str | None = None,
     outcome: Annotated[list[Outcome] | None, Query()] = None,
@@ -48,6 +50,7 @@ def publish_log(
 ) -> Page[AttemptRead]:
     """Every publish attempt, newest first. `from`/`to` filter on when the attempt started."""
     filters = repository.AttemptFilters(
+        user_id=user.id,
         post_id=post_id,
         account_id=account_id,
         outcomes=[o.value for o in outcome or []],
@@ -65,8 +68,10 @@ def publish_log(
 def post_attempts(
     post_id: str,
     session: SessionDep,
+    user: CurrentUser,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AttemptRead]:
-    posts.get_or_404(session, post_id)
-    return _page(session, repository.AttemptFilters(post_id=post_id), cursor, limit)
+    posts.get_or_404(session, user, post_id)
+    filters = repository.AttemptFilters(user_id=user.id, post_id=post_id)
+    return _page(session, filters, cursor, limit)

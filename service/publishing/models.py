@@ -23,6 +23,7 @@ class PublishAttempt(SQLModel, table=True):
 
     __tablename__ = "publish_attempts"
     __table_args__ = (
+        Index("ix_publish_attempts_user_id_id", "user_id", "id"),
         Index("ix_publish_attempts_account_id_id", "account_id", "id"),
         Index("ix_publish_attempts_post_id_id", "post_id", "id"),
     )
@@ -33,6 +34,7 @@ class PublishAttempt(SQLModel, table=True):
             BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
         ),
     )
+    user_id: str = Field(sa_column=Column(String(32), ForeignKey("users.id"), nullable=False))
     post_id: str = Field(sa_column=Column(String(32), ForeignKey("posts.id"), nullable=False))
     account_id: str = Field(max_length=32)
     network: str = Field(max_length=16)

@@ -94,6 +94,7 @@ def add_attempt(session: Session, attempt: PublishAttempt) -> None:
 
 @dataclass(frozen=True)
 class AttemptFilters:
+    user_id: str
     post_id: str | None = None
     account_id: str | None = None
     outcomes: Collection[str] = ()
@@ -105,7 +106,7 @@ def list_attempts(
     session: Session, filters: AttemptFilters, before_id: int | None, limit: int
 ) -> list[PublishAttempt]:
     """Newest first."""
-    statement = select(PublishAttempt)
+    statement = select(PublishAttempt).where(PublishAttempt.user_id == filters.user_id)
     if filters.post_id is not None:
         statement = statement.where(PublishAttempt.post_id == filters.post_id)
     if filters.account_id is not None:
@@ -120,3 +121,17 @@ def list_attempts(
         statement = statement.where(col(PublishAttempt.id) < before_id)
     statement = statement.order_by(col(PublishAttempt.id).desc()).limit(limit)
     return list(session.exec(statement))
+
+
+def count_due(session: Session, *, now: datetime) -> int:
+    """Scheduled posts whose time has come, not yet claimed: the metrics' publishing backlog.
+
+    The same condition claim_due uses, so a backlog that stays above zero means the workers
+    are not keeping up (or none is running). Served by the (state, next_attempt_at) index.
+    """
+    statement = (
+        select(func.count())
+        .select_from(Post)
+        .where(Post.state == PostState.SCHEDULED, col(Post.next_attempt_at) <= now)
+    )
+    return int(session.exec(statement).one())

@@ -75,3 +75,24 @@ def serve(tmp_path: Path, database_url: str, **env: str) -> ServiceProcess:
     )
     service.wait_ready()
     return service
+
+
+def create_user_with_cli(database_url: str, username: str, password: str) -> None:
+    """`handpost user create`, as an administrator would run it, password on stdin."""
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "user", "create", username, "--password-stdin"],
+        input=password + "\n",
+        env={**os.environ, "HANDPOST_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def login(client: httpx.Client, username: str, password: str) -> None:
+    """Log in through the API and send the session token on every later request."""
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"

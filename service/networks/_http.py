@@ -1,0 +1,598 @@
+"""Live publishing over HTTP, the parts every network shares, written once.
+
+* The adapter interface (``LiveAdapter``): one per network module, behind which the publisher
+  does not care which network it talks to.
+* ``Api``: one attempt's HTTP calls through the process's shared ``httpx.AsyncClient``. It
+  fills in secrets only at the moment of sending (the requests it records keep "<redacted>"),
+  keeps a redacted trace of every call for the publish log, and turns transport errors into
+  the three outcomes the dispatcher knows.
+* Classification: RETRYABLE when nothing can have been created (the connection was never made,
+  a 429, a 5xx on a call that creates nothing), UNKNOWN when a create may have happened (the
+  request left, then a read timeout, a dropped connection or a 5xx), PERMANENT when the network
+  refused. Adapters resolve UNKNOWN where their network allows (``LiveAdapter.reconcile``).
+* Rate-limit signals of each network turned into "seconds to wait".
+* Meta's Graph error shape, shared by Facebook and Threads.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from service.networks._common import REDACTED, StandardRules
+from service.networks.base import AccountRef, OutgoingRequest, PostContent
+
+log = logging.getLogger("handpost.networks")
+
+
+class Kind(StrEnum):
+    RETRYABLE = "retryable"  # nothing was created; sending again is safe
+    PERMANENT = "permanent"  # the network refused; sending again would fail the same way
+    UNKNOWN = "unknown"  # the post may exist; sending again could publish it twice
+
+
+class NetworkError(Exception):
+    """A failed call, classified; ``message`` is the network's own words, prefixed."""
+
+    def __init__(
+        self,
+        kind: Kind,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+
+class TokenExpired(Exception):
+    """The network refused the token before doing anything; a refresh may fix it."""
+
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+class ReconnectNeeded(Exception):
+    """Only the user can fix this (token revoked, refresh refused): reconnect the account."""
+
+    def __init__(self, message: str, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+# --- secrets in requests -------------------------------------------------------------------
+
+# "<redacted>" stands for the call's main secret; "<redacted:name>" for credential ``name``.
+_PLACEHOLDER = re.compile(r"<redacted(?::(\w+))?>")
+_PLACEHOLDER_QUOTED = re.compile(r"%3Credacted(?:%3A(\w+))?%3E")
+
+
+def secret_ref(name: str) -> str:
+    """The placeholder for one named secret, for requests that carry more than one."""
+    return f"<redacted:{name}>"
+
+
+def _reveal(value: str, secrets: Mapping[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: secrets[m.group(1) or ""], value)
+
+
+def _reveal_url(url: str, secrets: Mapping[str, str]) -> str:
+    def quoted(match: re.Match[str]) -> str:
+        return quote(secrets[match.group(1) or ""], safe="")
+
+    return _PLACEHOLDER_QUOTED.sub(quoted, _PLACEHOLDER.sub(quoted, url))
+
+
+def _reveal_json(value: Any, secrets: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return _reveal(value, secrets)
+    if isinstance(value, dict):
+        return {k: _reveal_json(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal_json(v, secrets) for v in value]
+    return value
+
+
+def redacted_query(url: str, **params: str) -> str:
+    """``url`` with ``params`` appended; pass ``REDACTED`` where a secret goes."""
+    query = "&".join(
+        f"{k}={v if v.startswith('<redacted') else quote(v, safe='')}" for k, v in params.items()
+    )
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+# Meta takes tokens in the query string, and httpx logs every URL it calls at INFO level.
+_SECRET_QUERY = re.compile(
+    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password)=)[^&\s\"']+",
+    re.IGNORECASE,
+)
+
+
+class _RedactSecretsInUrls(logging.Filter):
+    """Keeps tokens out of httpx's request log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1" + REDACTED, str(a)) if isinstance(a, httpx.URL) else a
+                for a in args
+            )
+        record.msg = _SECRET_QUERY.sub(r"\1" + REDACTED, str(record.msg))
+        return True
+
+
+def install_log_redaction() -> None:
+    """Idempotent: attach the filter to the httpx logger once."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactSecretsInUrls) for f in logger.filters):
+        logger.addFilter(_RedactSecretsInUrls())
+
+
+install_log_redaction()
+
+
+# --- one attempt's calls -------------------------------------------------------------------
+
+
+class Api:
+    """The HTTP calls of one publish attempt for one network.
+
+    ``secrets`` maps placeholder names to values ("" is the call's main secret, set per call);
+    ``trace`` lists every call, redacted, for the publish log.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, display_name: str) -> None:
+        self.client = client
+        self.display_name = display_name
+        self.trace: list[dict[str, Any]] = []
+
+    async def send(
+        self,
+        request: OutgoingRequest,
+        secrets: Mapping[str, str],
+        *,
+        creates: bool = False,
+        auth: httpx.Auth | None = None,
+    ) -> httpx.Response:
+        """Send ``request`` with its placeholders filled from ``secrets``.
+
+        ``creates``: this call may make the post exist, so a failure after the request left
+        is UNKNOWN rather than RETRYABLE. ``auth`` replaces a placeholder Authorization header.
+        """
+        headers = {k: _reveal(v, secrets) for k, v in request.headers.items()}
+        if auth is not None:
+            headers.pop("Authorization", None)
+        step: dict[str, Any] = {"method": request.method, "url": request.url}
+        self.trace.append(step)
+        try:
+            response = await self.client.request(
+                request.method,
+                _reveal_url(request.url, secrets),
+                headers=headers,
+                json=_reveal_json(request.json, secrets) if request.json is not None else None,
+                data=_reveal_json(request.form, secrets) if request.form is not None else None,
+                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+        except httpx.TransportError as exc:
+            failure = transport_failure(self.display_name, exc, creates=creates)
+            step["error"] = type(exc).__name__
+            raise failure from None
+        step["status"] = response.status_code
+        return response
+
+    async def get(self, url: str, secrets: Mapping[str, str], **headers: str) -> httpx.Response:
+        """A read: nothing is created, so every failure of it is retryable."""
+        return await self.send(OutgoingRequest(method="GET", url=url, headers=headers), secrets)
+
+
+def transport_failure(
+    display_name: str, exc: httpx.TransportError, *, creates: bool
+) -> NetworkError:
+    """What a transport error means for the post.
+
+    Connect errors, connect timeouts and pool timeouts happen before a byte of the request
+    left: nothing was created. Everything later (read timeouts, resets, a server that hangs up)
+    leaves a create call ambiguous. The exception text is not used: it could hold a URL.
+    """
+    name = type(exc).__name__
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return NetworkError(
+            Kind.PERMANENT, f"The {display_name} API address is not an http(s) URL ({name})."
+        )
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return NetworkError(
+            Kind.RETRYABLE,
+            f"Could not connect to {display_name} ({name}); nothing was sent.",
+        )
+    what = {
+        "ReadTimeout": "no answer came within the read timeout",
+        "WriteTimeout": "sending the request timed out",
+        "RemoteProtocolError": "the server closed the connection without answering",
+        "ReadError": "the connection was reset",
+        "WriteError": "the connection broke while sending",
+    }.get(name, "the connection failed")
+    if not creates:
+        return NetworkError(Kind.RETRYABLE, f"{display_name}: {what} ({name}).")
+    return NetworkError(
+        Kind.UNKNOWN,
+        f"{display_name} may have received the post: {what} after the request was sent ({name}).",
+    )
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object, or {} when it is empty or not JSON."""
+    try:
+        data = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def short_text(response: httpx.Response) -> str:
+    """The body for a message when the network gave no structured error (trimmed)."""
+    text = response.text.strip()
+    return text[:300] if text else response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def failure_for_status(
+    display_name: str,
+    response: httpx.Response,
+    message: str,
+    *,
+    creates: bool,
+    rate_limit: Callable[[httpx.Headers], float | None] | None = None,
+) -> NetworkError:
+    """The generic meaning of an HTTP error status; adapters handle auth and their specials.
+
+    ``rate_limit`` reads the network's own reset signal. It counts only on a 429: networks
+    send their reset headers on every answer, and a window that is not exhausted (say, the
+    3-hour status window of Mastodon) is no reason to wait. Otherwise only an explicit
+    ``Retry-After`` (e.g. on a 503) sets the wait.
+    """
+    status = response.status_code
+    reader = rate_limit if status == 429 and rate_limit is not None else retry_after_header
+    retry_after = reader(response.headers)
+    if status == 429:
+        wait = f" Its limit resets in {retry_after:.0f} s." if retry_after else ""
+        return NetworkError(
+            Kind.RETRYABLE,
+            f"{display_name} is rate limiting Handpost: {message}.{wait}",
+            http_status=status,
+            retry_after=retry_after,
+        )
+    if status >= 500 or status == 408:
+        if creates:
+            return NetworkError(
+                Kind.UNKNOWN,
+                f"{display_name} failed (HTTP {status}: {message}) after receiving the post, "
+                "so it may have been created.",
+                http_status=status,
+                retry_after=retry_after,
+            )
+        return NetworkError(
+            Kind.RETRYABLE,
+            f"{display_name} failed (HTTP {status}: {message}).",
+            http_status=status,
+            retry_after=retry_after,
+        )
+    return NetworkError(
+        Kind.PERMANENT, f"{display_name} refused the post: {message}", http_status=status
+    )
+
+
+# --- rate-limit signals ----------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _until(moment: datetime) -> float:
+    return max(0.0, (moment - _now()).total_seconds())
+
+
+def retry_after_header(headers: httpx.Headers) -> float | None:
+    """``Retry-After``: seconds, or an HTTP date."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return _until(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def epoch_wait(value: str | None) -> float | None:
+    """Seconds until a reset given as Unix epoch seconds (X, Bluesky)."""
+    if not value:
+        return None
+    try:
+        return _until(datetime.fromtimestamp(float(value), tz=UTC))
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def iso_wait(value: str | None) -> float | None:
+    """Seconds until a reset given as an ISO 8601 timestamp (Mastodon)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return _until(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def x_rate_limit_wait(headers: httpx.Headers) -> float | None:
+    """X: wait for the exhausted window(s); ``x-*-reset`` are epoch seconds.
+
+    X sends a 15-minute window and may send 24-hour user and app windows. The relevant ones
+    are those with nothing remaining; the post can go only once all of them have reset, so the
+    wait is the longest of those. If no window says it is exhausted, the earliest reset.
+    """
+    windows = []
+    for prefix in ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"):
+        wait = epoch_wait(headers.get(f"{prefix}-reset"))
+        if wait is not None:
+            windows.append((headers.get(f"{prefix}-remaining") == "0", wait))
+    exhausted = [wait for is_exhausted, wait in windows if is_exhausted]
+    if exhausted:
+        return max(exhausted)
+    if windows:
+        return min(wait for _, wait in windows)
+    return retry_after_header(headers)
+
+
+def mastodon_rate_limit_wait(headers: httpx.Headers) -> float | None:
+    """Mastodon: ``X-RateLimit-Reset`` is an ISO 8601 timestamp, not epoch seconds."""
+    return iso_wait(headers.get("x-ratelimit-reset")) or retry_after_header(headers)
+
+
+def bluesky_rate_limit_wait(headers: httpx.Headers) -> float | None:
+    """Bluesky: ``RateLimit-Reset`` in epoch seconds (IETF draft headers)."""
+    return epoch_wait(headers.get("ratelimit-reset")) or retry_after_header(headers)
+
+
+def meta_usage_wait(headers: httpx.Headers) -> float | None:
+    """Meta: ``estimated_time_to_regain_access`` (minutes) in the usage headers.
+
+    ``X-Business-Use-Case-Usage`` maps business ids to lists of usage entries; ``X-App-Usage``
+    and ``X-Page-Usage`` are flat objects. The longest estimate wins.
+    """
+    minutes: list[float] = []
+    for name in ("x-business-use-case-usage", "x-app-usage", "x-page-usage"):
+        raw = headers.get(name)
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        minutes += [float(v) for v in _find_key(data, "estimated_time_to_regain_access")]
+    longest = max(minutes, default=0.0)
+    return longest * 60 if longest > 0 else retry_after_header(headers)
+
+
+def _find_key(data: Any, key: str) -> list[Any]:
+    if isinstance(data, dict):
+        found = [data[key]] if isinstance(data.get(key), int | float) else []
+        return found + [v for value in data.values() for v in _find_key(value, key)]
+    if isinstance(data, list):
+        return [v for item in data for v in _find_key(item, key)]
+    return []
+
+
+def until_midnight_utc() -> float:
+    """LinkedIn's daily limits reset at 00:00 UTC and it sends no reset header."""
+    now = _now()
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return _until(midnight)
+
+
+# --- Meta Graph errors (Facebook, Threads) ---------------------------------------------------
+
+META_THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, 80001})
+META_TEMPORARY_CODES = frozenset({1, 2, 368})
+META_TOKEN_CODE = 190
+
+
+@dataclass(frozen=True)
+class GraphError:
+    code: int | None
+    subcode: int | None
+    message: str
+
+    @property
+    def throttled(self) -> bool:
+        return self.code in META_THROTTLE_CODES
+
+    @property
+    def temporary(self) -> bool:
+        return self.code in META_TEMPORARY_CODES
+
+
+def graph_error(response: httpx.Response) -> GraphError:
+    """``{"error": {"message", "code", "error_subcode", "error_user_msg", ...}}``."""
+    error = json_body(response).get("error")
+    if not isinstance(error, dict):
+        return GraphError(None, None, short_text(response))
+    message = str(error.get("message") or short_text(response))
+    user_message = error.get("error_user_msg")
+    if user_message and user_message not in message:
+        message = f"{message} ({user_message})"
+    code = error.get("code")
+    subcode = error.get("error_subcode")
+    return GraphError(
+        int(code) if isinstance(code, int | str) and str(code).isdigit() else None,
+        int(subcode) if isinstance(subcode, int | str) and str(subcode).isdigit() else None,
+        message,
+    )
+
+
+def meta_failure(
+    display_name: str, response: httpx.Response, error: GraphError, *, creates: bool
+) -> Exception:
+    """What a Graph error means, by ``error.code`` (Facebook and Threads share the codes)."""
+    status = response.status_code
+    if error.code == META_TOKEN_CODE:
+        return TokenExpired(f"{display_name} refused the access token: {error.message}", status)
+    if error.throttled:
+        return NetworkError(
+            Kind.RETRYABLE,
+            f"{display_name} is throttling Handpost: {error.message}.",
+            http_status=status,
+            retry_after=meta_usage_wait(response.headers),
+        )
+    if status >= 500:
+        # Whatever the code, a failing server may have created the post first.
+        return failure_for_status(display_name, response, error.message, creates=creates)
+    if error.temporary:
+        return NetworkError(
+            Kind.RETRYABLE,
+            f"{display_name} had a temporary problem: {error.message}.",
+            http_status=status,
+            retry_after=retry_after_header(response.headers),
+        )
+    return NetworkError(
+        Kind.PERMANENT, f"{display_name} refused the post: {error.message}", http_status=status
+    )
+
+
+# --- the adapter interface -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What adapters take from the service's settings."""
+
+    linkedin_version: str
+    facebook_graph_version: str
+    # The longest a retry of one post can come after its first send (the missed-post grace).
+    resend_window_seconds: float
+
+
+@dataclass
+class Attempt:
+    """Everything an adapter needs to publish one post once."""
+
+    content: PostContent
+    account: AccountRef
+    publish_key: str
+    number: int  # 1 for the first attempt
+    credentials: dict[str, str]
+    api: Api
+    config: LiveConfig
+    # The request that creates the post, redacted: what the publish log shows.
+    request: OutgoingRequest | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Published:
+    external_id: str
+    url: str
+    http_status: int | None
+    message: str
+
+
+class LiveAdapter(abc.ABC):
+    """One network's live publishing. Stateless; one instance per network module."""
+
+    rules: StandardRules
+
+    @property
+    def display_name(self) -> str:
+        return self.rules.display_name
+
+    def base_url(self, account: AccountRef) -> str:
+        return self.rules.api_base(account)
+
+    async def publish(self, attempt: Attempt) -> Published:
+        """Create the post; if the outcome is unclear, find out where the network allows."""
+        try:
+            return await self.create(attempt)
+        except NetworkError as failure:
+            if failure.kind is not Kind.UNKNOWN:
+                raise
+            return await self.reconcile(attempt, failure)
+
+    @abc.abstractmethod
+    async def create(self, attempt: Attempt) -> Published:
+        """Send the post. Raise NetworkError, TokenExpired or ReconnectNeeded on failure."""
+
+    async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
+        """After an UNKNOWN failure: the post if it exists, RETRYABLE if a resend is safe."""
+        raise failure
+
+    def may_resend_after_crash(self, config: LiveConfig) -> bool:
+        """Whether a send cut short by a crash may be repeated without risking a duplicate."""
+        return False
+
+    def has_session(self, credentials: dict[str, str]) -> bool:
+        """Whether ``credentials`` can be sent as they are (False: a login must come first)."""
+        return True
+
+    def needs_refresh(self, credentials: dict[str, str]) -> bool:
+        """Whether to renew before sending: no session yet, or a token about to expire."""
+        return False
+
+    def can_refresh(self, credentials: dict[str, str]) -> bool:
+        return False
+
+    async def refresh(
+        self, api: Api, account: AccountRef, credentials: dict[str, str]
+    ) -> dict[str, str]:
+        """New credentials (a renewed token or session); ReconnectNeeded if impossible."""
+        raise ReconnectNeeded("the token was refused and this account has no way to refresh it")
+
+
+def expires_at(expires_in: Any) -> str | None:
+    """``expires_at`` (epoch seconds, as stored in credentials) from an ``expires_in``."""
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError):
+        return None
+    return str(int(_now().timestamp() + seconds))
+
+
+def expiring(credentials: dict[str, str], within_seconds: float) -> bool:
+    """True when the stored ``expires_at`` is known and comes within ``within_seconds``."""
+    try:
+        moment = float(credentials["expires_at"])
+    except (KeyError, ValueError):
+        return False
+    return moment - _now().timestamp() <= within_seconds
+
+
+def refreshed_credentials(credentials: dict[str, str], body: dict[str, Any]) -> dict[str, str]:
+    """``credentials`` updated from an OAuth token response (a rotated refresh token kept)."""
+    updated = {**credentials, "access_token": str(body["access_token"])}
+    if body.get("refresh_token"):
+        updated["refresh_token"] = str(body["refresh_token"])
+    expiry = expires_at(body.get("expires_in"))
+    if expiry is not None:
+        updated["expires_at"] = expiry
+    return updated

@@ -1,0 +1,357 @@
+"""The live publisher: sends a claimed post to its network for real, through its adapter.
+
+Around every network's adapter it does the same things, written once here:
+
+* loads the account's credentials and decrypts them only for the send; an account that
+  needs reconnecting fails at once, without calling the network;
+* limits the requests in flight per network (a burst of due posts must not trip rate limits);
+* renews tokens before they expire and once after a refusal, saving the new ones with a
+  compare-and-swap on the ciphertext, in their own transaction, before the post is sent (a
+  rotated refresh token that is not saved is lost for good);
+* marks the account ``needs_reconnect`` when only the user can fix its access, and fails
+  the post with a message saying so;
+* turns the adapter's classified errors into ``PublishFailure`` for the dispatcher, with the
+  redacted request and every call made, and with no secret in any message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from service.accounts import repository as accounts
+from service.accounts.credentials import (
+    CredentialCipher,
+    CredentialsUnreadable,
+    cipher_for,
+    secret_values,
+)
+from service.accounts.models import AccountStatus
+from service.config import Settings
+from service.db import Database
+from service.networks import bluesky, facebook, linkedin, mastodon, threads, x
+from service.networks._common import REDACTED
+from service.networks._http import (
+    Api,
+    Attempt,
+    Kind,
+    LiveAdapter,
+    LiveConfig,
+    NetworkError,
+    ReconnectNeeded,
+    TokenExpired,
+)
+from service.networks.base import Network
+from service.publishing import repository as publishing
+from service.publishing.publishers import FailureKind, PublishFailure, PublishJob, PublishResult
+
+log = logging.getLogger("handpost.live")
+
+ADAPTERS: dict[Network, LiveAdapter] = {
+    Network.X: x.ADAPTER,
+    Network.LINKEDIN: linkedin.ADAPTER,
+    Network.FACEBOOK: facebook.ADAPTER,
+    Network.MASTODON: mastodon.ADAPTER,
+    Network.BLUESKY: bluesky.ADAPTER,
+    Network.THREADS: threads.ADAPTER,
+}
+DEFAULT_NETWORK_CONCURRENCY = 4
+_KINDS = {
+    Kind.RETRYABLE: FailureKind.RETRYABLE,
+    Kind.PERMANENT: FailureKind.PERMANENT,
+    Kind.UNKNOWN: FailureKind.UNKNOWN,
+}
+
+
+@dataclass
+class StoredCredentials:
+    """The account's access as last read: the ciphertext (for compare-and-swap) and values."""
+
+    ciphertext: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Row:
+    status: str
+    status_message: str | None
+    ciphertext: str | None
+
+
+class LivePublisher:
+    """One per process: owns the HTTP client, the per-network limits and per-account locks."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+        self.config = LiveConfig(
+            linkedin_version=settings.linkedin_version,
+            facebook_graph_version=settings.facebook_graph_version,
+            resend_window_seconds=settings.missed_grace_seconds,
+        )
+        self._cipher: CredentialCipher | None = None
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._account_locks: dict[str, asyncio.Lock] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    # -- the Publisher protocol --------------------------------------------------------------
+
+    def may_resend_after_crash(self, job: PublishJob) -> bool:
+        adapter = ADAPTERS.get(job.network)
+        return adapter is not None and adapter.may_resend_after_crash(self.config)
+
+    async def publish(self, job: PublishJob) -> PublishResult:
+        adapter = ADAPTERS.get(job.network)
+        if adapter is None:
+            raise PublishFailure(
+                FailureKind.PERMANENT,
+                f"Handpost cannot publish to {job.network.value} live yet (it needs media "
+                "upload); switch the account to sandbox mode.",
+            )
+        async with self._limit(job.network):
+            return await self._publish(adapter, job)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (its connections); the publisher can be used again after."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- one post ------------------------------------------------------------------------------
+
+    async def _publish(self, adapter: LiveAdapter, job: PublishJob) -> PublishResult:
+        name = adapter.display_name
+        stored = await self._credentials(job, name)
+        api = Api(self._http(), name)
+        attempt = Attempt(
+            content=job.content,
+            account=job.account,
+            publish_key=job.publish_key,
+            number=max(1, job.attempt),
+            credentials=stored.values,
+            api=api,
+            config=self.config,
+        )
+        try:
+            try:
+                await self._prepare(adapter, api, job, stored)
+                attempt.credentials = stored.values
+                published = await adapter.publish(attempt)
+            except TokenExpired as refused:
+                # Refused before anything was created: renew once and send again.
+                if not adapter.can_refresh(stored.values):
+                    raise ReconnectNeeded(refused.message, refused.http_status) from None
+                await self._renew(adapter, api, job, stored, refused=True)
+                attempt.credentials = stored.values
+                published = await adapter.publish(attempt)
+        except TokenExpired as refused:
+            raise await self._reconnect(
+                job, name, stored, ReconnectNeeded(refused.message, refused.http_status), attempt
+            ) from None
+        except ReconnectNeeded as needed:
+            raise await self._reconnect(job, name, stored, needed, attempt) from None
+        except NetworkError as error:
+            raise PublishFailure(
+                _KINDS[error.kind],
+                self._scrub(error.message, stored),
+                http_status=error.http_status,
+                retry_after=error.retry_after,
+                request=self._record(attempt),
+            ) from None
+        return PublishResult(
+            external_id=published.external_id,
+            external_url=published.url,
+            http_status=published.http_status,
+            message=self._scrub(published.message, stored),
+            request=self._record(attempt),
+        )
+
+    async def _credentials(self, job: PublishJob, name: str) -> StoredCredentials:
+        """The account's decrypted credentials; fails fast if it must be reconnected first."""
+        row = await asyncio.to_thread(self._read, job.account.id)
+        if row is None:
+            raise PublishFailure(FailureKind.PERMANENT, "The account no longer exists.")
+        if row.status == AccountStatus.NEEDS_RECONNECT:
+            reason = row.status_message or f"{name} refused its access"
+            raise PublishFailure(
+                FailureKind.PERMANENT,
+                f"Reconnect your {name} account: {reason}. Nothing was sent; give the account "
+                "new credentials, then reschedule the post.",
+            )
+        if row.ciphertext is None:
+            raise PublishFailure(
+                FailureKind.PERMANENT,
+                f"This live {name} account has no credentials; give it its credentials or "
+                "switch it to sandbox mode.",
+            )
+        return StoredCredentials(row.ciphertext, self._decrypt(row.ciphertext))
+
+    async def _prepare(
+        self, adapter: LiveAdapter, api: Api, job: PublishJob, stored: StoredCredentials
+    ) -> None:
+        """Open or renew the session ahead of the send, where the adapter wants that."""
+        if not adapter.needs_refresh(stored.values):
+            return
+        try:
+            await self._renew(adapter, api, job, stored, refused=False)
+        except (NetworkError, ReconnectNeeded) as error:
+            if not adapter.has_session(stored.values):
+                raise  # nothing to send with
+            # The current token may still work; if not, the send says so and renews again.
+            log.warning(
+                "account %s: renewing its %s token ahead of time failed: %s",
+                job.account.id,
+                adapter.display_name,
+                self._scrub(str(error), stored),
+            )
+
+    async def _renew(
+        self,
+        adapter: LiveAdapter,
+        api: Api,
+        job: PublishJob,
+        stored: StoredCredentials,
+        *,
+        refused: bool,
+    ) -> None:
+        """Renew the token (or session) and save it before anything is sent with it.
+
+        One renewal at a time per account in this process; across processes the save is a
+        compare-and-swap, and whoever loses uses the winner's tokens (with rotating refresh
+        tokens, the loser's refresh was refused or its result is superseded).
+        """
+        async with self._account_lock(job.account.id):
+            if await self._adopt_newer(job, stored) and (
+                refused or not adapter.needs_refresh(stored.values)
+            ):
+                return  # renewed by another send while this one waited
+            try:
+                renewed = await adapter.refresh(api, job.account, dict(stored.values))
+            except ReconnectNeeded:
+                if await self._adopt_newer(job, stored):
+                    return  # our refresh token was spent by another process that saved anew
+                raise
+            ciphertext = self._cipher_().encrypt(renewed)
+            saved = await asyncio.to_thread(
+                self._swap, job.account.id, stored.ciphertext, ciphertext
+            )
+            if saved:
+                stored.ciphertext, stored.values = ciphertext, renewed
+                log.info("account %s: renewed its %s token", job.account.id, adapter.display_name)
+            elif not await self._adopt_newer(job, stored):
+                raise NetworkError(
+                    Kind.RETRYABLE, "The account's credentials changed while renewing them."
+                )
+
+    async def _adopt_newer(self, job: PublishJob, stored: StoredCredentials) -> bool:
+        """If the stored credentials changed since ``stored`` was read, switch to them."""
+        row = await asyncio.to_thread(self._read, job.account.id)
+        if row is None or row.ciphertext is None or row.ciphertext == stored.ciphertext:
+            return False
+        stored.ciphertext, stored.values = row.ciphertext, self._decrypt(row.ciphertext)
+        return True
+
+    async def _reconnect(
+        self,
+        job: PublishJob,
+        name: str,
+        stored: StoredCredentials,
+        needed: ReconnectNeeded,
+        attempt: Attempt,
+    ) -> PublishFailure:
+        """Flag the account (unless its credentials were replaced meanwhile) and say why."""
+        reason = self._scrub(needed.message, stored)
+        flagged = await asyncio.to_thread(self._flag, job.account.id, stored.ciphertext, reason)
+        if flagged:
+            log.warning("account %s needs reconnecting: %s", job.account.id, reason)
+        return PublishFailure(
+            FailureKind.PERMANENT,
+            f"Reconnect your {name} account: {reason}. The account is marked as needing "
+            "reconnection; its posts will fail until it gets new credentials.",
+            http_status=needed.http_status,
+            request=self._record(attempt),
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _limit(self, network: Network) -> AsyncIterator[None]:
+        semaphore = self._limits.get(network)
+        if semaphore is None:
+            size = self.settings.network_concurrency.get(network.value, DEFAULT_NETWORK_CONCURRENCY)
+            semaphore = self._limits[network] = asyncio.Semaphore(max(1, size))
+        async with semaphore:
+            yield
+
+    def _account_lock(self, account_id: str) -> asyncio.Lock:
+        return self._account_locks.setdefault(account_id, asyncio.Lock())
+
+    def _http(self) -> httpx.AsyncClient:
+        """The shared client, made in the running loop (a client is bound to its loop)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            connect = self.settings.http_connect_timeout
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(
+                    self.settings.http_read_timeout, connect=connect, pool=connect
+                ),
+                headers={"User-Agent": "Handpost (self-hosted post scheduler)"},
+                follow_redirects=False,
+            )
+            self._client_loop = loop
+        return self._client
+
+    def _cipher_(self) -> CredentialCipher:
+        if self._cipher is None:
+            self._cipher = cipher_for(self.settings)
+        return self._cipher
+
+    def _decrypt(self, ciphertext: str) -> dict[str, str]:
+        try:
+            return self._cipher_().decrypt(ciphertext)
+        except CredentialsUnreadable as exc:
+            raise PublishFailure(FailureKind.PERMANENT, str(exc)) from None
+
+    @staticmethod
+    def _scrub(text: str, stored: StoredCredentials) -> str:
+        """Belt and braces: no credential value survives into a message, even if echoed."""
+        for secret in secret_values(stored.values):
+            text = text.replace(secret, REDACTED)
+        return text
+
+    @staticmethod
+    def _record(attempt: Attempt) -> dict[str, Any] | None:
+        """The create request (redacted) and every call of the attempt, for the publish log."""
+        if attempt.request is None and not attempt.api.trace:
+            return None
+        record = attempt.request.as_record() if attempt.request is not None else {}
+        record["calls"] = list(attempt.api.trace)
+        return record
+
+    # -- database (run in a thread: the driver is synchronous) ----------------------------
+
+    def _read(self, account_id: str) -> _Row | None:
+        with self.database.session() as session:
+            account = publishing.accounts_by_id(session, [account_id]).get(account_id)
+            if account is None:
+                return None
+            return _Row(account.status, account.status_message, account.credentials_ciphertext)
+
+    def _swap(self, account_id: str, old: str, new: str) -> bool:
+        with self.database.session() as session:
+            saved = accounts.swap_credentials(session, account_id, old, new)
+            session.commit()
+            return saved
+
+    def _flag(self, account_id: str, ciphertext: str, message: str) -> bool:
+        with self.database.session() as session:
+            flagged = accounts.mark_needs_reconnect(session, account_id, ciphertext, message)
+            session.commit()
+            return flagged

@@ -1,0 +1,1 @@
+"""The browser front end: static HTML, CSS and ES modules that call the REST API."""

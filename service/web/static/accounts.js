@@ -1,0 +1,152 @@
+// Accounts: the handful of networks the user writes for, each with a purpose and an audience.
+
+import { api } from "./api.js";
+import { clearError, emptyState, field, h, pageHeading, select, showError, uid } from "./dom.js";
+import * as store from "./store.js";
+import { announce, confirmDialog, describeError, errorBox, networkBadge } from "./ui.js";
+import { showFieldErrors } from "./actions.js";
+
+const PURPOSES = ["family and friends", "colleagues", "professionals", "society"];
+// Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS).
+const SERVER_NETWORKS = new Set(["mastodon", "bluesky"]);
+
+export async function renderAccounts(main) {
+  const networks = await store.loadNetworks();
+  const list = h("div", { class: "accounts" });
+
+  const network = field({
+    label: "Network",
+    control: select([...networks.values()].map((n) => ({ value: n.network, label: n.display_name })), { name: "network" }),
+  });
+  const handle = field({
+    label: "Handle",
+    control: h("input", { name: "handle", autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
+    hint: "Your username, page id or DID on that network.",
+  });
+  const purposeList = h("datalist", { id: uid("purposes") }, PURPOSES.map((p) => h("option", { value: p })));
+  const purpose = field({
+    label: "Purpose",
+    control: h("input", { name: "purpose", list: purposeList.id, autocomplete: "off" }),
+    hint: "Why you use this network, e.g. professionals, or family and friends.",
+  });
+  const audience = field({
+    label: "Audience",
+    control: h("input", { name: "audience", autocomplete: "off" }),
+    hint: "Who reads you there. You will write each post for them.",
+  });
+  const baseUrl = field({
+    label: "Server",
+    optional: true,
+    control: h("input", { name: "base_url", type: "url", inputmode: "url", placeholder: "https://fosstodon.org" }),
+  });
+  const fields = { network, handle, purpose, audience, base_url: baseUrl };
+  const formError = h("div", { class: "form-error" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Add account");
+
+  const syncServer = () => {
+    baseUrl.wrap.hidden = !SERVER_NETWORKS.has(network.control.value);
+  };
+  network.control.addEventListener("change", syncServer);
+  syncServer();
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    formError.replaceChildren();
+    for (const f of Object.values(fields)) clearError(f);
+    const body = {
+      network: network.control.value,
+      handle: handle.control.value.trim(),
+      purpose: purpose.control.value.trim(),
+      audience: audience.control.value.trim(),
+      mode: "sandbox",
+    };
+    if (!baseUrl.wrap.hidden && baseUrl.control.value.trim()) body.base_url = baseUrl.control.value.trim();
+    const missing = [["handle", "Enter the handle."], ["purpose", "Say why you use this network."], ["audience", "Say who reads you there."]]
+      .filter(([name]) => !body[name]);
+    for (const [name, message] of missing) showError(fields[name], message);
+    if (missing.length) {
+      fields[missing[0][0]].control.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const { data } = await api("/accounts", { method: "POST", body });
+      announce(`Added ${store.accountLabel(data)}.`);
+      for (const f of [handle, purpose, audience, baseUrl]) f.control.value = "";
+      await draw();
+      handle.control.focus();
+    } catch (error) {
+      const left = error.status === 422 ? showFieldErrors(error, fields) : [null];
+      if (left.length) formError.replaceChildren(errorBox(error));
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  async function draw() {
+    const accounts = await store.loadAccounts({ fresh: true });
+    if (!accounts.length) {
+      list.replaceChildren(emptyState("No accounts yet — add the first network you write for below."));
+      return;
+    }
+    list.replaceChildren(
+      h("ul", { class: "cards" }, accounts.map((a) => {
+        const titleId = uid("acct");
+        return h("li", {},
+          h("article", { class: `account-card net-edge-${a.network}` },
+            h("h3", { id: titleId }, networkBadge(a.network, store.networkName(a.network)), " ", a.display_name || a.handle),
+            h("dl", { class: "facts" },
+              h("dt", {}, "Purpose"), h("dd", {}, a.purpose),
+              h("dt", {}, "Audience"), h("dd", {}, a.audience),
+              h("dt", {}, "Mode"), h("dd", {}, a.mode === "sandbox" ? "Sandbox: records what it would send, sends nothing" : "Live"),
+              a.base_url ? [h("dt", {}, "Server"), h("dd", {}, a.base_url)] : null),
+            a.status !== "active"
+              ? h("p", { class: "notice notice-error" }, a.status_message || "This account needs reconnecting.")
+              : null,
+            h("div", { class: "actions" },
+              h("a", { href: "#/compose", class: "button small secondary" }, "Write a post"),
+              h("button", {
+                type: "button",
+                class: "small danger-outline",
+                "aria-describedby": titleId,
+                onclick: () => remove(a),
+              }, "Remove"))));
+      })),
+    );
+  }
+
+  async function remove(account) {
+    const ok = await confirmDialog(
+      `Remove ${store.accountLabel(account)}?`,
+      "Only an account without posts can be removed; cancel its posts instead to keep their history.",
+      "Remove account",
+      { danger: true },
+    );
+    if (!ok) return;
+    try {
+      await api(`/accounts/${account.id}`, { method: "DELETE" });
+      announce(`Removed ${store.accountLabel(account)}.`);
+      await draw();
+    } catch (error) {
+      announce(describeError(error), { tone: "error" });
+    }
+  }
+
+  main.append(
+    h("div", { class: "page-head" }, pageHeading("Accounts")),
+    h("p", { class: "lede" }, "A handful of networks, each for a purpose. Write every post for one of them."),
+    list,
+    h("section", { class: "card", "aria-labelledby": "add-title" },
+      h("h2", { id: "add-title" }, "Add an account"),
+      h("p", { class: "hint" }, "New accounts start in sandbox mode: Handpost records exactly what it would send, and sends nothing. Live credentials are added through the API."),
+      h("form", { novalidate: true, onsubmit: onSubmit },
+        formError,
+        h("div", { class: "row" }, network.wrap, handle.wrap),
+        h("div", { class: "row" }, purpose.wrap, audience.wrap),
+        baseUrl.wrap,
+        purposeList,
+        h("div", { class: "actions" }, submit))),
+  );
+  await draw();
+  return null;
+}

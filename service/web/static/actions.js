@@ -1,0 +1,219 @@
+// Post actions shared by the composer, the queue and the publish log, each in a dialog.
+
+import { api } from "./api.js";
+import { clearError, field, h, select, showError } from "./dom.js";
+import { formatDateTime, toLocalInput, toLocalTime } from "./format.js";
+import * as store from "./store.js";
+import { announce, describeError, openDialog } from "./ui.js";
+
+export const EDITABLE = new Set(["draft", "scheduled", "failed", "missed"]);
+
+/** The datetime-local and time-zone pair every schedule form uses. */
+export function whenFields({ value = "", zone = store.preferredTimeZone() } = {}) {
+  const when = field({
+    label: "Publish at",
+    control: h("input", { type: "datetime-local", name: "when", value }),
+    hint: "Date and time on the clock of the time zone below.",
+  });
+  const zoneField = field({
+    label: "Time zone",
+    control: select(store.zoneChoices(zone), { name: "time_zone", value: zone }),
+  });
+  zoneField.control.addEventListener("change", () => store.setPreferredTimeZone(zoneField.control.value));
+  return { when, zone: zoneField };
+}
+
+/** Show a 422's per-field messages next to the fields; returns those no field took. */
+export function showFieldErrors(error, fieldsByName) {
+  const left = [];
+  for (const e of error.fieldErrors) {
+    const target = fieldsByName[e.field] || fieldsByName[e.field.split(".")[0]];
+    if (target) showError(target, e.message);
+    else left.push(e);
+  }
+  const first = error.fieldErrors.map((e) => fieldsByName[e.field]).find(Boolean);
+  if (first) first.control.focus();
+  return left;
+}
+
+/** The post with its current ETag, for an edit that must not overwrite a change made elsewhere. */
+export async function fetchPost(postId) {
+  const { data, etag } = await api(`/posts/${postId}`);
+  return { post: data, etag };
+}
+
+export function staleMessage() {
+  return "This post changed elsewhere — reload it to see the change, then try again.";
+}
+
+/** Reschedule dialog: resolves with the updated post, or undefined when closed. */
+export async function reschedulePost(postId) {
+  let { post, etag } = await fetchPost(postId);
+  const zone = post.time_zone || store.preferredTimeZone();
+  const value = post.scheduled_at && new Date(post.scheduled_at) > new Date() ? toLocalInput(post.scheduled_at, zone) : "";
+  return openDialog("Reschedule", (close) => {
+    const { when, zone: zoneField } = whenFields({ value, zone });
+    const problem = h("div", { class: "notice notice-error", role: "alert", hidden: true });
+    const submit = h("button", { type: "submit", class: "primary" }, "Reschedule");
+    async function onSubmit(event) {
+      event.preventDefault();
+      clearError(when);
+      clearError(zoneField);
+      problem.hidden = true;
+      if (!when.control.value) {
+        showError(when, "Choose when to publish.");
+        when.control.focus();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const { data } = await api(`/posts/${post.id}/schedule`, {
+          method: "POST",
+          ifMatch: etag,
+          body: { local_time: toLocalTime(when.control.value), time_zone: zoneField.control.value },
+        });
+        announce(`Rescheduled for ${formatDateTime(data.scheduled_at, zoneField.control.value)}.`);
+        close(data);
+      } catch (error) {
+        const fields = { local_time: when, scheduled_at: when, time_zone: zoneField };
+        const left = error.status === 422 ? showFieldErrors(error, fields) : [];
+        if (error.status !== 422 || left.length) {
+          problem.replaceChildren(h("p", {}, error.status === 412 ? staleMessage() : describeError(error)));
+          if (error.status === 412) {
+            problem.append(
+              h("button", {
+                type: "button",
+                class: "secondary",
+                onclick: async () => {
+                  ({ post, etag } = await fetchPost(postId));
+                  problem.hidden = true;
+                  announce("Reloaded the post.");
+                },
+              }, "Reload"),
+            );
+          }
+          problem.hidden = false;
+        }
+      } finally {
+        submit.disabled = false;
+      }
+    }
+    return h(
+      "form",
+      { novalidate: true, onsubmit: onSubmit },
+      h("p", {}, `${store.accountLabel(store.accountById(post.account_id))}: “${post.text.slice(0, 80)}${post.text.length > 80 ? "…" : ""}”`),
+      problem,
+      h("div", { class: "row" }, when.wrap, zoneField.wrap),
+      h(
+        "div",
+        { class: "actions" },
+        submit,
+        h("button", { type: "button", class: "secondary", onclick: () => close() }, "Close"),
+      ),
+    );
+  });
+}
+
+/** Cancel after confirming; resolves with the cancelled post, or undefined. */
+export async function cancelPost(postId) {
+  const { post, etag } = await fetchPost(postId);
+  const account = store.accountById(post.account_id);
+  return openDialog("Cancel this post?", (close) => {
+    const problem = h("div", { class: "notice notice-error", role: "alert", hidden: true });
+    const confirm = h("button", {
+      type: "button",
+      class: "danger",
+      onclick: async () => {
+        confirm.disabled = true;
+        try {
+          const { data } = await api(`/posts/${post.id}/cancel`, { method: "POST", ifMatch: etag });
+          announce(`Cancelled the ${store.networkName(post.network)} post.`);
+          close(data);
+        } catch (error) {
+          problem.textContent = error.status === 412 ? staleMessage() : describeError(error);
+          problem.hidden = false;
+          confirm.disabled = false;
+        }
+      },
+    }, "Cancel post");
+    return h(
+      "div",
+      {},
+      h("p", {}, `It will not be published to ${store.accountLabel(account)}. This cannot be undone; the post stays in your history.`),
+      problem,
+      h(
+        "div",
+        { class: "actions" },
+        confirm,
+        h("button", { type: "button", class: "secondary", onclick: () => close() }, "Keep it"),
+      ),
+    );
+  });
+}
+
+/**
+ * "Tailor for another network": start a draft for another account from this post, then open
+ * it in the composer. The draft cannot be scheduled until it is rewritten.
+ */
+export async function tailorPost(post) {
+  const accounts = await store.loadAccounts();
+  const others = accounts.filter((a) => a.id !== post.account_id);
+  const created = await openDialog("Tailor for another network", (close) => {
+    if (!others.length) {
+      return h(
+        "div",
+        {},
+        h("p", {}, "You have no other account to write a version for."),
+        h(
+          "div",
+          { class: "actions" },
+          h("a", { href: "#/accounts", class: "button primary", onclick: () => close() }, "Add an account"),
+          h("button", { type: "button", class: "secondary", onclick: () => close() }, "Close"),
+        ),
+      );
+    }
+    const target = field({
+      label: "Write a version for",
+      control: select(others.map((a) => ({ value: a.id, label: store.accountLabel(a) }))),
+      hint: "Handpost copies this post into a draft there. Rewrite it for that audience before scheduling it.",
+    });
+    const problem = h("div", { class: "notice notice-error", role: "alert", hidden: true });
+    const submit = h("button", { type: "submit", class: "primary" }, "Start draft");
+    return h(
+      "form",
+      {
+        novalidate: true,
+        onsubmit: async (event) => {
+          event.preventDefault();
+          submit.disabled = true;
+          try {
+            const { data } = await api(`/posts/${post.id}/copy`, {
+              method: "POST",
+              body: { account_id: target.control.value },
+            });
+            close(data);
+          } catch (error) {
+            problem.textContent = describeError(error);
+            problem.hidden = false;
+            submit.disabled = false;
+          }
+        },
+      },
+      target.wrap,
+      problem,
+      h(
+        "div",
+        { class: "actions" },
+        submit,
+        h("button", { type: "button", class: "secondary", onclick: () => close() }, "Close"),
+      ),
+    );
+  });
+  if (created) {
+    announce(
+      `Started a ${store.networkName(created.network)} draft from your ${store.networkName(post.network)} post. Rewrite it for its audience.`,
+    );
+    location.hash = `#/compose/${created.id}`;
+  }
+  return created;
+}

@@ -1,0 +1,149 @@
+// Queue: what goes out this week, day by day in the user's time zone, then later, then drafts.
+
+import { listAll } from "./api.js";
+import { cancelPost, reschedulePost, tailorPost } from "./actions.js";
+import { emptyState, h, pageHeading, select, uid } from "./dom.js";
+import { dayKey, formatDateTime, formatDay, formatTime, snippet } from "./format.js";
+import * as store from "./store.js";
+import { errorBox, networkBadge, stateBadge } from "./ui.js";
+
+const DAYS = 7;
+
+export async function renderQueue(main) {
+  const accounts = await store.loadAccounts({ fresh: true });
+  const networks = [...new Set(accounts.map((a) => a.network))];
+  const filter = h("select", { id: uid("net") },
+    h("option", { value: "" }, "All networks"),
+    networks.map((n) => h("option", { value: n }, store.networkName(n))));
+  const zone = h("select", { id: uid("zone") });
+  const fillZones = () =>
+    zone.replaceChildren(...store.zoneChoices(store.preferredTimeZone()).map((z) =>
+      h("option", { value: z, selected: z === store.preferredTimeZone() }, z)));
+  fillZones();
+  const body = h("div", { class: "queue" });
+  const refresh = h("button", { type: "button", class: "secondary", onclick: () => load() }, "Refresh");
+
+  main.append(
+    h("div", { class: "page-head" },
+      pageHeading("Queue"),
+      h("a", { href: "#/compose", class: "button primary" }, "Write a post")),
+    h("div", { class: "toolbar", role: "group", "aria-label": "Queue options" },
+      h("div", { class: "field inline" }, h("label", { for: filter.id }, "Network"), filter),
+      h("div", { class: "field inline" }, h("label", { for: zone.id }, "Times in"), zone),
+      refresh),
+    body,
+  );
+
+  let posts = [];
+  let drafts = [];
+  let more = false;
+
+  async function load() {
+    body.setAttribute("aria-busy", "true");
+    try {
+      const [scheduled, draftPage] = await Promise.all([
+        listAll("/posts", { state: "scheduled", order: "scheduled_at", limit: 100 }),
+        listAll("/posts", { state: "draft", limit: 50 }, 1),
+      ]);
+      posts = scheduled.items;
+      more = scheduled.more;
+      drafts = draftPage.items;
+      draw();
+    } catch (error) {
+      if (error.status !== 401) body.replaceChildren(errorBox(error));
+    } finally {
+      body.removeAttribute("aria-busy");
+    }
+  }
+
+  function draw() {
+    const tz = zone.value;
+    const only = filter.value;
+    const shown = posts.filter((p) => !only || p.network === only);
+    const shownDrafts = drafts.filter((p) => !only || p.network === only);
+    if (!shown.length && !shownDrafts.length) {
+      body.replaceChildren(
+        emptyState(
+          only ? `No ${store.networkName(only)} posts scheduled yet — write one.` : "No posts scheduled yet — write one.",
+          h("a", { href: "#/compose", class: "button primary" }, "Write a post"),
+        ),
+      );
+      return;
+    }
+    const today = new Date();
+    const week = [];
+    for (let i = 0; i < DAYS; i += 1) week.push(dayKey(new Date(today.getTime() + i * 86_400_000), tz));
+    const byDay = new Map(week.map((k) => [k, []]));
+    const later = [];
+    for (const p of shown) {
+      const key = dayKey(new Date(p.scheduled_at), tz);
+      // Overdue posts are being published now: show them under today.
+      if (key < week[0]) byDay.get(week[0]).push(p);
+      else if (byDay.has(key)) byDay.get(key).push(p);
+      else later.push(p);
+    }
+    const sections = [
+      h("section", { class: "week", "aria-labelledby": "week-title" },
+        h("h2", { id: "week-title" }, "The coming week"),
+        week.map((key, i) => day(key, i, byDay.get(key), tz))),
+    ];
+    if (later.length || more) {
+      sections.push(
+        h("section", { "aria-labelledby": "later-title" },
+          h("h2", { id: "later-title" }, "Later"),
+          h("ul", { class: "cards" }, later.map((p) => card(p, tz, { withDate: true }))),
+          more ? h("p", { class: "hint" }, "More posts are scheduled further ahead; filter by network to see them.") : null),
+      );
+    }
+    sections.push(
+      h("section", { "aria-labelledby": "drafts-title" },
+        h("h2", { id: "drafts-title" }, "Drafts"),
+        shownDrafts.length
+          ? h("ul", { class: "cards" }, shownDrafts.map((p) => card(p, tz, { withDate: true })))
+          : h("p", { class: "hint" }, "No drafts.")),
+    );
+    body.replaceChildren(...sections);
+  }
+
+  function day(key, index, items, tz) {
+    const label = index === 0 ? `Today, ${formatDay(key)}` : index === 1 ? `Tomorrow, ${formatDay(key)}` : formatDay(key);
+    return h("section", { class: `day${items.length ? "" : " day-empty"}`, "aria-label": label },
+      h("h3", {}, label),
+      items.length ? h("ul", { class: "cards" }, items.map((p) => card(p, tz))) : h("p", { class: "hint" }, "Nothing scheduled."));
+  }
+
+  function card(post, tz, { withDate = false } = {}) {
+    const account = store.accountById(post.account_id);
+    const titleId = uid("post");
+    const when = post.scheduled_at
+      ? withDate ? formatDateTime(post.scheduled_at, tz) : formatTime(post.scheduled_at, tz)
+      : "No time yet";
+    const act = (label, onclick, extra = {}) =>
+      h("button", { type: "button", class: "small secondary", "aria-describedby": titleId, onclick, ...extra }, label);
+    const after = async (promise) => {
+      if (await promise) await load();
+    };
+    return h("li", {},
+      h("article", { class: `post-card net-edge-${post.network}` },
+        h("h4", { id: titleId, class: "post-card-title" },
+          h("time", { datetime: post.scheduled_at || "" }, when), " ",
+          networkBadge(post.network, store.networkName(post.network)), " ",
+          h("span", { class: "handle" }, account ? account.display_name || account.handle : ""),
+          post.state !== "scheduled" ? [" ", stateBadge(post.state)] : null),
+        h("p", { class: "post-text" }, snippet(post.text, 180)),
+        post.needs_tailoring ? h("p", { class: "tag-warn" }, "Still a copy: rewrite it for this audience before scheduling.") : null,
+        h("div", { class: "actions" },
+          h("a", { href: `#/compose/${post.id}`, class: "button small secondary", "aria-describedby": titleId }, "Edit"),
+          act(post.state === "draft" ? "Schedule" : "Reschedule", () => after(reschedulePost(post.id))),
+          act("Cancel", () => after(cancelPost(post.id)), { class: "small danger-outline" }),
+          act("Tailor for another network", () => tailorPost(post)))));
+  }
+
+  filter.addEventListener("change", draw);
+  zone.addEventListener("change", () => {
+    store.setPreferredTimeZone(zone.value);
+    draw();
+  });
+  await load();
+  return null;
+}

@@ -1,0 +1,327 @@
+"""Bluesky PDS (XRPC): createSession, refreshSession, repo.createRecord, repo.getRecord."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from starlette.responses import Response
+
+from .framework import Ctx, NetworkModel, Reply, json_response, route
+from .state import Account, EmulatorState, Post, RateInfo, Token, fake_cid, make_jwt
+from .textutil import grapheme_count
+
+ACCESS_LIFETIME_S = 2 * 3600
+REFRESH_LIFETIME_S = 90 * 24 * 3600
+POST_COLLECTION = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+AUDIENCE = "did:web:pds.emulator.handpost.test"
+_RKEY_RE = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
+_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_XRPC_NAMES = {
+    400: "InvalidRequest",
+    401: "AuthenticationRequired",
+    403: "Forbidden",
+    404: "NotFound",
+    413: "PayloadTooLarge",
+    429: "RateLimitExceeded",
+    500: "InternalServerError",
+    501: "MethodNotImplemented",
+    502: "UpstreamFailure",
+    503: "NotEnoughResources",
+    504: "UpstreamTimeout",
+}
+_XRPC_MESSAGES = {429: "Rate Limit Exceeded", 500: "Internal Server Error"}
+
+
+def xrpc_error(status: int, error: str, message: str) -> Response:
+    return json_response({"error": error, "message": message}, status)
+
+
+def _token_error(check_status: str, refresh: bool) -> Response:
+    if check_status == "missing":
+        return xrpc_error(401, "AuthenticationRequired", "Authentication Required")
+    if check_status == "expired":
+        return xrpc_error(400, "ExpiredToken", "Token has expired")
+    if check_status == "revoked":
+        return xrpc_error(400, "ExpiredToken", "Token has been revoked")
+    if check_status == "wrong_kind":
+        return xrpc_error(
+            400, "InvalidToken", "Invalid token type" if refresh else "Bad token scope"
+        )
+    return xrpc_error(400, "InvalidToken", "Token could not be verified")
+
+
+def issue_session(state: EmulatorState, account: Account) -> tuple[Token, Token]:
+    """A new (access, refresh) JWT pair registered in the token table."""
+    now = int(state.now())
+    access_life = int(account.token_lifetime_s or ACCESS_LIFETIME_S)
+    jti = secrets.token_urlsafe(12)
+    access_jwt = make_jwt(
+        {"typ": "at+jwt", "alg": "HS256"},
+        {
+            "scope": "com.atproto.appPass",
+            "sub": account.key,
+            "aud": AUDIENCE,
+            "jti": secrets.token_urlsafe(12),
+            "iat": now,
+            "exp": now + access_life,
+        },
+    )
+    refresh_jwt = make_jwt(
+        {"typ": "refresh+jwt", "alg": "HS256"},
+        {
+            "scope": "com.atproto.refresh",
+            "sub": account.key,
+            "aud": AUDIENCE,
+            "jti": jti,
+            "iat": now,
+            "exp": now + REFRESH_LIFETIME_S,
+        },
+    )
+    access = state.issue_token("bluesky", account.key, "access", access_jwt)
+    access.expires_at = float(now + access_life)
+    refresh = state.issue_token("bluesky", account.key, "refresh", refresh_jwt)
+    refresh.expires_at = float(now + REFRESH_LIFETIME_S)
+    return access, refresh
+
+
+class BlueskyModel(NetworkModel):
+    name = "bluesky"
+
+    def new_store(self) -> dict[str, Any]:
+        # records: (did, collection, rkey) -> {"uri", "cid", "value"}; commits: did -> commit
+        return {"records": {}, "commits": {}}
+
+    def error_body(
+        self, ctx: Ctx, status: int, params: dict[str, Any]
+    ) -> tuple[Any, dict[str, str]]:
+        headers: dict[str, str] = {}
+        if status == 429:
+            headers = self.throttle(ctx, float(params.get("retry_after_s", 300)), limit=3000)
+        error = params.get("error") or _XRPC_NAMES.get(status, "InternalServerError")
+        message = params.get("message") or _XRPC_MESSAGES.get(status, error)
+        return {"error": error, "message": message}, headers
+
+    def rate_headers(self, ctx: Ctx, info: RateInfo) -> dict[str, str]:
+        return {
+            "ratelimit-limit": str(info.limit),
+            "ratelimit-remaining": str(info.remaining),
+            "ratelimit-reset": str(int(info.reset_at)),
+            "ratelimit-policy": f"{info.limit};w={int(info.window_s)}",
+        }
+
+    def expired_token(self, ctx: Ctx) -> Response:
+        return xrpc_error(400, "ExpiredToken", "Token has expired")
+
+    def not_found(self, ctx: Ctx) -> Response:
+        return xrpc_error(501, "MethodNotImplemented", "Method Not Implemented")
+
+    def _auth(self, ctx: Ctx, kind: str = "access") -> Account:
+        check = ctx.state.check_token("bluesky", ctx.bearer(), kind=kind)
+        if not check.ok:
+            if check.status == "missing" and ctx.header("authorization"):
+                raise Reply(_token_error("unknown", kind == "refresh"))
+            raise Reply(_token_error(check.status, kind == "refresh"))
+        return ctx.authenticated(check)
+
+    def _session_body(
+        self, ctx: Ctx, account: Account, access: Token, refresh: Token
+    ) -> dict[str, Any]:
+        return {
+            "accessJwt": access.value,
+            "refreshJwt": refresh.value,
+            "handle": account.username,
+            "did": account.key,
+            "didDoc": {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": account.key,
+                "alsoKnownAs": [f"at://{account.username}"],
+                "service": [
+                    {
+                        "id": "#atproto_pds",
+                        "type": "AtprotoPersonalDataServer",
+                        "serviceEndpoint": ctx.base_url,
+                    }
+                ],
+            },
+            "active": True,
+        }
+
+    @route("POST", "/xrpc/com.atproto.server.createSession", "create_session")
+    async def create_session(self, ctx: Ctx) -> Response:
+        body = ctx.data
+        identifier = body.get("identifier")
+        password = body.get("password")
+        for name, value in (("identifier", identifier), ("password", password)):
+            if not isinstance(value, str):
+                raise Reply(
+                    xrpc_error(400, "InvalidRequest", f'Input must have the property "{name}"')
+                )
+        assert isinstance(identifier, str)
+        account = ctx.state.find_account("bluesky", identifier.lstrip("@"))
+        self.count(ctx, ("session", account.key if account else identifier), 30, 300)
+        if account is None or account.app_password is None or password != account.app_password:
+            raise Reply(xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password"))
+        ctx.account = account
+        ctx.entry["account"] = account.key
+        access, refresh = issue_session(ctx.state, account)
+        return json_response(self._session_body(ctx, account, access, refresh))
+
+    @route("POST", "/xrpc/com.atproto.server.refreshSession", "refresh_session")
+    async def refresh_session(self, ctx: Ctx) -> Response:
+        account = self._auth(ctx, kind="refresh")
+        check = ctx.state.check_token("bluesky", ctx.bearer(), kind="refresh")
+        assert check.token is not None
+        check.token.revoked = True  # rotation: the old refresh token is revoked
+        self.count(ctx, ("ip",), 3000, 300)
+        access, refresh = issue_session(ctx.state, account)
+        return json_response(self._session_body(ctx, account, access, refresh))
+
+    @route("POST", "/xrpc/com.atproto.repo.createRecord", "create")
+    async def create_record(self, ctx: Ctx) -> Response:
+        account = self._auth(ctx)
+        self.count(ctx, ("write", account.key), 5000, 3600, cost=3)
+        if ctx.body_kind != "json" or not isinstance(ctx.body, dict):
+            raise Reply(xrpc_error(400, "InvalidRequest", "Request body must be a JSON object"))
+        body = ctx.body
+        for name in ("repo", "collection", "record"):
+            if name not in body:
+                raise Reply(
+                    xrpc_error(400, "InvalidRequest", f'Input must have the property "{name}"')
+                )
+        repo = body["repo"]
+        if repo not in (account.key, account.username):
+            raise Reply(xrpc_error(400, "InvalidRequest", f"Invalid repo: {repo}"))
+        collection = body["collection"]
+        record = body["record"]
+        if not isinstance(record, dict):
+            raise Reply(xrpc_error(400, "InvalidRequest", "Input/record must be an object"))
+        record = dict(record)
+        validate = body.get("validate", True) is not False
+        if "$type" not in record:
+            record["$type"] = collection
+        if validate and record["$type"] != collection:
+            raise Reply(
+                xrpc_error(
+                    400,
+                    "InvalidRequest",
+                    f"Invalid $type: expected {collection}, got {record['$type']}",
+                )
+            )
+        if validate and collection == POST_COLLECTION:
+            self._validate_post(record)
+        store = self.store(ctx)
+        if "rkey" in body:
+            rkey = body["rkey"]
+            if not isinstance(rkey, str):
+                raise Reply(xrpc_error(400, "InvalidRequest", "Input/rkey must be a string"))
+            if not _RKEY_RE.match(rkey) or rkey in (".", ".."):
+                raise Reply(xrpc_error(400, "InvalidRequest", f"Invalid record key: {rkey}"))
+        else:
+            rkey = ctx.state.tid()
+        uri = f"at://{account.key}/{collection}/{rkey}"
+        if (account.key, collection, rkey) in store["records"]:
+            if int(ctx.state.config.get("bluesky_existing_rkey_status", 400)) >= 500:
+                raise Reply(xrpc_error(500, "InternalServerError", "Internal Server Error"))
+            raise Reply(xrpc_error(400, "InvalidRequest", f"Record already exists: {uri}"))
+        commit = store["commits"].get(account.key)
+        swap = body.get("swapCommit")
+        if swap is not None and (commit is None or swap != commit["cid"]):
+            current = commit["cid"] if commit else "null"
+            raise Reply(xrpc_error(400, "InvalidSwap", f"Commit was at {current}"))
+        cid = fake_cid(record)
+        rev = ctx.state.tid()
+        commit = {"cid": fake_cid({"uri": uri, "rev": rev}), "rev": rev}
+        store["commits"][account.key] = commit
+        store["records"][(account.key, collection, rkey)] = {
+            "uri": uri,
+            "cid": cid,
+            "value": record,
+        }
+        if collection == POST_COLLECTION:
+            ctx.state.add_post(
+                Post(
+                    network="bluesky",
+                    id=uri,
+                    account=account.key,
+                    username=account.username,
+                    text=str(record.get("text", "")),
+                    created_at=ctx.state.now(),
+                    url=f"https://bsky.app/profile/{account.username}/post/{rkey}",
+                    details={"uri": uri, "cid": cid, "rkey": rkey, "record": record},
+                )
+            )
+        return json_response(
+            {
+                "uri": uri,
+                "cid": cid,
+                "commit": commit,
+                "validationStatus": "valid"
+                if validate and collection == POST_COLLECTION
+                else "unknown",
+            }
+        )
+
+    @staticmethod
+    def _validate_post(record: dict[str, Any]) -> None:
+        prefix = f"Invalid {POST_COLLECTION} record: "
+        text = record.get("text")
+        if not isinstance(text, str):
+            raise Reply(
+                xrpc_error(400, "InvalidRequest", prefix + 'Record must have the property "text"')
+            )
+        created_at = record.get("createdAt")
+        if not isinstance(created_at, str):
+            raise Reply(
+                xrpc_error(
+                    400, "InvalidRequest", prefix + 'Record must have the property "createdAt"'
+                )
+            )
+        if not _DATETIME_RE.match(created_at):
+            raise Reply(
+                xrpc_error(
+                    400,
+                    "InvalidRequest",
+                    prefix + "Record/createdAt must be an valid atproto datetime",
+                )
+            )
+        if len(text.encode("utf-8")) > MAX_BYTES:
+            raise Reply(
+                xrpc_error(
+                    400,
+                    "InvalidRequest",
+                    prefix + f"Record/text must not be longer than {MAX_BYTES} characters",
+                )
+            )
+        if grapheme_count(text) > MAX_GRAPHEMES:
+            raise Reply(
+                xrpc_error(
+                    400,
+                    "InvalidRequest",
+                    prefix + f"Record/text must not be longer than {MAX_GRAPHEMES} graphemes",
+                )
+            )
+
+    @route("GET", "/xrpc/com.atproto.repo.getRecord", "get")
+    async def get_record(self, ctx: Ctx) -> Response:
+        if ctx.header("authorization"):
+            self._auth(ctx)
+        self.count(ctx, ("ip",), 3000, 300)
+        for name in ("repo", "collection", "rkey"):
+            if not ctx.query.get(name):
+                raise Reply(
+                    xrpc_error(400, "InvalidRequest", f'Params must have the property "{name}"')
+                )
+        repo, collection, rkey = ctx.query["repo"], ctx.query["collection"], ctx.query["rkey"]
+        account = ctx.state.find_account("bluesky", repo)
+        if account is None:
+            raise Reply(xrpc_error(400, "InvalidRequest", f"Could not find repo: {repo}"))
+        record = self.store(ctx)["records"].get((account.key, collection, rkey))
+        uri = f"at://{account.key}/{collection}/{rkey}"
+        wanted_cid = ctx.query.get("cid")
+        if record is None or (wanted_cid and wanted_cid != record["cid"]):
+            raise Reply(xrpc_error(400, "RecordNotFound", f"Could not locate record: {uri}"))
+        return json_response({"uri": record["uri"], "cid": record["cid"], "value": record["value"]})

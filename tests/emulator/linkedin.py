@@ -1,0 +1,242 @@
+"""LinkedIn Posts API: POST /rest/posts and the token refresh POST /oauth/v2/accessToken."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+from starlette.responses import Response
+
+from .framework import Ctx, NetworkModel, Reply, json_response, route
+from .state import Post
+from .textutil import linkedin_render
+
+ACCESS_TOKEN_LIFETIME_S = 60 * 24 * 3600
+COMMENTARY_LIMIT = 3000
+VISIBILITIES = frozenset({"PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER"})
+LIFECYCLE_STATES = frozenset({"PUBLISHED", "DRAFT"})
+_VERSION_RE = re.compile(r"^(\d{6})(?:\.(\d{2}))?$")
+
+# (HTTP status, serviceErrorCode, code, message) for the token problems.
+_AUTH_ERRORS: dict[str, tuple[int, int, str, str]] = {
+    "missing": (401, 65604, "EMPTY_ACCESS_TOKEN", "Empty oauth2 access token"),
+    "unknown": (401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"),
+    "wrong_kind": (401, 65600, "INVALID_ACCESS_TOKEN", "Invalid access token"),
+    "expired": (401, 65601, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired"),
+    "revoked": (
+        401,
+        65602,
+        "REVOKED_ACCESS_TOKEN",
+        "The token used in the request has been revoked by the user",
+    ),
+}
+
+
+def li_error(status: int, message: str, code: str | None = None, **extra: Any) -> Response:
+    body: dict[str, Any] = {"status": status, "message": message}
+    if code is not None:
+        body["code"] = code
+    body.update(extra)
+    return json_response(body, status)
+
+
+class LinkedInModel(NetworkModel):
+    name = "linkedin"
+
+    def error_body(
+        self, ctx: Ctx, status: int, params: dict[str, Any]
+    ) -> tuple[Any, dict[str, str]]:
+        # LinkedIn documents no rate-limit headers (daily limits reset at midnight UTC), so a 429
+        # carries none; retry_after_s is ignored.
+        if status == 429:
+            message = (
+                "Resource level throttle APPLICATION DAY limit for calls to this resource "
+                "is reached."
+            )
+            return {"status": 429, "code": "TOO_MANY_REQUESTS", "message": message}, {}
+        message = params.get("message") or HTTPStatus(status).phrase
+        return {"status": status, "message": message}, {}
+
+    def expired_token(self, ctx: Ctx) -> Response:
+        status, service_code, code, message = _AUTH_ERRORS["expired"]
+        return li_error(status, message, code, serviceErrorCode=service_code)
+
+    def duplicate(self, ctx: Ctx) -> Response:
+        author = ctx.data.get("author")
+        commentary = ctx.data.get("commentary")
+        posts = [p for p in ctx.state.posts_of("linkedin") if p.details.get("author") == author]
+        same = [p for p in posts if p.text == commentary]
+        if same:
+            urn = same[0].id
+        elif posts:
+            urn = posts[-1].id
+        else:
+            urn = f"urn:li:share:{ctx.state.snowflake(22)}"
+        return li_error(422, f"Content is a duplicate of {urn}", "DUPLICATE_POST")
+
+    def _auth(self, ctx: Ctx) -> None:
+        check = ctx.state.check_token("linkedin", ctx.bearer())
+        if not check.ok:
+            status, service_code, code, message = _AUTH_ERRORS[check.status]
+            raise Reply(li_error(status, message, code, serviceErrorCode=service_code))
+        ctx.authenticated(check)
+
+    def _check_version(self, ctx: Ctx) -> str:
+        version = (ctx.header("linkedin-version") or "").strip()
+        if not version:
+            raise Reply(
+                li_error(
+                    400,
+                    "A version must be present. Please specify a version by adding the "
+                    "LinkedIn-Version header.",
+                    "VERSION_MISSING",
+                )
+            )
+        match = _VERSION_RE.match(version)
+        if match is None:
+            raise Reply(li_error(400, f"Invalid version format: {version}", "INVALID_VERSION"))
+        config = ctx.state.config
+        active = config.get("linkedin_active_versions")
+        if active is not None:
+            ok = version in active or match.group(1) in active
+        else:
+            ok = match.group(1) >= str(config.get("linkedin_min_version", "202511"))
+        if not ok:
+            shown = match.group(1) + (match.group(2) or "01")
+            raise Reply(
+                li_error(426, f"Requested version {shown} is not active", "NONEXISTENT_VERSION")
+            )
+        return version
+
+    @route("POST", "/rest/posts", "create")
+    async def create(self, ctx: Ctx) -> Response:
+        version = self._check_version(ctx)
+        self._auth(ctx)
+        if ctx.header("x-restli-protocol-version") != "2.0.0":
+            raise Reply(
+                li_error(400, "X-Restli-Protocol-Version header must be 2.0.0", "INVALID_PROTOCOL")
+            )
+        account = ctx.account
+        assert account is not None
+        if ctx.body_kind != "json" or not isinstance(ctx.body, dict):
+            raise Reply(li_error(400, "Request body must be a JSON object", "BAD_REQUEST"))
+        body = ctx.body
+        for required in ("author", "lifecycleState", "visibility", "distribution"):
+            if required not in body:
+                raise Reply(_unprocessable(f"/{required} :: field is required but not found"))
+        commentary = body.get("commentary", "")
+        if not isinstance(commentary, str):
+            raise Reply(_unprocessable("/commentary :: not a string"))
+        if not commentary and not body.get("content"):
+            raise Reply(_unprocessable("/commentary :: commentary or content is required"))
+        if len(commentary) > COMMENTARY_LIMIT:
+            raise Reply(
+                _unprocessable(
+                    f"/commentary :: length {len(commentary)} exceeds {COMMENTARY_LIMIT}"
+                )
+            )
+        if body["visibility"] not in VISIBILITIES:
+            raise Reply(_unprocessable(f"/visibility :: invalid value {body['visibility']!r}"))
+        if body["lifecycleState"] not in LIFECYCLE_STATES:
+            raise Reply(
+                _unprocessable(f"/lifecycleState :: invalid value {body['lifecycleState']!r}")
+            )
+        if body["author"] != account.author:
+            raise Reply(
+                li_error(
+                    403,
+                    "Not enough permissions to access: partnerApiPostsExternal.CREATE.NO_VERSION",
+                    "ACCESS_DENIED",
+                    serviceErrorCode=100,
+                )
+            )
+        if ctx.state.config.get("natural_duplicates") and commentary:
+            for post in ctx.state.posts_of("linkedin"):
+                if post.details.get("author") == body["author"] and post.text == commentary:
+                    raise Reply(
+                        li_error(422, f"Content is a duplicate of {post.id}", "DUPLICATE_POST")
+                    )
+        urn = f"urn:li:share:{ctx.state.snowflake(22)}"
+        rendered, truncated = linkedin_render(commentary)
+        ctx.state.add_post(
+            Post(
+                network="linkedin",
+                id=urn,
+                account=account.key,
+                username=account.username,
+                text=commentary,
+                created_at=ctx.state.now(),
+                url=f"https://www.linkedin.com/feed/update/{urn}/",
+                details={
+                    "author": body["author"],
+                    "visibility": body["visibility"],
+                    "lifecycle_state": body["lifecycleState"],
+                    "content": body.get("content"),
+                    "linkedin_version": version,
+                    "rendered_text": rendered,
+                    "truncated": truncated,
+                },
+            )
+        )
+        return Response(status_code=201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
+
+    @route("POST", "/oauth/v2/accessToken", "token")
+    async def token(self, ctx: Ctx) -> Response:
+        form = ctx.data
+        if form.get("grant_type") != "refresh_token":
+            raise Reply(
+                json_response(
+                    {
+                        "error": "unsupported_grant_type",
+                        "error_description": "Only the refresh_token grant is emulated",
+                    },
+                    400,
+                )
+            )
+        if not form.get("client_id") or not form.get("client_secret"):
+            raise Reply(
+                json_response(
+                    {
+                        "error": "invalid_request",
+                        "error_description": 'A required parameter "client_id" or '
+                        '"client_secret" is missing',
+                    },
+                    400,
+                )
+            )
+        check = ctx.state.check_token("linkedin", form.get("refresh_token"), kind="refresh")
+        if not check.ok or check.token is None:
+            raise Reply(
+                json_response(
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "The provided authorization grant or refresh token "
+                        "is invalid, expired or revoked",
+                    },
+                    400,
+                )
+            )
+        account = ctx.authenticated(check)
+        lifetime = account.token_lifetime_s or ACCESS_TOKEN_LIFETIME_S
+        access = ctx.state.issue_token("linkedin", account.key, "access", None, lifetime)
+        # LinkedIn does not rotate: the same refresh token comes back with its remaining lifetime.
+        refresh = check.token
+        remaining = (
+            int(refresh.expires_at - ctx.state.now())
+            if refresh.expires_at is not None
+            else 31536000
+        )
+        return json_response(
+            {
+                "access_token": access.value,
+                "expires_in": int(lifetime),
+                "refresh_token": refresh.value,
+                "refresh_token_expires_in": remaining,
+                "scope": "openid,profile,w_member_social",
+            }
+        )
+
+
+def _unprocessable(detail: str) -> Response:
+    return li_error(422, f"ERROR :: {detail}\n", "UNPROCESSABLE_ENTITY")

@@ -1,0 +1,378 @@
+"""In-memory state of the emulator: accounts, tokens, posts, faults, received requests, clock.
+
+All mutation happens on the server's event loop, and no mutating method awaits, so concurrent
+requests cannot interleave inside a check-then-set (e.g. Mastodon's idempotency lookup).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+NETWORKS: tuple[str, ...] = ("x", "linkedin", "facebook", "mastodon", "bluesky", "threads")
+
+# Endpoint names per network, as used by faults and the received-request log. "create" is always
+# the call that makes the post exist (Threads: threads_publish; Bluesky: createRecord).
+ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "x": ("create", "token", "me", "timeline"),
+    "linkedin": ("create", "token"),
+    "facebook": ("create", "get"),
+    "mastodon": ("create", "get", "instance"),
+    "bluesky": ("create_session", "refresh_session", "create", "get"),
+    "threads": ("container", "create", "get", "list", "refresh"),
+}
+
+FAULT_KINDS: tuple[str, ...] = (
+    "status",
+    "status_after_create",
+    "timeout_before_create",
+    "timeout_after_create",
+    "reset",
+    "reset_after_create",
+    "expired_token",
+    "duplicate",
+)
+DUPLICATE_NETWORKS: frozenset[str] = frozenset({"x", "linkedin", "facebook"})
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    # LinkedIn-Version values answered normally; None = any YYYYMM >= linkedin_min_version.
+    "linkedin_active_versions": None,
+    "linkedin_min_version": "202511",
+    # Answer 429 once a (counted) rate-limit window is exhausted. Off: headers only.
+    "enforce_rate_limits": False,
+    # X 403 duplicate / LinkedIn 422 DUPLICATE_POST / Facebook 506 without an injected fault.
+    "natural_duplicates": True,
+    "mastodon_max_characters": 500,
+    # Seconds a Threads container stays IN_PROGRESS before it is FINISHED.
+    "threads_processing_s": 0.0,
+    # createRecord with an existing rkey: 400 InvalidRequest, or 500 as production PDSs answer.
+    "bluesky_existing_rkey_status": 400,
+}
+
+JWT_KEY = b"handpost-network-emulator-not-a-secret"
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. 2026-01-31T12:00:00.000Z."""
+    dt = datetime.fromtimestamp(ts, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_jwt(header: dict[str, Any], payload: dict[str, Any]) -> str:
+    signing_input = (
+        b64url(json.dumps(header, separators=(",", ":")).encode())
+        + "."
+        + b64url(json.dumps(payload, separators=(",", ":")).encode())
+    )
+    signature = hmac.new(JWT_KEY, signing_input.encode("ascii"), hashlib.sha256).digest()
+    return signing_input + "." + b64url(signature)
+
+
+def fake_cid(data: Any) -> str:
+    """A CIDv1 (dag-cbor, sha2-256) in base32, i.e. "bafyrei..." computed over canonical JSON."""
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).digest()
+    raw = bytes([0x01, 0x71, 0x12, 0x20]) + digest
+    return "b" + base64.b32encode(raw).decode("ascii").lower().rstrip("=")
+
+
+@dataclass
+class Account:
+    network: str
+    # X user id, LinkedIn member id, FB page id, Mastodon account id, Bluesky DID, Threads user id
+    key: str
+    username: str  # X username, page name, Mastodon username, Bluesky handle, Threads username
+    display_name: str
+    author: str | None = None  # LinkedIn author URN
+    app_password: str | None = None  # Bluesky
+    max_weighted_length: int = 280  # X
+    # Lifetime of access tokens the network issues later (refresh, createSession); None = default.
+    token_lifetime_s: float | None = None
+    created_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "network": self.network,
+            "account": self.key,
+            "username": self.username,
+            "display_name": self.display_name,
+        }
+        if self.author is not None:
+            data["author"] = self.author
+        if self.app_password is not None:
+            data["app_password"] = self.app_password
+        if self.network == "x":
+            data["max_weighted_length"] = self.max_weighted_length
+        return data
+
+
+@dataclass
+class Token:
+    network: str
+    value: str
+    kind: str  # "access" | "refresh"
+    account_key: str
+    issued_at: float
+    expires_at: float | None = None
+    revoked: bool = False
+    spent: bool = False  # a rotated refresh token
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "token": self.value,
+            "kind": self.kind,
+            "account": self.account_key,
+            "expires_at": iso(self.expires_at) if self.expires_at is not None else None,
+            "revoked": self.revoked,
+            "spent": self.spent,
+        }
+
+
+@dataclass
+class TokenCheck:
+    status: str  # "ok" | "missing" | "unknown" | "expired" | "revoked" | "wrong_kind"
+    token: Token | None = None
+    account: Account | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Post:
+    network: str
+    id: str
+    account: str
+    username: str
+    text: str
+    created_at: float
+    url: str
+    idempotency_key: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "id": self.id,
+            "account": self.account,
+            "username": self.username,
+            "text": self.text,
+            "created_at": iso(self.created_at),
+            "created_time": self.created_at,
+            "url": self.url,
+            "idempotency_key": self.idempotency_key,
+            "details": self.details,
+        }
+
+
+@dataclass
+class Fault:
+    id: int
+    network: str
+    endpoint: str  # an endpoint name, or "*" for any endpoint of the network
+    kind: str
+    times: int
+    params: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "network": self.network,
+            "endpoint": self.endpoint,
+            "kind": self.kind,
+            "times": self.times,
+            **self.params,
+        }
+
+
+@dataclass
+class RateInfo:
+    limit: int
+    remaining: int
+    reset_at: float
+    exceeded: bool
+    window_s: float = 0.0
+
+
+@dataclass
+class _Window:
+    start: float
+    used: int
+
+
+class EmulatorState:
+    """Everything the emulator remembers; ``reset()`` returns to the state at startup."""
+
+    def __init__(self, *, latency_ms: float = 0.0, config: dict[str, Any] | None = None) -> None:
+        self._initial_latency_ms = float(latency_ms)
+        self._initial_config = {**DEFAULT_CONFIG, **(config or {})}
+        self._ids = itertools.count(1)
+        self._last_tid_us = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.clock_offset = 0.0
+        self.latency_ms = self._initial_latency_ms
+        self.latency_by_network: dict[str, float] = {}
+        self.config: dict[str, Any] = dict(self._initial_config)
+        self.accounts: dict[str, dict[str, Account]] = {n: {} for n in NETWORKS}
+        self.tokens: dict[tuple[str, str], Token] = {}
+        self.posts: list[Post] = []
+        self.received: deque[dict[str, Any]] = deque(maxlen=200_000)
+        self.faults: list[Fault] = []
+        self.windows: dict[tuple[Any, ...], _Window] = {}
+        self.stores: dict[str, Any] = {}
+        self._request_seq = itertools.count(1)
+        self._fault_seq = itertools.count(1)
+
+    # --- clock and ids -------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def next_int(self) -> int:
+        return next(self._ids)
+
+    def snowflake(self, shift: int = 22, epoch_ms: int = 0) -> str:
+        """Time-ordered numeric id like X/LinkedIn (shift 22) or Mastodon (shift 16) ids."""
+        millis = int(self.now() * 1000) - epoch_ms
+        return str((millis << shift) | (self.next_int() % (1 << min(shift, 16))))
+
+    def tid(self) -> str:
+        """An atproto TID (13 chars, base32-sortable), strictly increasing."""
+        micros = max(int(self.now() * 1_000_000), self._last_tid_us + 1)
+        self._last_tid_us = micros
+        value = (micros << 10) | 0x1F
+        chars = []
+        for _ in range(13):
+            chars.append(_TID_ALPHABET[value & 31])
+            value >>= 5
+        return "".join(reversed(chars))
+
+    # --- accounts and tokens ---------------------------------------------------------------
+
+    def add_account(self, account: Account) -> Account:
+        self.accounts[account.network][account.key] = account
+        return account
+
+    def find_account(self, network: str, ident: str) -> Account | None:
+        """By key (id/DID) or username/handle."""
+        accounts = self.accounts[network]
+        if ident in accounts:
+            return accounts[ident]
+        for account in accounts.values():
+            if account.username == ident:
+                return account
+        return None
+
+    def issue_token(
+        self,
+        network: str,
+        account_key: str,
+        kind: str,
+        value: str | None = None,
+        expires_in: float | None = None,
+    ) -> Token:
+        now = self.now()
+        token = Token(
+            network=network,
+            value=value or f"{network}-{kind}-{secrets.token_urlsafe(18)}",
+            kind=kind,
+            account_key=account_key,
+            issued_at=now,
+            expires_at=None if expires_in is None else now + float(expires_in),
+        )
+        self.tokens[(network, token.value)] = token
+        return token
+
+    def check_token(self, network: str, value: str | None, kind: str = "access") -> TokenCheck:
+        if not value:
+            return TokenCheck("missing")
+        token = self.tokens.get((network, value))
+        if token is None:
+            return TokenCheck("unknown")
+        account = self.accounts[network].get(token.account_key)
+        if account is None:
+            return TokenCheck("unknown", token)
+        if token.kind != kind:
+            return TokenCheck("wrong_kind", token, account)
+        if token.revoked or token.spent:
+            return TokenCheck("revoked", token, account)
+        if token.expires_at is not None and token.expires_at <= self.now():
+            return TokenCheck("expired", token, account)
+        return TokenCheck("ok", token, account)
+
+    # --- posts ---------------------------------------------------------------------------
+
+    def add_post(self, post: Post) -> Post:
+        self.posts.append(post)
+        return post
+
+    def posts_of(self, network: str, account_key: str | None = None) -> list[Post]:
+        return [
+            p
+            for p in self.posts
+            if p.network == network and (account_key is None or p.account == account_key)
+        ]
+
+    # --- faults --------------------------------------------------------------------------
+
+    def add_fault(
+        self, network: str, endpoint: str, kind: str, times: int, params: dict[str, Any]
+    ) -> Fault:
+        fault = Fault(next(self._fault_seq), network, endpoint, kind, times, params)
+        self.faults.append(fault)
+        return fault
+
+    def take_fault(self, network: str, endpoint: str) -> Fault | None:
+        """The first queued fault for this network and endpoint (or "*"), consumed once."""
+        for fault in self.faults:
+            if fault.network == network and fault.endpoint in (endpoint, "*"):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    # --- latency and rate limits ---------------------------------------------------------
+
+    def latency_for(self, network: str) -> float:
+        return self.latency_by_network.get(network, self.latency_ms)
+
+    def hit(self, bucket: tuple[Any, ...], limit: int, window_s: float, cost: int = 1) -> RateInfo:
+        """Count a call against a fixed window; ``exceeded`` when it went over the limit."""
+        now = self.now()
+        window = self.windows.get(bucket)
+        if window is None or now >= window.start + window_s:
+            window = _Window(start=now, used=0)
+            self.windows[bucket] = window
+        window.used += cost
+        return RateInfo(
+            limit=limit,
+            remaining=max(0, limit - window.used),
+            reset_at=window.start + window_s,
+            exceeded=window.used > limit,
+            window_s=window_s,
+        )
+
+    # --- received requests ---------------------------------------------------------------
+
+    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        entry["seq"] = next(self._request_seq)
+        self.received.append(entry)
+        return entry
