@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.dispatcher = None
 
     def posts_due() -> int:
-        with database.session() as session:
+        with database.session(read_only=True) as session:
             return publishing_repository.count_due(session, now=utcnow())
 
     app.state.metrics = Metrics(posts_due=posts_due)
@@ -94,4 +95,16 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.add_middleware(SecurityHeaders)
     # Outermost: request ids, access lines and metrics cover every response, 413s included.
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_common_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

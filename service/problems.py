@@ -6,6 +6,7 @@ for every problem of that type; ``detail`` explains this occurrence in plain wor
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -117,9 +118,60 @@ def install(app: FastAPI) -> None:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(
             exc.status_code, phrase.lower().replace(" ", "-")
         )
-        return problem_response(
-            request, exc.status_code, slug, phrase, detail, headers=getattr(exc, "headers", None)
-        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
+        return problem_response(request, exc.status_code, slug, phrase, detail, headers=headers)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    if path in paths:  # a literal route such as /posts/preview beats /posts/{post_id}
+        return sorted(m.upper() for m in paths[path])
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
+
+
+def document_common_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Declare, on every API operation, the problems any request can get.
+
+    Written once here instead of on each route: a malformed body (400), a missing token
+    (401), a body over the limit (413) and invalid input (422) are possible everywhere.
+    """
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema()
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    common = {
+        "400": "Malformed request body",
+        "401": "Missing, expired or revoked token",
+        "413": "Request body too large",
+        "422": "Invalid input",
+    }
+    for path, operations in openapi.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in common.items():
+                if status == "401" and path == "/api/v1/auth/login":
+                    description = "Wrong username or password"
+                responses[status] = {
+                    "description": responses.get(status, {}).get("description", description)
+                    if status != "422"
+                    else description,
+                    "content": {MEDIA_TYPE: {"schema": problem_ref}},
+                }
+            for status, response in responses.items():
+                if status.startswith(("4", "5")) and "content" in response:
+                    response["content"] = {MEDIA_TYPE: {"schema": problem_ref}}
+    return openapi
 
 
 # For the OpenAPI document: the responses every endpoint may give.

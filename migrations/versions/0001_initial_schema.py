@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:28:12.145509
+Create Date: 2026-11-23 07:30:23.635400
 """
 from collections.abc import Sequence
 
@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=32), nullable=False),
     sa.Column('network', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('handle', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('handle_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('audience', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
@@ -52,7 +53,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('user_id', 'network', 'handle', name='uq_accounts_user_network_handle')
+    sa.UniqueConstraint('user_id', 'network', 'handle_key', name='uq_accounts_user_network_handle')
     )
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accounts_user_id'), ['user_id'], unique=False)

@@ -24,7 +24,7 @@ class Account(SQLModel, table=True):
 
     __tablename__ = "accounts"
     __table_args__ = (
-        UniqueConstraint("user_id", "network", "handle", name="uq_accounts_user_network_handle"),
+        UniqueConstraint("user_id", "network", "handle_key", name="uq_accounts_user_network_handle"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -33,6 +33,8 @@ class Account(SQLModel, table=True):
     )
     network: str = Field(max_length=16)
     handle: str = Field(max_length=255)
+    # The handle casefolded in Python: SQL's lower() folds only ASCII on SQLite.
+    handle_key: str = Field(max_length=255)
     display_name: str | None = Field(default=None, max_length=255)
     purpose: str = Field(max_length=1000)
     audience: str = Field(max_length=1000)

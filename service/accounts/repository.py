@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from service.accounts.models import Account, AccountStatus
@@ -18,7 +18,7 @@ def find_by_handle(session: Session, user_id: str, network: str, handle: str) ->
     statement = select(Account).where(
         Account.user_id == user_id,
         Account.network == network,
-        func.lower(Account.handle) == handle.lower(),
+        Account.handle_key == handle.casefold(),
     )
     return session.exec(statement).first()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from service.accounts import repository
@@ -33,19 +34,30 @@ def create(
     session: Session, user: User, data: AccountCreate, cipher: CredentialCipher | None = None
 ) -> Account:
     if repository.find_by_handle(session, user.id, data.network, data.handle) is not None:
-        raise ProblemError(
-            409,
-            "account-exists",
-            "Account already connected",
-            f"A {data.network.value} account with handle {data.handle!r} is already connected.",
-        )
-    account = Account(user_id=user.id, **data.model_dump(exclude={"credentials"}))
+        raise _handle_taken(data.network, data.handle)
+    account = Account(
+        user_id=user.id,
+        handle_key=data.handle.casefold(),
+        **data.model_dump(exclude={"credentials"}),
+    )
     if data.credentials is not None:
         _store_credentials(account, data.credentials, cipher)
     _require_live_ready(account)
     session.add(account)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same handle, added by a concurrent request
+        raise _handle_taken(data.network, data.handle) from exc
     return account
+
+
+def _handle_taken(network: Network, handle: str) -> ProblemError:
+    return ProblemError(
+        409,
+        "account-exists",
+        "Account already connected",
+        f"A {network.value} account with handle {handle!r} is already connected.",
+    )
 
 
 def update(

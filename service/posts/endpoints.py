@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from pydantic import AwareDatetime
 
 from service.accounts import service as accounts
 from service.concurrency import etag, require_if_match
 from service.db import SessionDep
+from service.timefields import IsoAwareDatetime
 from service.deps import GuardPolicyDep, wake_dispatcher_after_commit
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import preview, repository
@@ -64,8 +64,8 @@ def list_posts(
     user: CurrentUser,
     account_id: str | None = None,
     state: Annotated[list[PostState] | None, Query()] = None,
-    scheduled_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    scheduled_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    scheduled_from: Annotated[IsoAwareDatetime | None, Query(alias="from")] = None,
+    scheduled_to: Annotated[IsoAwareDatetime | None, Query(alias="to")] = None,
     order: Literal["created_at", "scheduled_at"] = "created_at",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,

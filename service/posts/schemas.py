@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from service.timefields import IsoDatetime, IsoNaiveDatetime
 
 from service.networks.base import Network
 from service.posts.models import PostState
@@ -21,11 +23,11 @@ class PostWarning(BaseModel):
 class ScheduleFields(BaseModel):
     """When to publish: an instant with offset, or a wall-clock time in an IANA zone."""
 
-    scheduled_at: datetime | None = Field(
+    scheduled_at: IsoDatetime | None = Field(
         default=None,
         description="ISO 8601 with a UTC offset, e.g. 2026-12-01T07:30:00+02:00.",
     )
-    local_time: NaiveDatetime | None = Field(
+    local_time: IsoNaiveDatetime | None = Field(
         default=None, description="Wall-clock time without offset, e.g. 2026-12-01T07:30:00."
     )
     time_zone: str | None = Field(

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from service.db import SessionDep
+from service.timefields import IsoAwareDatetime
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import service as posts
 from service.problems import problem_responses
@@ -43,8 +43,8 @@ def publish_log(
     account_id: str | None = None,
     post_id: str | None = None,
     outcome: Annotated[list[Outcome] | None, Query()] = None,
-    started_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    started_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    started_from: Annotated[IsoAwareDatetime | None, Query(alias="from")] = None,
+    started_to: Annotated[IsoAwareDatetime | None, Query(alias="to")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AttemptRead]:
