@@ -8,8 +8,9 @@ The per-network modules (tests/test_live_<network>.py) import the helpers define
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -87,19 +88,21 @@ def connect(
     network: str,
     *,
     credentials: dict[str, str] | None = None,
+    extra_credentials: dict[str, str] | None = None,
     **registration: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Register an account at the emulator and connect it to Handpost in live mode."""
     if network == "x":
         registration.setdefault("refresh_token", True)
     registered = emulator.register_account(network, **registration)
+    credentials = credentials or credentials_for(network, registered)
     account = create_account(
         client,
         network,
         handle_for(network, registered),
         mode="live",
         base_url=registered["base_url"],
-        credentials=credentials or credentials_for(network, registered),
+        credentials=credentials | (extra_credentials or {}),
     )
     return account, registered
 
@@ -132,6 +135,28 @@ def created(emulator: EmulatorServer, network: str) -> list[dict[str, Any]]:
     return emulator.posts(network)
 
 
+def mark_as_claimed_by_a_dead_worker(database: Database, post_id: str) -> None:
+    """The post as a worker leaves it that died mid-send: publishing, its lease expired."""
+    now = datetime.now(UTC)
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE posts SET state = 'publishing', claimed_by = 'dead-worker', "
+                "claimed_until = :past, scheduled_at = :now, next_attempt_at = :now, "
+                "attempt_count = 1 WHERE id = :id"
+            ),
+            {
+                "past": _db_time(database, now - timedelta(minutes=5)),
+                "now": _db_time(database, now),
+                "id": post_id,
+            },
+        )
+
+
+def _db_time(database: Database, moment: datetime) -> datetime:
+    return moment if database.is_postgres else moment.replace(tzinfo=None)  # naive UTC on SQLite
+
+
 # --- credentials at rest and in the API --------------------------------------------------------
 
 
@@ -144,15 +169,20 @@ def test_credentials_are_encrypted_at_rest_and_never_returned(
 
     assert account["has_credentials"] is True
     assert account["status"] == "active"
-    for body in (account, client.get(f"/api/v1/accounts/{account['id']}").json(),
-                 client.get("/api/v1/accounts").json()):
+    for body in (
+        account,
+        client.get(f"/api/v1/accounts/{account['id']}").json(),
+        client.get("/api/v1/accounts").json(),
+    ):
         assert token not in str(body)
         assert "credentials" not in body and "credentials_ciphertext" not in str(body)
 
     with database.engine.connect() as connection:
-        row = connection.execute(
-            text("SELECT * FROM accounts WHERE id = :id"), {"id": account["id"]}
-        ).mappings().one()
+        row = (
+            connection.execute(text("SELECT * FROM accounts WHERE id = :id"), {"id": account["id"]})
+            .mappings()
+            .one()
+        )
     assert token not in str(dict(row))
     assert row["credentials_ciphertext"].startswith("gAAAAA")  # a Fernet token
 
@@ -161,13 +191,23 @@ def test_a_live_account_needs_complete_credentials(
     make_client: AppFactory, network: EmulatorServer
 ) -> None:
     client = live_client(make_client, dispatch=False)
-    body = {"network": "x", "handle": "ada", "purpose": "society", "audience": "devs",
-            "mode": "live", "base_url": network.url_for("x")}
+    body = {
+        "network": "x",
+        "handle": "ada",
+        "purpose": "society",
+        "audience": "devs",
+        "mode": "live",
+        "base_url": network.url_for("x"),
+    }
     missing = client.post("/api/v1/accounts", json=body)
     assert missing.status_code == 422
     fields = {e["field"] for e in missing.json()["errors"]}
-    assert {"credentials.access_token", "credentials.refresh_token", "credentials.client_id",
-            "credentials.username"} <= fields
+    assert {
+        "credentials.access_token",
+        "credentials.refresh_token",
+        "credentials.client_id",
+        "credentials.username",
+    } <= fields
 
     partial = client.post(
         "/api/v1/accounts",
@@ -233,10 +273,13 @@ def test_a_revoked_token_marks_the_account_and_its_posts_fail_fast(
     assert len(network.received("mastodon", "create")) == calls
 
     # New credentials reconnect the account, and a post goes out again.
-    fresh = network.register_account("mastodon", account_id=registered["account"],
-                                     username=registered["username"])
-    patched = client.patch(f"/api/v1/accounts/{account['id']}",
-                           json={"credentials": {"access_token": fresh["access_token"]}})
+    fresh = network.register_account(
+        "mastodon", account_id=registered["account"], username=registered["username"]
+    )
+    patched = client.patch(
+        f"/api/v1/accounts/{account['id']}",
+        json={"credentials": {"access_token": fresh["access_token"]}},
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["status"] == "active"
     assert patched.json()["status_message"] is None
@@ -249,14 +292,14 @@ def test_an_expired_x_token_is_refreshed_and_the_rotation_saved(
 ) -> None:
     client = live_client(make_client)
     account, registered = connect(client, network, "x", token_expires_in=0.01)
-    ciphertext_before = _ciphertext(database, account["id"])
+    ciphertext_before = ciphertext(database, account["id"])
 
     post = publish_now(client, account["id"], "Refreshed before sending, once.")
     assert settled(client, post["id"])["state"] == "published"
     assert len(network.received("x", "token")) == 1
     assert len(created(network, "x")) == 1
 
-    ciphertext_after = _ciphertext(database, account["id"])
+    ciphertext_after = ciphertext(database, account["id"])
     assert ciphertext_after != ciphertext_before
     saved = Fernet(secret_key.encode()).decrypt(ciphertext_after.encode()).decode()
     tokens = {t["token"]: t for t in network.tokens("x")}
@@ -287,7 +330,7 @@ def test_a_refused_refresh_marks_the_account_for_reconnection(
     assert created(network, "x") == []
 
 
-def _ciphertext(database: Database, account_id: str) -> str:
+def ciphertext(database: Database, account_id: str) -> str:
     with database.engine.connect() as connection:
         value = connection.execute(
             text("SELECT credentials_ciphertext FROM accounts WHERE id = :id"), {"id": account_id}
@@ -311,7 +354,7 @@ def test_a_429_waits_for_the_reset_the_network_sent(
     assert first["outcome"] == "retrying" and first["http_status"] == 429
     assert "resets in" in first["message"]
     # The retry came no earlier than the reset X announced (epoch seconds, so up to 1 s early).
-    waited = _seconds_between(first["finished_at"], second["started_at"])
+    waited = seconds_between(first["finished_at"], second["started_at"])
     assert waited >= 0.9
     assert len(created(network, "x")) == 1
 
@@ -325,7 +368,7 @@ def test_mastodon_iso_reset_is_honoured(make_client: AppFactory, network: Emulat
     assert settled(client, post["id"])["state"] == "published"
     first, second = attempts(client, post["id"])
     assert first["http_status"] == 429
-    assert _seconds_between(first["finished_at"], second["started_at"]) >= 1.2
+    assert seconds_between(first["finished_at"], second["started_at"]) >= 1.2
 
 
 def test_retries_stop_at_the_configured_maximum(
@@ -382,13 +425,42 @@ def test_no_post_is_created_twice_under_faults(
         assert len(posts) == 1
 
 
+def test_a_refused_connection_is_retried_then_given_up(
+    make_client: AppFactory, network: EmulatorServer
+) -> None:
+    client = live_client(make_client, max_attempts=2)
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/mastodon"
+    registered = network.register_account("mastodon")
+    account = create_account(
+        client,
+        "mastodon",
+        registered["username"],
+        mode="live",
+        base_url=closed,
+        credentials={"access_token": registered["access_token"]},
+    )
+    post = publish_now(client, account["id"], "Nobody is listening on that port.")
+    assert settled(client, post["id"])["state"] == "failed"
+    first, last = attempts(client, post["id"])
+    assert first["outcome"] == "retrying"
+    assert first["message"].startswith("Could not connect to Mastodon (ConnectError)")
+    assert "Gave up after 2 attempts" in last["message"]
+
+
 def test_permanent_errors_fail_fast_with_the_networks_message(
     make_client: AppFactory, network: EmulatorServer
 ) -> None:
     client = live_client(make_client)
     account, _ = connect(client, network, "mastodon")
-    network.inject_fault("mastodon", "create", "status", status=422,
-                         message="Validation failed: Text character limit of 500 exceeded")
+    network.inject_fault(
+        "mastodon",
+        "create",
+        "status",
+        status=422,
+        message="Validation failed: Text character limit of 500 exceeded",
+    )
 
     post = publish_now(client, account["id"], "The network refuses this one outright.")
     assert settled(client, post["id"])["state"] == "failed"
@@ -408,8 +480,10 @@ def test_per_network_concurrency_limit_is_honoured(
     account, _ = connect(client, network, "mastodon")
     network.set_latency(300, network="mastodon")
 
-    posts = [publish_now(client, account["id"], f"Post number {n} of a burst of six, {n * 'x'}.")
-             for n in range(6)]
+    posts = [
+        publish_now(client, account["id"], f"Post number {n} of a burst of six, {n * 'x'}.")
+        for n in range(6)
+    ]
     for post in posts:
         assert settled(client, post["id"])["state"] == "published"
     assert _max_in_flight(network.received("mastodon", "create"), 0.3) <= 2
@@ -425,7 +499,7 @@ def _max_in_flight(entries: list[dict[str, Any]], latency_s: float) -> int:
     return max(sum(1 for s, e in spans if s < end - 0.05 and e > end - 0.05) for _, end in spans)
 
 
-def _seconds_between(earlier: str, later: str) -> float:
+def seconds_between(earlier: str, later: str) -> float:
     return (_parse(later) - _parse(earlier)).total_seconds()
 
 
@@ -452,3 +526,69 @@ def test_without_a_key_sqlite_generates_one_private_key_file(_no_key_file: Any) 
     # A second process (here: a fresh cipher from the same file) reads what the first wrote.
     again = type(cipher)([_no_key_file.read_bytes().strip()])
     assert again.decrypt(sealed) == {"access_token": "abc"}
+
+
+# --- what may be resent after a crash, and what cannot be live ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("network_name", "grace", "expected"),
+    [
+        ("mastodon", 1800, True),  # the Idempotency-Key is remembered for an hour
+        ("mastodon", 7200, False),  # a retry could come after Mastodon forgot the key
+        ("bluesky", 7200, True),  # the record key is ours: getRecord, then the same rkey
+        ("x", 1800, False),
+        ("linkedin", 1800, False),
+        ("facebook", 1800, False),
+        ("threads", 1800, False),  # the container id is not kept across a crash
+    ],
+)
+def test_resending_after_a_crash_only_where_it_cannot_duplicate(
+    network_name: str, grace: float, expected: bool
+) -> None:
+    from service.config import Settings
+    from service.networks.base import AccountRef, Network, PostContent
+    from service.publishing.live import LivePublisher
+    from service.publishing.publishers import PublishJob
+
+    settings = Settings(database_url="sqlite://", missed_grace_seconds=grace)
+    publisher = LivePublisher(Database("sqlite://"), settings)
+    job = PublishJob(
+        post_id="p",
+        publish_key="k",
+        network=Network(network_name),
+        account=AccountRef(id="a", handle="h"),
+        content=PostContent(text="t"),
+        attempt=1,
+    )
+    assert publisher.may_resend_after_crash(job) is expected
+
+
+def test_youtube_cannot_be_live_yet(make_client: AppFactory) -> None:
+    client = live_client(make_client, dispatch=False)
+    body = {
+        "network": "youtube",
+        "handle": "chan",
+        "purpose": "talks",
+        "audience": "clients",
+        "mode": "live",
+        "credentials": {"access_token": "ya29.token-value"},
+    }
+    response = client.post("/api/v1/accounts", json=body)
+    assert response.status_code == 422
+    assert "cannot publish to youtube live yet" in response.text
+    assert "ya29.token-value" not in response.text
+
+
+def test_an_unclear_x_send_cut_short_by_a_crash_is_left_unknown(
+    make_client: AppFactory, network: EmulatorServer, database: Database
+) -> None:
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "x")
+    post = create_post(client, account["id"], "Was it sent before the crash? Nobody knows.").json()
+    mark_as_claimed_by_a_dead_worker(database, post["id"])
+    worker = live_client(make_client)
+    final = settled(worker, post["id"])
+    assert final["state"] == "unknown"
+    assert "stopped while publishing" in final["last_error"]
+    assert network.received("x") == []

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from service.config import Settings
 from service.observability import metrics as metrics_module
-from service.observability.logging import REDACTED, configure_logging
+from service.observability.logging import CHATTY_LOGGERS, REDACTED, configure_logging
 from service.observability.metrics import LATENESS_BUCKETS, Metrics, record_attempt
 from service.observability.middleware import RequestContextMiddleware
 from service.publishing import dispatcher as dispatcher_module
@@ -214,15 +214,26 @@ def test_error_responses_carry_the_request_id_too(client: TestClient) -> None:
 
 
 @pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    """configure_logging (JSON) writing to a buffer; the root logger is restored afterwards."""
+def restored_logging() -> Iterator[None]:
+    """configure_logging changes process-wide state: put it back for the other tests."""
     root = logging.getLogger()
-    level = root.level
-    stream = io.StringIO()
-    handler = configure_logging("DEBUG", json_format=True, stream=stream)
-    yield stream
-    root.removeHandler(handler)
+    handlers, level = list(root.handlers), root.level
+    chatty = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
     root.setLevel(level)
+    for name, chatty_level in chatty.items():
+        logging.getLogger(name).setLevel(chatty_level)
+
+
+@pytest.fixture
+def log_stream(restored_logging: None) -> io.StringIO:
+    """configure_logging (JSON, DEBUG) writing to a buffer."""
+    stream = io.StringIO()
+    configure_logging("DEBUG", json_format=True, stream=stream)
+    return stream
 
 
 def records(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -327,18 +338,13 @@ def test_secrets_are_redacted_from_extras_and_messages(log_stream: io.StringIO) 
     assert "RuntimeError" in second["exception"]
 
 
+@pytest.mark.usefixtures("restored_logging")
 def test_text_format_is_redacted_too() -> None:
     stream = io.StringIO()
-    root = logging.getLogger()
-    level = root.level
-    handler = configure_logging("INFO", json_format=False, stream=stream)
-    try:
-        logging.getLogger("handpost.test.text").info(
-            "sent with Bearer s3cr3t-token", extra={"client_secret": "cs-1", "post_id": "p-2"}
-        )
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
+    configure_logging("INFO", json_format=False, stream=stream)
+    logging.getLogger("handpost.test.text").info(
+        "sent with Bearer s3cr3t-token", extra={"client_secret": "cs-1", "post_id": "p-2"}
+    )
     line = stream.getvalue()
     assert "s3cr3t-token" not in line and "cs-1" not in line
     assert f"Bearer {REDACTED}" in line
@@ -347,20 +353,20 @@ def test_text_format_is_redacted_too() -> None:
         json.loads(line)
 
 
+@pytest.mark.usefixtures("restored_logging")
 def test_configure_logging_replaces_its_own_handler_only() -> None:
     root = logging.getLogger()
-    level = root.level
-    others = [h for h in root.handlers]
+    others = list(root.handlers)
     first = configure_logging("INFO", json_format=True, stream=io.StringIO())
     second = configure_logging("WARNING", json_format=False, stream=io.StringIO())
-    try:
-        assert first not in root.handlers
-        assert second in root.handlers
-        assert all(h in root.handlers for h in others)
-        assert root.level == logging.WARNING
-    finally:
-        root.removeHandler(second)
-        root.setLevel(level)
+    assert first not in root.handlers
+    assert second in root.handlers
+    assert all(handler in root.handlers for handler in others)
+    assert root.level == logging.WARNING
+    # APScheduler logs two INFO lines per poll: kept to warnings unless DEBUG is asked for.
+    assert logging.getLogger("apscheduler").level == logging.WARNING
+    configure_logging("DEBUG", json_format=True, stream=io.StringIO())
+    assert logging.getLogger("apscheduler").level == logging.DEBUG
 
 
 def test_log_format_setting(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -130,9 +130,7 @@ def test_writes_nothing(client: TestClient, accounts: dict[str, dict[str, Any]])
     assert client.get("/api/v1/posts").json()["items"] == before
 
 
-def test_bad_requests_are_problems(
-    client: TestClient, accounts: dict[str, dict[str, Any]]
-) -> None:
+def test_bad_requests_are_problems(client: TestClient, accounts: dict[str, dict[str, Any]]) -> None:
     url = "/api/v1/posts/preview"
     missing = client.post(url, json={"account_id": "nope", "text": "Hello"})
     assert "nope" in assert_problem(missing, 404, "not-found")["detail"]

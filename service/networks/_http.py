@@ -21,7 +21,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -156,8 +156,9 @@ install_log_redaction()
 class Api:
     """The HTTP calls of one publish attempt for one network.
 
-    ``secrets`` maps placeholder names to values ("" is the call's main secret, set per call);
-    ``trace`` lists every call, redacted, for the publish log.
+    Each call names its ``secrets``: placeholder names to values, "" for "<redacted>". The
+    values are put in only on the way out; ``trace`` lists every call (method, redacted URL,
+    status or error) for the publish log.
     """
 
     def __init__(self, client: httpx.AsyncClient, display_name: str) -> None:
@@ -507,7 +508,6 @@ class Attempt:
     config: LiveConfig
     # The request that creates the post, redacted: what the publish log shows.
     request: OutgoingRequest | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

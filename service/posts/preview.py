@@ -13,7 +13,6 @@ from service.accounts import service as accounts
 from service.networks import rules_for
 from service.posts import repository
 from service.posts.models import Post
-from service.users.models import User
 from service.posts.schemas import (
     CrossPostPreview,
     FieldViolation,
@@ -27,6 +26,7 @@ from service.posts.service import (
     find_cross_post,
     warnings_for,
 )
+from service.users.models import User
 
 
 def preview(

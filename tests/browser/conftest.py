@@ -41,7 +41,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running while it is
+# open, and later tests that call asyncio.run() must not find one.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
@@ -49,6 +51,10 @@ def browser() -> Iterator[Any]:
         _unavailable("Playwright is not installed (pip install -e '.[test]')")
     if not CHROMIUM.exists():
         _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import expect
+
+    # A loaded CI machine is slower than a laptop: wait up to 10 s for what the page shows.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -88,9 +94,11 @@ def _watch(page: Any, problems: list[str]) -> None:
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     page.on(
         "console",
-        lambda message: problems.append(f"console.{message.type}: {message.text}")
-        if message.type == "error" and "Failed to load resource" not in message.text
-        else None,
+        lambda message: (
+            problems.append(f"console.{message.type}: {message.text}")
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None
+        ),
     )
 
 
@@ -125,5 +133,8 @@ def page(new_page: Any) -> Any:
 def screenshot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    # The status toast is fixed to the viewport; in a full-page picture it would float
+    # over the middle of the screen, so it is cleared first.
+    page.evaluate("document.getElementById('status').textContent = ''")
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { EDITABLE, showFieldErrors, staleMessage, tailorPost, whenFields } from "./actions.js";
-import { clearError, debounce, emptyState, field, h, pageHeading, select, showError, uid } from "./dom.js";
+import { append, clearError, debounce, emptyState, field, h, pageHeading, select, showError, uid } from "./dom.js";
 import { formatDateTime, percent, snippet, toLocalInput, toLocalTime } from "./format.js";
 import * as store from "./store.js";
 import { announce, describeError, errorBox, stateBadge } from "./ui.js";
@@ -91,7 +91,7 @@ export async function renderCompose(main, { params }) {
     summary,
     details,
   );
-  const formError = h("div", { class: "form-error", role: "alert" });
+  const formError = h("div", { class: "form-error" });
   const why = h("p", { class: "hint", id: uid("why") });
   const scheduleButton = h("button", { type: "submit", class: "primary", "aria-describedby": why.id }, "Schedule");
   const draftButton = h("button", { type: "button", class: "secondary", onclick: () => save("draft") }, "Save draft");
@@ -221,13 +221,16 @@ export async function renderCompose(main, { params }) {
           h("ul", {}, lastPreview.warnings.map((w) => h("li", {}, w.message)))),
       );
     }
+    const blank = !text.control.value.trim();
     const sayNow = cross
       ? `Same text as your ${store.networkName(cross.conflicting_post.network)} post: rewrite it before scheduling.`
       : violations.length
         ? `${violations.length === 1 ? "1 thing" : `${violations.length} things`} to fix before scheduling.`
-        : `Fits ${info.display_name}${lastPreview.warnings.length ? ", with advice below" : ""}.`;
+        : blank
+          ? `Write your post for ${info.display_name}: it is checked as you type.`
+          : `Fits ${info.display_name}${lastPreview.warnings.length ? ", with advice below" : ""}.`;
     if (summary.textContent !== sayNow) summary.textContent = sayNow;
-    summary.className = `checks-summary ${cross || violations.length ? "bad" : "good"}`;
+    summary.className = `checks-summary ${cross || violations.length ? "bad" : blank ? "" : "good"}`;
     details.replaceChildren(...parts);
     updateButtons();
   }
@@ -264,9 +267,11 @@ export async function renderCompose(main, { params }) {
       ? ""
       : cross
         ? "Scheduling is off until this text is rewritten for its own audience."
-        : violations.length
-          ? "Scheduling is off until the things above are fixed."
-          : "";
+        : !text.control.value.trim()
+          ? "Write the text first."
+          : violations.length
+            ? "Scheduling is off until the problems listed under Checks are fixed."
+            : "";
     why.hidden = !why.textContent;
   }
 
@@ -405,11 +410,11 @@ export async function renderCompose(main, { params }) {
     why,
   );
 
-  main.append(
+  append(main, [
     h("div", { class: "page-head" }, pageHeading(title), post ? stateBadge(post.state) : null),
     status,
     h("div", { class: "compose-layout" }, form, checks),
-  );
+  ]);
   fitToNetwork();
   preview();
   if (!post) text.control.focus();

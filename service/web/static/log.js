@@ -171,7 +171,7 @@ export async function renderLog(main) {
 /** What an outcome means for the user, before the network's own message. */
 function plainWords(a) {
   const network = store.networkName(a.network);
-  if (a.outcome === "missed") return "It came up too long after its time (Handpost was not running), so it was not sent late.";
+  if (a.outcome === "missed") return "Its time had passed too long ago (Handpost was not running then), so it was not sent late.";
   if (a.outcome === "unknown") return `${network} did not answer clearly: the post may or may not be up.`;
   if (a.http_status === 401 || a.http_status === 403) return `${network} refused the account's credentials: reconnect the account.`;
   if (a.http_status === 429) return `${network} asked Handpost to slow down.`;

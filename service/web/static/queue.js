@@ -36,18 +36,21 @@ export async function renderQueue(main) {
 
   let posts = [];
   let drafts = [];
+  let attention = [];
   let more = false;
 
   async function load() {
     body.setAttribute("aria-busy", "true");
     try {
-      const [scheduled, draftPage] = await Promise.all([
+      const [scheduled, draftPage, troublePage] = await Promise.all([
         listAll("/posts", { state: "scheduled", order: "scheduled_at", limit: 100 }),
         listAll("/posts", { state: "draft", limit: 50 }, 1),
+        listAll("/posts", { state: ["failed", "missed", "unknown"], limit: 50 }, 1),
       ]);
       posts = scheduled.items;
       more = scheduled.more;
       drafts = draftPage.items;
+      attention = troublePage.items;
       draw();
     } catch (error) {
       if (error.status !== 401) body.replaceChildren(errorBox(error));
@@ -59,17 +62,45 @@ export async function renderQueue(main) {
   function draw() {
     const tz = zone.value;
     const only = filter.value;
-    const shown = posts.filter((p) => !only || p.network === only);
-    const shownDrafts = drafts.filter((p) => !only || p.network === only);
-    if (!shown.length && !shownDrafts.length) {
+    const mine = (list) => list.filter((p) => !only || p.network === only);
+    const shown = mine(posts);
+    const sections = [];
+    if (!accounts.length) {
       body.replaceChildren(
+        emptyState(
+          "No posts scheduled yet. Start by adding the networks you write for.",
+          h("a", { href: "#/accounts", class: "button primary" }, "Add an account"),
+        ),
+      );
+      return;
+    }
+    if (mine(attention).length) {
+      sections.push(
+        h("section", { class: "attention", "aria-labelledby": "attention-title" },
+          h("h2", { id: "attention-title" }, "Needs attention"),
+          h("ul", { class: "cards" }, mine(attention).map((p) => card(p, tz, { withDate: true })))),
+      );
+    }
+    if (shown.length) sections.push(...weekSections(shown, tz));
+    else {
+      sections.push(
         emptyState(
           only ? `No ${store.networkName(only)} posts scheduled yet — write one.` : "No posts scheduled yet — write one.",
           h("a", { href: "#/compose", class: "button primary" }, "Write a post"),
         ),
       );
-      return;
     }
+    if (mine(drafts).length) {
+      sections.push(
+        h("section", { "aria-labelledby": "drafts-title" },
+          h("h2", { id: "drafts-title" }, "Drafts"),
+          h("ul", { class: "cards" }, mine(drafts).map((p) => card(p, tz, { withDate: true })))),
+      );
+    }
+    body.replaceChildren(...sections);
+  }
+
+  function weekSections(shown, tz) {
     const today = new Date();
     const week = [];
     for (let i = 0; i < DAYS; i += 1) week.push(dayKey(new Date(today.getTime() + i * 86_400_000), tz));
@@ -95,24 +126,18 @@ export async function renderQueue(main) {
           more ? h("p", { class: "hint" }, "More posts are scheduled further ahead; filter by network to see them.") : null),
       );
     }
-    sections.push(
-      h("section", { "aria-labelledby": "drafts-title" },
-        h("h2", { id: "drafts-title" }, "Drafts"),
-        shownDrafts.length
-          ? h("ul", { class: "cards" }, shownDrafts.map((p) => card(p, tz, { withDate: true })))
-          : h("p", { class: "hint" }, "No drafts.")),
-    );
-    body.replaceChildren(...sections);
+    return sections;
   }
 
   function day(key, index, items, tz) {
     const label = index === 0 ? `Today, ${formatDay(key)}` : index === 1 ? `Tomorrow, ${formatDay(key)}` : formatDay(key);
     return h("section", { class: `day${items.length ? "" : " day-empty"}`, "aria-label": label },
       h("h3", {}, label),
-      items.length ? h("ul", { class: "cards" }, items.map((p) => card(p, tz))) : h("p", { class: "hint" }, "Nothing scheduled."));
+      items.length ? h("ul", { class: "cards" }, items.map((p) => card(p, tz, { level: "h4" }))) : h("p", { class: "hint" }, "Nothing scheduled."));
   }
 
-  function card(post, tz, { withDate = false } = {}) {
+  // Cards sit under a day (h3) in the week, directly under a section (h2) elsewhere.
+  function card(post, tz, { withDate = false, level = "h3" } = {}) {
     const account = store.accountById(post.account_id);
     const titleId = uid("post");
     const when = post.scheduled_at
@@ -125,17 +150,25 @@ export async function renderQueue(main) {
     };
     return h("li", {},
       h("article", { class: `post-card net-edge-${post.network}` },
-        h("h4", { id: titleId, class: "post-card-title" },
+        h(level, { id: titleId, class: "post-card-title" },
           h("time", { datetime: post.scheduled_at || "" }, when), " ",
           networkBadge(post.network, store.networkName(post.network)), " ",
           h("span", { class: "handle" }, account ? account.display_name || account.handle : ""),
           post.state !== "scheduled" ? [" ", stateBadge(post.state)] : null),
         h("p", { class: "post-text" }, snippet(post.text, 180)),
         post.needs_tailoring ? h("p", { class: "tag-warn" }, "Still a copy: rewrite it for this audience before scheduling.") : null,
+        post.state === "unknown"
+          ? h("p", { class: "todo" }, `Check ${store.networkName(post.network)} to see whether it went out, then mark it published or requeue it.`)
+          : null,
+        (post.state === "failed" || post.state === "missed") && post.last_error
+          ? h("p", { class: "hint" }, post.last_error)
+          : null,
         h("div", { class: "actions" },
-          h("a", { href: `#/compose/${post.id}`, class: "button small secondary", "aria-describedby": titleId }, "Edit"),
-          act(post.state === "draft" ? "Schedule" : "Reschedule", () => after(reschedulePost(post.id))),
-          act("Cancel", () => after(cancelPost(post.id)), { class: "small danger-outline" }),
+          h("a", { href: `#/compose/${post.id}`, class: "button small secondary", "aria-describedby": titleId }, post.state === "unknown" ? "Open" : "Edit"),
+          post.state === "unknown" ? null : [
+            act(post.state === "draft" ? "Schedule" : "Reschedule", () => after(reschedulePost(post.id))),
+            act("Cancel", () => after(cancelPost(post.id)), { class: "small danger-outline" }),
+          ],
           act("Tailor for another network", () => tailorPost(post)))));
   }
 
