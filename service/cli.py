@@ -145,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     user_create = user.add_parser("create", help="create a user (asks for the password)")
     user_create.add_argument("username")
-    user_create.add_argument("--password-stdin", action="store_true",
-                             help="read the password from standard input")
+    user_create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     user_create.set_defaults(func=_user_create)
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
         dest="action", required=True

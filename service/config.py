@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=300.0, gt=0)
     worker_id: str | None = None
+    # "Choose a handful of networks": more active accounts than this are refused.
+    max_active_accounts: int = Field(default=5, ge=1)
     # Sign-in sessions from POST /auth/login last this long; personal tokens have their own.
     session_hours: float = Field(default=12, gt=0)
     # After this many failed logins for one username or address within the window, logins

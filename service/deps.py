@@ -9,8 +9,10 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from service.config import Settings
-from service.db import on_commit
-from service.posts.service import GuardPolicy
+from service.db import SessionDep, on_commit
+from service.posts.service import PostPolicy
+from service.strategy import service as strategies
+from service.users.auth import CurrentUser
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -21,11 +23,14 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_guard_policy(settings: SettingsDep) -> GuardPolicy:
-    return GuardPolicy(threshold=settings.guard_threshold)
+def get_post_policy(settings: SettingsDep, user: CurrentUser, session: SessionDep) -> PostPolicy:
+    """The guard's threshold and the caller's goals and spheres, loaded once per request."""
+    return PostPolicy(
+        threshold=settings.guard_threshold, values=strategies.value_context(session, user)
+    )
 
 
-GuardPolicyDep = Annotated[GuardPolicy, Depends(get_guard_policy)]
+PostPolicyDep = Annotated[PostPolicy, Depends(get_post_policy)]
 
 
 def wake_dispatcher_after_commit(request: Request, session: Session, due: datetime | None) -> None:

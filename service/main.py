@@ -25,6 +25,7 @@ from service.publishing import repository as publishing_repository
 from service.publishing.dispatcher import Dispatcher
 from service.publishing.endpoints import router as publishing_router
 from service.publishing.registry import PublisherRegistry
+from service.strategy.endpoints import router as strategy_router
 from service.users.endpoints import router as users_router
 from service.web.endpoints import router as web_router
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         publishing_router,
         web_router,
         users_router,
+        strategy_router,
         metrics_router,
     ):
         app.include_router(router)

@@ -5,8 +5,19 @@ from sqlmodel import SQLModel
 from service.accounts.models import Account
 from service.posts.models import Post
 from service.publishing.models import PublishAttempt
+from service.strategy.models import Goal, Strategy
 from service.users.models import ApiToken, LoginThrottle, User
 
 metadata = SQLModel.metadata
 
-__all__ = ["Account", "ApiToken", "LoginThrottle", "Post", "PublishAttempt", "User", "metadata"]
+__all__ = [
+    "Account",
+    "ApiToken",
+    "Goal",
+    "LoginThrottle",
+    "Post",
+    "PublishAttempt",
+    "Strategy",
+    "User",
+    "metadata",
+]

@@ -16,6 +16,9 @@ from service.users import repository as users_repository
 from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
+# The loopback network emulator (tests/emulator): fixtures `emulator` and `network`.
+pytest_plugins = ["tests.emulator.fixtures"]
+
 
 @pytest.fixture(params=database_kinds())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

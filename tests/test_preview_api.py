@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import AppFactory
 from tests.support.api import assert_problem, create_account, create_post, in_seconds
 
 ORIGINAL = "Weekly releases are here: sync is now twice as fast for everyone. https://ex.com/r"
@@ -142,3 +143,22 @@ def test_bad_requests_are_problems(client: TestClient, accounts: dict[str, dict[
     problem = assert_problem(scheduled, 422, "validation-error")
     assert problem["errors"][0]["field"] == "scheduled_at"
     assert_problem(client.post(url, json={"text": "Hi"}), 422, "validation-error")
+
+
+def test_only_the_callers_own_posts_count(
+    make_client: AppFactory, client: TestClient, accounts: dict[str, dict[str, Any]]
+) -> None:
+    create_post(client, accounts["mastodon"]["id"], ORIGINAL)
+    other = make_client(dispatch=False, as_user="bob")
+    bobs = create_account(other, "linkedin", "bob-li")
+    # Another user's words are not this user's cross-post, and their accounts are not found.
+    assert preview(other, bobs["id"], ORIGINAL)["cross_post"] is None
+    missing = other.post(
+        "/api/v1/posts/preview", json={"account_id": accounts["linkedin"]["id"], "text": "Hi"}
+    )
+    assert_problem(missing, 404, "not-found")
+    anonymous = make_client(dispatch=False, as_user=None)
+    response = anonymous.post(
+        "/api/v1/posts/preview", json={"account_id": bobs["id"], "text": "Hi"}
+    )
+    assert_problem(response, 401, "unauthenticated")

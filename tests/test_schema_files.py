@@ -1,4 +1,4 @@
-"""Checked-in schema files agree with the code: migrations with models, openapi.yaml with the app."""
+"""Checked-in schema files agree with the code: migrations with models, openapi.yaml with app."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 07:30:23.635400
+Create Date: 2026-11-23 07:39:59.675038
 """
 from collections.abc import Sequence
 
@@ -42,10 +42,12 @@ def upgrade() -> None:
     sa.Column('handle_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('sphere', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('audience', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('base_url', sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('status_message', sa.Text(), nullable=True),
     sa.Column('credentials_ciphertext', sa.Text(), nullable=True),
     sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
@@ -76,6 +78,32 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
+    op.create_table('goals',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('user_id', sa.String(length=32), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('name_key', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('description', sa.Text(), nullable=True),
+    sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'name_key', name='uq_goals_user_name')
+    )
+    with op.batch_alter_table('goals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_goals_user_id'), ['user_id'], unique=False)
+
+    op.create_table('strategies',
+    sa.Column('user_id', sa.String(length=32), nullable=False),
+    sa.Column('review_interval_months', sa.Integer(), nullable=False),
+    sa.Column('last_reviewed_at', service.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_notes', sa.Text(), nullable=True),
+    sa.Column('require_goal', sa.Boolean(), nullable=False),
+    sa.Column('created_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', service.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
+    sa.PrimaryKeyConstraint('user_id')
+    )
     op.create_table('posts',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('user_id', sa.String(length=32), nullable=False),
@@ -83,6 +111,7 @@ def upgrade() -> None:
     sa.Column('network', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('link', sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
+    sa.Column('shares_url', sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
     sa.Column('visibility', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('call_to_action', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
@@ -165,6 +194,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_posts_account_id'))
 
     op.drop_table('posts')
+    op.drop_table('strategies')
+    with op.batch_alter_table('goals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_goals_user_id'))
+
+    op.drop_table('goals')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 

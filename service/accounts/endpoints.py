@@ -6,13 +6,33 @@ from fastapi import APIRouter, Header, Response, status
 
 from service.accounts import repository
 from service.accounts import service as accounts
+from service.accounts.credentials import CredentialCipher, SecretKeyMissing, cipher_for
 from service.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
 from service.concurrency import etag, require_if_match
+from service.config import Settings
 from service.db import SessionDep
-from service.problems import problem_responses
+from service.deps import SettingsDep
+from service.problems import ProblemError, problem_responses
+from service.strategy import service as strategies
 from service.users.auth import CurrentUser
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+
+
+def _cipher(settings: Settings, credentials: dict[str, str] | None) -> CredentialCipher | None:
+    """The app's cipher, needed only when credentials are given (sandbox accounts need none)."""
+    if credentials is None:
+        return None
+    try:
+        return cipher_for(settings)
+    except SecretKeyMissing as exc:
+        raise ProblemError(
+            503,
+            "secret-key-missing",
+            "Credentials cannot be stored",
+            "This server has no HANDPOST_SECRET_KEY to encrypt network credentials with; "
+            "ask its administrator to set one.",
+        ) from exc
 
 
 @router.get("", response_model=list[AccountRead])
@@ -27,9 +47,14 @@ def list_accounts(session: SessionDep, user: CurrentUser) -> list[AccountRead]:
     responses=problem_responses(409),
 )
 def create_account(
-    data: AccountCreate, session: SessionDep, user: CurrentUser, response: Response
+    data: AccountCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    response: Response,
 ) -> AccountRead:
-    account = accounts.create(session, user, data)
+    strategies.require_active_slot(session, user, settings.max_active_accounts)
+    account = accounts.create(session, user, data, _cipher(settings, data.credentials))
     response.headers["ETag"] = etag(account.version)
     response.headers["Location"] = f"/api/v1/accounts/{account.id}"
     return AccountRead.model_validate(account)
@@ -50,12 +75,15 @@ def update_account(
     data: AccountUpdate,
     session: SessionDep,
     user: CurrentUser,
+    settings: SettingsDep,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> AccountRead:
     account = accounts.get_or_404(session, user, account_id)
     require_if_match(if_match, account.version, required=False)
-    account = accounts.update(session, account, data)
+    if data.active and not account.active:
+        strategies.require_active_slot(session, user, settings.max_active_accounts)
+    account = accounts.update(session, account, data, _cipher(settings, data.credentials))
     response.headers["ETag"] = etag(account.version)
     return AccountRead.model_validate(account)
 

@@ -24,7 +24,9 @@ class Account(SQLModel, table=True):
 
     __tablename__ = "accounts"
     __table_args__ = (
-        UniqueConstraint("user_id", "network", "handle_key", name="uq_accounts_user_network_handle"),
+        UniqueConstraint(
+            "user_id", "network", "handle_key", name="uq_accounts_user_network_handle"
+        ),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -37,10 +39,14 @@ class Account(SQLModel, table=True):
     handle_key: str = Field(max_length=255)
     display_name: str | None = Field(default=None, max_length=255)
     purpose: str = Field(max_length=1000)
+    # Which of the essays' four uses the account serves (see service.strategy.value.Sphere).
+    sphere: str | None = Field(default=None, max_length=32)
     audience: str = Field(max_length=1000)
     mode: str = Field(default=AccountMode.SANDBOX, max_length=16)
     base_url: str | None = Field(default=None, max_length=2048)
     status: str = Field(default=AccountStatus.ACTIVE, max_length=32)
+    # Part of the user's chosen handful; an inactive account keeps its posts and log.
+    active: bool = Field(default=True)
     # Why the account needs reconnecting, in the network's own words where it gave any.
     status_message: str | None = Field(default=None, sa_column=Column(Text))
     # Network tokens, encrypted with the service's key; never returned by the API nor logged.

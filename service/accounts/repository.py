@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -32,8 +34,11 @@ def list_all(session: Session, user_id: str) -> list[Account]:
     return list(session.exec(statement))
 
 
-def has_posts(session: Session, account_id: str) -> bool:
-    statement = select(Post.id).where(Post.account_id == account_id).limit(1)
+def has_posts(session: Session, account_id: str, states: Collection[str] = ()) -> bool:
+    statement = select(Post.id).where(Post.account_id == account_id)
+    if states:
+        statement = statement.where(col(Post.state).in_(list(states)))
+    statement = statement.limit(1)
     return session.exec(statement).first() is not None
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from service.accounts.models import Account, AccountMode, AccountStatus
 from service.networks.base import Network
+from service.strategy.value import Sphere
 
 
 def _strip_required(value: str) -> str:
@@ -37,6 +38,11 @@ class AccountCreate(BaseModel):
     audience: str = Field(
         min_length=1, max_length=1000, description="Who reads you there, e.g. 'family and friends'."
     )
+    sphere: Sphere | None = Field(
+        default=None,
+        description="Which use of social media the account serves: family_and_friends, "
+        "colleagues, society or professionals.",
+    )
     mode: AccountMode = AccountMode.SANDBOX
     base_url: str | None = Field(
         default=None,
@@ -59,6 +65,15 @@ class AccountUpdate(BaseModel):
     display_name: str | None = Field(default=None, max_length=255)
     purpose: str | None = Field(default=None, min_length=1, max_length=1000)
     audience: str | None = Field(default=None, min_length=1, max_length=1000)
+    sphere: Sphere | None = Field(
+        default=None,
+        description="Which use of social media the account serves: family_and_friends, "
+        "colleagues, society or professionals.",
+    )
+    active: bool | None = Field(
+        default=None,
+        description="false takes the account out of your handful (its posts and log stay).",
+    )
     mode: AccountMode | None = None
     base_url: str | None = Field(
         default=None, max_length=2048, pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
@@ -85,6 +100,8 @@ class AccountRead(BaseModel):
     display_name: str | None
     purpose: str
     audience: str
+    sphere: Sphere | None = None
+    active: bool = True
     mode: AccountMode
     base_url: str | None
     status: AccountStatus

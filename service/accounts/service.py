@@ -19,6 +19,7 @@ from service.accounts.schemas import AccountCreate, AccountUpdate
 from service.config import Settings
 from service.db import utcnow
 from service.networks.base import Network
+from service.posts.models import PostState
 from service.problems import ProblemError, invalid, not_found
 from service.users.models import User
 
@@ -64,10 +65,12 @@ def update(
     session: Session, account: Account, data: AccountUpdate, cipher: CredentialCipher | None = None
 ) -> Account:
     values = data.model_dump(exclude_unset=True)
+    if values.get("active") is False and account.active:
+        _require_nothing_scheduled(session, account)
     credentials_given = "credentials" in values
     credentials = values.pop("credentials", None)
     for name, value in values.items():
-        if value is None and name in ("purpose", "audience", "mode"):
+        if value is None and name in ("purpose", "audience", "mode", "active"):
             raise ProblemError(
                 422, "validation-error", "The request is not valid", f"{name} cannot be null."
             )
@@ -82,6 +85,17 @@ def update(
     session.add(account)
     session.flush()
     return account
+
+
+def _require_nothing_scheduled(session: Session, account: Account) -> None:
+    if repository.has_posts(session, account.id, states=(PostState.SCHEDULED,)):
+        raise ProblemError(
+            409,
+            "account-has-scheduled-posts",
+            "Account has scheduled posts",
+            "This account still has scheduled posts; cancel or move them before taking the "
+            "account out of your networks.",
+        )
 
 
 def delete(session: Session, account: Account) -> None:

@@ -13,7 +13,7 @@ from service.guard.match import (
     find_cross_post,
     length_window,
 )
-from service.guard.normalise import normalise
+from service.guard.normalise import normalise, own_words
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -22,4 +22,5 @@ __all__ = [
     "find_cross_post",
     "length_window",
     "normalise",
+    "own_words",
 ]

@@ -139,3 +139,12 @@ def _url_key(url: str) -> str:
     key: str = _SCHEME.sub("", _fold(url), count=1)
     key = key.removeprefix(_KEY_PREFIX)
     return key.rstrip(_KEY_TRAILING)
+
+
+def own_words(text: str) -> list[str]:
+    """The words a user wrote themselves: no URLs, hashtags, mentions, emoji or punctuation.
+
+    A post made only of a link (or of other people's words in a link) has none.
+    """
+    normalised = normalise(text)
+    return [] if is_link_only(normalised) else normalised.split()

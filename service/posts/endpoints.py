@@ -8,8 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from service.accounts import service as accounts
 from service.concurrency import etag, require_if_match
 from service.db import SessionDep
-from service.timefields import IsoAwareDatetime
-from service.deps import GuardPolicyDep, wake_dispatcher_after_commit
+from service.deps import PostPolicyDep, wake_dispatcher_after_commit
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import preview, repository
 from service.posts import service as posts
@@ -23,7 +22,9 @@ from service.posts.schemas import (
     PostUpdate,
     ScheduleRequest,
 )
+from service.posts.service import PostPolicy
 from service.problems import problem_responses
+from service.timefields import IsoAwareDatetime
 from service.users.auth import CurrentUser
 
 router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
@@ -31,9 +32,9 @@ router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
 IfMatch = Annotated[str | None, Header(description="The ETag from your last read of the post.")]
 
 
-def _respond(post: Post, response: Response) -> PostRead:
+def _respond(post: Post, response: Response, policy: PostPolicy) -> PostRead:
     response.headers["ETag"] = etag(post.version)
-    return posts.to_read(post)
+    return posts.to_read(post, policy.values)
 
 
 @router.post(
@@ -48,20 +49,21 @@ def create_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
-    policy: GuardPolicyDep,
+    policy: PostPolicyDep,
 ) -> PostRead:
     """Write a post for one account, as a draft or scheduled. Refused (409) if the same text
     is already on another network."""
     post = posts.create(session, user, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    return _respond(post, response)
+    return _respond(post, response, policy)
 
 
 @router.get("", response_model=Page[PostRead])
 def list_posts(
     session: SessionDep,
     user: CurrentUser,
+    policy: PostPolicyDep,
     account_id: str | None = None,
     state: Annotated[list[PostState] | None, Query()] = None,
     scheduled_from: Annotated[IsoAwareDatetime | None, Query(alias="from")] = None,
@@ -90,12 +92,20 @@ def list_posts(
         )
         assert key_time is not None
         next_cursor = encode_cursor(f"posts:{order}", [key_time.isoformat(), last.id])
-    return Page[PostRead](items=[posts.to_read(p) for p in rows], next_cursor=next_cursor)
+    return Page[PostRead](
+        items=[posts.to_read(p, policy.values) for p in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/{post_id}", response_model=PostRead, responses=problem_responses(404))
-def get_post(post_id: str, session: SessionDep, user: CurrentUser, response: Response) -> PostRead:
-    return _respond(posts.get_or_404(session, user, post_id), response)
+def get_post(
+    post_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    policy: PostPolicyDep,
+    response: Response,
+) -> PostRead:
+    return _respond(posts.get_or_404(session, user, post_id), response, policy)
 
 
 @router.patch(
@@ -110,7 +120,7 @@ def update_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
-    policy: GuardPolicyDep,
+    policy: PostPolicyDep,
     if_match: IfMatch = None,
 ) -> PostRead:
     """Edit text, fields or time. Requires If-Match, so a change made elsewhere is never
@@ -119,7 +129,7 @@ def update_post(
     require_if_match(if_match, post.version, required=True)
     post = posts.update(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response)
+    return _respond(post, response, policy)
 
 
 @router.post(
@@ -134,7 +144,7 @@ def schedule_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
-    policy: GuardPolicyDep,
+    policy: PostPolicyDep,
     if_match: IfMatch = None,
 ) -> PostRead:
     """Schedule (or reschedule) at a new time, or with the post's planned time when none is sent."""
@@ -142,7 +152,7 @@ def schedule_post(
     require_if_match(if_match, post.version, required=False)
     post = posts.schedule(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response)
+    return _respond(post, response, policy)
 
 
 @router.post(
@@ -155,11 +165,12 @@ def unschedule_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
+    policy: PostPolicyDep,
     if_match: IfMatch = None,
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(posts.unschedule(session, post), response)
+    return _respond(posts.unschedule(session, post), response, policy)
 
 
 @router.post(
@@ -172,11 +183,12 @@ def cancel_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
+    policy: PostPolicyDep,
     if_match: IfMatch = None,
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(posts.cancel(session, post), response)
+    return _respond(posts.cancel(session, post), response, policy)
 
 
 @router.post(
@@ -191,7 +203,7 @@ def copy_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
-    policy: GuardPolicyDep,
+    policy: PostPolicyDep,
 ) -> PostRead:
     """Start a draft for another account from this post. It must be rewritten for its
     audience before it can be scheduled."""
@@ -199,12 +211,12 @@ def copy_post(
     target = accounts.get_or_404(session, user, data.account_id)
     post = posts.copy_to(session, source, target, policy)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    return _respond(post, response)
+    return _respond(post, response, policy)
 
 
 @router.post("/preview", response_model=PostPreviewRead, responses=problem_responses(404))
 def preview_post(
-    data: PostPreviewRequest, session: SessionDep, user: CurrentUser, policy: GuardPolicyDep
+    data: PostPreviewRequest, session: SessionDep, user: CurrentUser, policy: PostPolicyDep
 ) -> PostPreviewRead:
     """Dry run for a composer: the length as the network counts it, what breaks its rules,
     the advice, and the post on another network this text repeats. Writes nothing."""

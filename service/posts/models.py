@@ -51,6 +51,8 @@ class Post(SQLModel, table=True):
     network: str = Field(max_length=16)
     text: str = Field(sa_column=Column(Text, nullable=False))
     link: str | None = Field(default=None, max_length=2048)
+    # Someone else's post or link this post shares; it must carry the user's own comment.
+    shares_url: str | None = Field(default=None, max_length=2048)
     title: str | None = Field(default=None, max_length=1000)
     visibility: str = Field(max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)

@@ -20,7 +20,7 @@ from service.posts.schemas import (
     PostPreviewRequest,
 )
 from service.posts.service import (
-    GuardPolicy,
+    PostPolicy,
     content_of,
     cross_post_problem,
     find_cross_post,
@@ -30,7 +30,7 @@ from service.users.models import User
 
 
 def preview(
-    session: Session, user: User, data: PostPreviewRequest, policy: GuardPolicy
+    session: Session, user: User, data: PostPreviewRequest, policy: PostPolicy
 ) -> PostPreviewRead:
     account = accounts.get_or_404(session, user, data.account_id)
     rules = rules_for(account.network)
@@ -65,6 +65,6 @@ def preview(
             FieldViolation(field=v.field, code=v.code, message=v.message)
             for v in rules.validate(content)
         ],
-        warnings=warnings_for(post, rules),
+        warnings=warnings_for(post, rules, policy.values),
         cross_post=cross_post,
     )

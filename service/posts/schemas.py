@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.timefields import IsoDatetime, IsoNaiveDatetime
-
 from service.networks.base import Network
 from service.posts.models import PostState
+from service.timefields import IsoDatetime, IsoNaiveDatetime
 
 MAX_TEXT = 100_000  # far above every network's limit; the network rules say the real one
 
@@ -42,6 +40,11 @@ class PostCreate(ScheduleFields):
     account_id: str = Field(max_length=64)
     text: str = Field(max_length=MAX_TEXT)
     link: str | None = Field(default=None, max_length=2048)
+    shares_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Someone else's post or link you share; your text must comment on it.",
+    )
     title: str | None = Field(default=None, max_length=1000)
     visibility: str | None = Field(default=None, max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)
@@ -59,6 +62,11 @@ class PostUpdate(ScheduleFields):
 
     text: str | None = Field(default=None, max_length=MAX_TEXT)
     link: str | None = Field(default=None, max_length=2048)
+    shares_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Someone else's post or link you share; your text must comment on it.",
+    )
     title: str | None = Field(default=None, max_length=1000)
     visibility: str | None = Field(default=None, max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)
@@ -83,6 +91,7 @@ class PostRead(BaseModel):
     network: Network
     text: str
     link: str | None
+    shares_url: str | None
     title: str | None
     visibility: str
     call_to_action: str | None
@@ -117,6 +126,11 @@ class PostPreviewRequest(BaseModel):
     account_id: str = Field(max_length=64)
     text: str = Field(max_length=MAX_TEXT)
     link: str | None = Field(default=None, max_length=2048)
+    shares_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Someone else's post or link you share; your text must comment on it.",
+    )
     title: str | None = Field(default=None, max_length=1000)
     visibility: str | None = Field(default=None, max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)

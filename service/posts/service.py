@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from service.accounts import service as accounts
 from service.accounts.models import Account
 from service.db import utcnow
 from service.networks import rules_for
-from service.networks.base import NetworkRules, PostContent
+from service.networks.base import NetworkRules, PostContent, Violation
 from service.posts import repository, scheduling
 from service.posts.models import EDITABLE_STATES, Post, PostState
 from service.posts.schemas import (
@@ -25,14 +25,19 @@ from service.posts.schemas import (
     ScheduleFields,
 )
 from service.problems import ProblemError, invalid, not_found
+from service.strategy.service import ValueContext, canonical_goal
+from service.strategy.value import ValueInput, share_comment_problem, value_warnings
 from service.users.models import User
 
-CONTENT_FIELDS = ("text", "link", "title", "visibility", "call_to_action", "goal")
+CONTENT_FIELDS = ("text", "link", "shares_url", "title", "visibility", "call_to_action", "goal")
 
 
 @dataclass(frozen=True)
-class GuardPolicy:
+class PostPolicy:
+    """The rules a write is held to: the guard's threshold and the user's strategy."""
+
     threshold: float
+    values: ValueContext = field(default_factory=lambda: ValueContext(goals=[], require_goal=False))
 
 
 def get_or_404(session: Session, user: User, post_id: str) -> Post:
@@ -43,34 +48,34 @@ def get_or_404(session: Session, user: User, post_id: str) -> Post:
 
 
 def content_of(post: Post) -> PostContent:
+    """What the network receives: a share goes out as the user's comment with its link."""
     return PostContent(
         text=post.text,
-        link=post.link,
+        link=post.link or post.shares_url,
         title=post.title,
         visibility=post.visibility,
         call_to_action=post.call_to_action,
     )
 
 
-def warnings_for(post: Post, rules: NetworkRules) -> list[PostWarning]:
+def warnings_for(post: Post, rules: NetworkRules, values: ValueContext) -> list[PostWarning]:
     """The essays' questions for every post: which goal does it serve, what should readers do?"""
-    found: list[PostWarning] = []
-    if not post.goal:
-        found.append(
-            PostWarning(
-                code="no-goal",
-                message="This post names no goal it serves. Ask whether it builds relationships, "
-                "advances your cause or builds your brand in a way that is valuable to others.",
+    found = [
+        PostWarning(code=w.code, message=w.message)
+        for w in value_warnings(
+            ValueInput(
+                network=post.network,
+                network_name=rules.display_name,
+                text=post.text,
+                visibility=post.visibility,
+                goal=post.goal,
+                call_to_action=post.call_to_action,
+                expects_call_to_action=rules.expects_call_to_action,
+                sphere=values.spheres.get(post.account_id),
+                goals=values.goals,
             )
         )
-    if rules.expects_call_to_action and not post.call_to_action:
-        found.append(
-            PostWarning(
-                code="no-call-to-action",
-                message=f"Posts on {rules.display_name} should invite the reader to do something "
-                "(follow, reply, visit a link); this one has no call to action.",
-            )
-        )
+    ]
     if post.needs_tailoring:
         found.append(
             PostWarning(
@@ -82,7 +87,7 @@ def warnings_for(post: Post, rules: NetworkRules) -> list[PostWarning]:
     return found
 
 
-def to_read(post: Post) -> PostRead:
+def to_read(post: Post, values: ValueContext) -> PostRead:
     rules = rules_for(post.network)
     return PostRead.model_validate(
         {
@@ -90,7 +95,7 @@ def to_read(post: Post) -> PostRead:
             "scheduled_local": scheduling.local_view(post.scheduled_at, post.time_zone),
             "text_length": rules.text_length(content_of(post)),
             "text_limit": rules.text_limit,
-            "warnings": warnings_for(post, rules),
+            "warnings": warnings_for(post, rules, values),
         }
     )
 
@@ -98,6 +103,16 @@ def to_read(post: Post) -> PostRead:
 def _validate_content(post: Post) -> None:
     rules = rules_for(post.network)
     violations = rules.validate(content_of(post))
+    if post.shares_url and post.link:
+        violations.append(
+            Violation(
+                "shares_url",
+                "one-link",
+                "A share carries the link it shares; leave link empty, or share nothing.",
+            )
+        )
+    if post.shares_url and (reason := share_comment_problem(post.text)):
+        violations.append(Violation("text", "bare-share", reason))
     if violations:
         raise invalid(
             " ".join(v.message for v in violations),
@@ -134,7 +149,7 @@ def cross_post_problem(match: guard.CrossPostMatch, other: Post | None) -> Probl
 def find_cross_post(
     session: Session,
     post: Post,
-    policy: GuardPolicy,
+    policy: PostPolicy,
     *,
     exclude_source: bool,
     only_states: Collection[str] = (),
@@ -155,7 +170,7 @@ def find_cross_post(
     return guard.find_cross_post(post.guard_text, candidates, policy.threshold)
 
 
-def _enforce_guard(session: Session, post: Post, policy: GuardPolicy) -> None:
+def _enforce_guard(session: Session, post: Post, policy: PostPolicy) -> None:
     """Refuse the write if this text is the same as the user's post on another account.
 
     A draft made by copying may stay similar to its own source while it is being rewritten;
@@ -207,7 +222,13 @@ def _apply_schedule(post: Post, fields: ScheduleFields, now: datetime) -> bool:
     return True
 
 
-def _make_scheduled(post: Post, now: datetime) -> None:
+def _make_scheduled(post: Post, now: datetime, values: ValueContext) -> None:
+    if values.require_goal and values.goals and not post.goal:
+        raise invalid(
+            f"Say which of your goals this post serves ({', '.join(values.goals)}) before "
+            "scheduling it. (You can turn this off in your strategy.)",
+            [{"field": "goal", "code": "goal-required", "message": "Choose a goal."}],
+        )
     if post.scheduled_at is None:
         raise invalid(
             "A post needs a time before it can be scheduled: send scheduled_at, local_time "
@@ -230,9 +251,10 @@ def _touch(post: Post, now: datetime) -> None:
     post.version += 1
 
 
-def create(session: Session, user: User, data: PostCreate, policy: GuardPolicy) -> Post:
+def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -> Post:
     now = utcnow()
     account = accounts.get_or_404(session, user, data.account_id)
+    _require_active(account)
     rules = rules_for(account.network)
     post = Post(
         user_id=user.id,
@@ -243,7 +265,8 @@ def create(session: Session, user: User, data: PostCreate, policy: GuardPolicy) 
         title=data.title,
         visibility=data.visibility or rules.default_visibility,
         call_to_action=data.call_to_action,
-        goal=data.goal,
+        goal=canonical_goal(policy.values, data.goal),
+        shares_url=data.shares_url,
         created_at=now,
         updated_at=now,
     )
@@ -251,12 +274,23 @@ def create(session: Session, user: User, data: PostCreate, policy: GuardPolicy) 
     wants_scheduled = data.state == "scheduled" or (data.state is None and has_time)
     _validate_content(post)
     if wants_scheduled:
-        _make_scheduled(post, now)
+        _make_scheduled(post, now, policy.values)
     _refresh_guard_text(post)
     _enforce_guard(session, post, policy)
     session.add(post)
     session.flush()
     return post
+
+
+def _require_active(account: Account) -> None:
+    if not account.active:
+        raise ProblemError(
+            409,
+            "account-inactive",
+            "Account is not active",
+            f"Your {account.network} account {account.handle!r} is not one of your active "
+            "networks; reactivate it to post there.",
+        )
 
 
 def _require_editable(post: Post) -> None:
@@ -271,7 +305,7 @@ def _require_editable(post: Post) -> None:
         )
 
 
-def update(session: Session, post: Post, data: PostUpdate, policy: GuardPolicy) -> Post:
+def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -> Post:
     now = utcnow()
     _require_editable(post)
     changes: dict[str, Any] = {
@@ -282,6 +316,8 @@ def update(session: Session, post: Post, data: PostUpdate, policy: GuardPolicy) 
             "text cannot be null.",
             [{"field": "text", "code": "text-required", "message": "text cannot be null."}],
         )
+    if "goal" in changes:
+        changes["goal"] = canonical_goal(policy.values, changes["goal"])
     if "visibility" in changes and changes["visibility"] is None:
         changes["visibility"] = rules_for(post.network).default_visibility
     for name, value in changes.items():
@@ -289,7 +325,7 @@ def update(session: Session, post: Post, data: PostUpdate, policy: GuardPolicy) 
     has_time = _apply_schedule(post, data, now)
     _validate_content(post)
     if post.state == PostState.SCHEDULED or (has_time and post.state != PostState.DRAFT):
-        _make_scheduled(post, now)
+        _make_scheduled(post, now, policy.values)
     _refresh_guard_text(post)
     _enforce_guard(session, post, policy)
     _touch(post, now)
@@ -298,12 +334,12 @@ def update(session: Session, post: Post, data: PostUpdate, policy: GuardPolicy) 
     return post
 
 
-def schedule(session: Session, post: Post, fields: ScheduleFields, policy: GuardPolicy) -> Post:
+def schedule(session: Session, post: Post, fields: ScheduleFields, policy: PostPolicy) -> Post:
     now = utcnow()
     _require_editable(post)
     _apply_schedule(post, fields, now)
     _validate_content(post)
-    _make_scheduled(post, now)
+    _make_scheduled(post, now, policy.values)
     _enforce_guard(session, post, policy)
     _touch(post, now)
     session.add(post)
@@ -349,7 +385,7 @@ def cancel(session: Session, post: Post) -> Post:
     return post
 
 
-def copy_to(session: Session, source: Post, target: Account, policy: GuardPolicy) -> Post:
+def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy) -> Post:
     """A starting draft for another network: it may exist, not go out, until rewritten."""
     if target.id == source.account_id:
         raise ProblemError(
@@ -365,6 +401,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: GuardPolicy
             "Source post is cancelled",
             "This post was cancelled; write a new one instead of copying it.",
         )
+    _require_active(target)
     now = utcnow()
     rules = rules_for(target.network)
     post = Post(
@@ -373,6 +410,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: GuardPolicy
         network=target.network,
         text=source.text,
         link=source.link,
+        shares_url=source.shares_url,
         title=source.title if rules.supports_title else None,
         visibility=source.visibility
         if source.visibility in rules.visibilities

@@ -25,7 +25,7 @@ from service.config import Settings
 from service.db import Database, utcnow
 from service.networks.base import AccountRef, Network
 from service.posts.models import Post, PostState
-from service.posts.service import GuardPolicy, content_of, cross_post_problem, find_cross_post
+from service.posts.service import PostPolicy, content_of, cross_post_problem, find_cross_post
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.publishers import (
@@ -63,7 +63,7 @@ class Dispatcher:
         self.settings = settings
         self.publishers = publishers
         self.worker = settings.worker_id or default_worker_id()
-        self.policy = GuardPolicy(threshold=settings.guard_threshold)
+        self.policy = PostPolicy(threshold=settings.guard_threshold)
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._draining = asyncio.Lock()
@@ -94,6 +94,7 @@ class Dispatcher:
         self._scheduler.shutdown(wait=False)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace_seconds)
+        await self.publishers.aclose()
 
     def wake_at(self, when: datetime) -> None:
         """Look at ``when`` (or now, if it has passed). Safe to call from any thread."""

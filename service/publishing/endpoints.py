@@ -5,14 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.db import SessionDep
-from service.timefields import IsoAwareDatetime
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import service as posts
 from service.problems import problem_responses
-from service.users.auth import CurrentUser
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.schemas import AttemptRead
+from service.timefields import IsoAwareDatetime
+from service.users.auth import CurrentUser
 
 router = APIRouter(prefix="/api/v1", tags=["publish log"])
 

@@ -20,9 +20,15 @@ def claim_due(
 ) -> list[Post]:
     """Atomically move up to ``limit`` due posts to publishing, for this worker only.
 
-    One conditional UPDATE: a post already claimed elsewhere no longer matches
-    ``state = 'scheduled'``, so no post is ever claimed twice. On PostgreSQL the inner SELECT
-    skips rows another replica has locked instead of waiting for them.
+    First the due rows are chosen and locked (on PostgreSQL ``FOR UPDATE SKIP LOCKED``: rows
+    another replica is claiming are skipped, not waited for; SQLite's writing transactions are
+    serialised anyway); then one conditional UPDATE claims them. A post already claimed
+    elsewhere no longer matches ``state = 'scheduled'``, so no post is ever claimed twice.
+
+    Two statements on purpose: with the LIMIT in a subquery of the UPDATE, PostgreSQL may plan
+    a nested loop that runs the subquery again for every row (it does while the table has no
+    statistics yet, e.g. just after a bulk insert), and each run skips the rows already claimed
+    and locks the next ones: one worker then claimed every due post instead of ``limit``.
     """
     due = (
         select(Post.id)
@@ -30,11 +36,13 @@ def claim_due(
         .order_by(col(Post.next_attempt_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
+    ids = list(session.exec(due))
+    if not ids:
+        return []
     statement = (
         update(Post)
-        .where(col(Post.id).in_(due), col(Post.state) == PostState.SCHEDULED)
+        .where(col(Post.id).in_(ids), col(Post.state) == PostState.SCHEDULED)
         .values(
             state=PostState.PUBLISHING,
             claimed_by=worker,

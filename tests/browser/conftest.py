@@ -35,6 +35,14 @@ USERNAME = "ada"
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "server_env(**env): extra environment for the test's `handpost serve`, "
+        "e.g. server_env(HANDPOST_MAX_ACTIVE_ACCOUNTS='2')",
+    )
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs chromium)")
@@ -74,14 +82,18 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
-    """A fresh `handpost serve` on its own database, with one user made by the CLI."""
+def site(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Site]:
+    """A fresh `handpost serve` on its own database, with one user made by the CLI.
+    A test's `server_env` marker adds to the server's environment."""
     create_user_with_cli(database_url, USERNAME, PASSWORD)
+    marker = request.node.get_closest_marker("server_env")
+    extra = {name: str(value) for name, value in (marker.kwargs if marker else {}).items()}
     service = serve(
         tmp_path,
         database_url,
         HANDPOST_SECRET_KEY_FILE=str(tmp_path / "handpost.key"),
         HANDPOST_POLL_SECONDS="0.5",
+        **extra,
     )
     try:
         yield Site(service)

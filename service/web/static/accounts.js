@@ -5,6 +5,7 @@ import { clearError, emptyState, field, h, pageHeading, select, showError, uid }
 import * as store from "./store.js";
 import { announce, confirmDialog, describeError, errorBox, networkBadge } from "./ui.js";
 import { showFieldErrors } from "./actions.js";
+import { activeSwitch, refocusSwitch, sphereHint, sphereLabel, sphereSelect } from "./strategy-parts.js";
 
 const PURPOSES = ["family and friends", "colleagues", "professionals", "society"];
 // Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS).
@@ -12,18 +13,37 @@ const SERVER_NETWORKS = new Set(["mastodon", "bluesky"]);
 
 export async function renderAccounts(main) {
   const networks = await store.loadNetworks();
+  // The strategy says how many networks may be in use; the screen works without it.
+  const strategy = await store.loadStrategy({ fresh: true }).catch((error) => {
+    if (error.status === 401) throw error;
+    return null;
+  });
   const list = h("div", { class: "accounts" });
+  const inUse = h("p", { class: "in-use", hidden: !strategy });
 
   const network = field({
     label: "Network",
-    control: select([...networks.values()].map((n) => ({ value: n.network, label: n.display_name })), { name: "network" }),
+    control: select(
+      [...networks.values()].map((n) => ({ value: n.network, label: n.display_name })),
+      { name: "network" },
+    ),
   });
   const handle = field({
     label: "Handle",
     control: h("input", { name: "handle", autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
     hint: "Your username, page id or DID on that network.",
   });
-  const purposeList = h("datalist", { id: uid("purposes") }, PURPOSES.map((p) => h("option", { value: p })));
+  const purposeList = h(
+    "datalist",
+    { id: uid("purposes") },
+    PURPOSES.map((p) => h("option", { value: p })),
+  );
+  const sphere = field({
+    label: "Sphere",
+    optional: true,
+    control: sphereSelect(null, { name: "sphere" }),
+    hint: sphereHint(null),
+  });
   const purpose = field({
     label: "Purpose",
     control: h("input", { name: "purpose", list: purposeList.id, autocomplete: "off" }),
@@ -37,10 +57,15 @@ export async function renderAccounts(main) {
   const baseUrl = field({
     label: "Server",
     optional: true,
-    control: h("input", { name: "base_url", type: "url", inputmode: "url", placeholder: "https://fosstodon.org" }),
+    control: h("input", {
+      name: "base_url",
+      type: "url",
+      inputmode: "url",
+      placeholder: "https://fosstodon.org",
+    }),
   });
-  const fields = { network, handle, purpose, audience, base_url: baseUrl };
-  const formError = h("div", { class: "form-error" });
+  const fields = { network, handle, sphere, purpose, audience, base_url: baseUrl };
+  const formError = h("div", { class: "form-error", id: uid("add-problem") });
   const submit = h("button", { type: "submit", class: "primary" }, "Add account");
 
   const syncServer = () => {
@@ -48,6 +73,16 @@ export async function renderAccounts(main) {
   };
   network.control.addEventListener("change", syncServer);
   syncServer();
+  // The sphere says what the purpose is, unless the user wrote their own.
+  let suggestedPurpose = "";
+  sphere.control.addEventListener("change", () => {
+    sphere.hint.textContent = sphereHint(sphere.control.value);
+    const current = purpose.control.value.trim();
+    if (!current || current === suggestedPurpose) {
+      suggestedPurpose = sphere.control.value ? sphereLabel(sphere.control.value).toLowerCase() : "";
+      purpose.control.value = suggestedPurpose;
+    }
+  });
 
   async function onSubmit(event) {
     event.preventDefault();
@@ -60,9 +95,13 @@ export async function renderAccounts(main) {
       audience: audience.control.value.trim(),
       mode: "sandbox",
     };
+    if (sphere.control.value) body.sphere = sphere.control.value;
     if (!baseUrl.wrap.hidden && baseUrl.control.value.trim()) body.base_url = baseUrl.control.value.trim();
-    const missing = [["handle", "Enter the handle."], ["purpose", "Say why you use this network."], ["audience", "Say who reads you there."]]
-      .filter(([name]) => !body[name]);
+    const missing = [
+      ["handle", "Enter the handle."],
+      ["purpose", "Say why you use this network."],
+      ["audience", "Say who reads you there."],
+    ].filter(([name]) => !body[name]);
     for (const [name, message] of missing) showError(fields[name], message);
     if (missing.length) {
       fields[missing[0][0]].control.focus();
@@ -73,9 +112,16 @@ export async function renderAccounts(main) {
       const { data } = await api("/accounts", { method: "POST", body });
       announce(`Added ${store.accountLabel(data)}.`);
       for (const f of [handle, purpose, audience, baseUrl]) f.control.value = "";
+      sphere.control.value = "";
+      sphere.hint.textContent = sphereHint(null);
+      suggestedPurpose = "";
       await draw();
       handle.control.focus();
     } catch (error) {
+      if (error.kind === "too-many-accounts") {
+        formError.replaceChildren(tooMany(error));
+        return;
+      }
       const left = error.status === 422 ? showFieldErrors(error, fields) : [null];
       if (left.length) formError.replaceChildren(errorBox(error));
     } finally {
@@ -83,35 +129,122 @@ export async function renderAccounts(main) {
     }
   }
 
+  // "A handful of networks, each for a purpose": the refusal in plain words, with the way out.
+  function tooMany(error) {
+    return h(
+      "div",
+      { class: "notice notice-error too-many", role: "alert" },
+      h("p", { class: "notice-title" }, h("strong", {}, "You already have your handful of networks.")),
+      h("p", {}, error.problem.detail || describeError(error)),
+      h(
+        "p",
+        {},
+        "Turn off “In use” on an account above to make room; its posts and publish log stay.",
+      ),
+    );
+  }
+
+  function drawInUse(accounts) {
+    if (!strategy) return;
+    const active = store.activeAccounts(accounts).length;
+    const max = strategy.max_active_accounts;
+    inUse.replaceChildren(
+      h("strong", {}, `${active} of ${max}`),
+      " networks in use.",
+      active >= max ? " That is your handful: take one out of use before adding another." : "",
+    );
+  }
+
+  async function afterSwitch(account) {
+    await draw();
+    formError.replaceChildren();
+    refocusSwitch(list, account.id);
+  }
+
   async function draw() {
     const accounts = await store.loadAccounts({ fresh: true });
+    drawInUse(accounts);
     if (!accounts.length) {
       list.replaceChildren(emptyState("No accounts yet — add the first network you write for below."));
       return;
     }
     list.replaceChildren(
-      h("ul", { class: "cards" }, accounts.map((a) => {
-        const titleId = uid("acct");
-        return h("li", {},
-          h("article", { class: `account-card net-edge-${a.network}` },
-            h("h3", { id: titleId }, networkBadge(a.network, store.networkName(a.network)), " ", a.display_name || a.handle),
-            h("dl", { class: "facts" },
-              h("dt", {}, "Purpose"), h("dd", {}, a.purpose),
-              h("dt", {}, "Audience"), h("dd", {}, a.audience),
-              h("dt", {}, "Mode"), h("dd", {}, a.mode === "sandbox" ? "Sandbox: records what it would send, sends nothing" : "Live"),
-              a.base_url ? [h("dt", {}, "Server"), h("dd", {}, a.base_url)] : null),
-            a.status !== "active"
-              ? h("p", { class: "notice notice-error" }, a.status_message || "This account needs reconnecting.")
-              : null,
-            h("div", { class: "actions" },
-              h("a", { href: "#/compose", class: "button small secondary" }, "Write a post"),
-              h("button", {
-                type: "button",
-                class: "small danger-outline",
-                "aria-describedby": titleId,
-                onclick: () => remove(a),
-              }, "Remove"))));
-      })),
+      h(
+        "ul",
+        { class: "cards" },
+        accounts.map((a) => {
+          const titleId = uid("acct");
+          const resting = a.active === false;
+          const toggle = activeSwitch(a, { describedBy: titleId, onChange: afterSwitch });
+          return h(
+            "li",
+            {},
+            h(
+              "article",
+              { class: `account-card net-edge-${a.network}${resting ? " resting-card" : ""}` },
+              h(
+                "div",
+                { class: "network-head" },
+                h(
+                  "h3",
+                  { id: titleId },
+                  networkBadge(a.network, store.networkName(a.network)),
+                  " ",
+                  a.display_name || a.handle,
+                  resting ? [" ", h("span", { class: "state state-resting" }, "Not in use")] : null,
+                ),
+                toggle.wrap,
+              ),
+              toggle.problem,
+              h(
+                "dl",
+                { class: "facts" },
+                h("dt", {}, "Sphere"),
+                h("dd", {}, a.sphere ? sphereLabel(a.sphere) : h("span", { class: "hint" }, "Not chosen yet")),
+                h("dt", {}, "Purpose"),
+                h("dd", {}, a.purpose),
+                h("dt", {}, "Audience"),
+                h("dd", {}, a.audience),
+                h("dt", {}, "Mode"),
+                h(
+                  "dd",
+                  {},
+                  a.mode === "sandbox" ? "Sandbox: records what it would send, sends nothing" : "Live",
+                ),
+                a.base_url ? [h("dt", {}, "Server"), h("dd", {}, a.base_url)] : null,
+              ),
+              a.status !== "active"
+                ? h(
+                    "p",
+                    { class: "notice notice-error" },
+                    a.status_message || "This account needs reconnecting.",
+                  )
+                : null,
+              h(
+                "div",
+                { class: "actions" },
+                resting
+                  ? null
+                  : h(
+                      "a",
+                      { href: "#/compose", class: "button small secondary", "aria-describedby": titleId },
+                      "Write a post",
+                    ),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "small danger-outline",
+                    "aria-describedby": titleId,
+                    onclick: () => remove(a),
+                  },
+                  "Remove",
+                ),
+              ),
+            ),
+          );
+        }),
+      ),
     );
   }
 
@@ -135,17 +268,29 @@ export async function renderAccounts(main) {
   main.append(
     h("div", { class: "page-head" }, pageHeading("Accounts")),
     h("p", { class: "lede" }, "A handful of networks, each for a purpose. Write every post for one of them."),
+    inUse,
     list,
-    h("section", { class: "card", "aria-labelledby": "add-title" },
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "add-title" },
       h("h2", { id: "add-title" }, "Add an account"),
-      h("p", { class: "hint" }, "New accounts start in sandbox mode: Handpost records exactly what it would send, and sends nothing. Live credentials are added through the API."),
-      h("form", { novalidate: true, onsubmit: onSubmit },
-        formError,
+      h(
+        "p",
+        { class: "hint" },
+        "New accounts start in sandbox mode: Handpost records exactly what it would send, and sends nothing. Live credentials are added through the API.",
+      ),
+      h(
+        "form",
+        { novalidate: true, onsubmit: onSubmit },
         h("div", { class: "row" }, network.wrap, handle.wrap),
+        sphere.wrap,
         h("div", { class: "row" }, purpose.wrap, audience.wrap),
         baseUrl.wrap,
         purposeList,
-        h("div", { class: "actions" }, submit))),
+        formError,
+        h("div", { class: "actions" }, submit),
+      ),
+    ),
   );
   await draw();
   return null;

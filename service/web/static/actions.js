@@ -50,7 +50,10 @@ export function staleMessage() {
 export async function reschedulePost(postId) {
   let { post, etag } = await fetchPost(postId);
   const zone = post.time_zone || store.preferredTimeZone();
-  const value = post.scheduled_at && new Date(post.scheduled_at) > new Date() ? toLocalInput(post.scheduled_at, zone) : "";
+  const value =
+    post.scheduled_at && new Date(post.scheduled_at) > new Date()
+      ? toLocalInput(post.scheduled_at, zone)
+      : "";
   return openDialog("Reschedule", (close) => {
     const { when, zone: zoneField } = whenFields({ value, zone });
     const problem = h("div", { class: "notice notice-error", role: "alert", hidden: true });
@@ -81,15 +84,19 @@ export async function reschedulePost(postId) {
           problem.replaceChildren(h("p", {}, error.status === 412 ? staleMessage() : describeError(error)));
           if (error.status === 412) {
             problem.append(
-              h("button", {
-                type: "button",
-                class: "secondary",
-                onclick: async () => {
-                  ({ post, etag } = await fetchPost(postId));
-                  problem.hidden = true;
-                  announce("Reloaded the post.");
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "secondary",
+                  onclick: async () => {
+                    ({ post, etag } = await fetchPost(postId));
+                    problem.hidden = true;
+                    announce("Reloaded the post.");
+                  },
                 },
-              }, "Reload"),
+                "Reload",
+              ),
             );
           }
           problem.hidden = false;
@@ -101,7 +108,11 @@ export async function reschedulePost(postId) {
     return h(
       "form",
       { novalidate: true, onsubmit: onSubmit },
-      h("p", {}, `${store.accountLabel(store.accountById(post.account_id))}: “${post.text.slice(0, 80)}${post.text.length > 80 ? "…" : ""}”`),
+      h(
+        "p",
+        {},
+        `${store.accountLabel(store.accountById(post.account_id))}: “${post.text.slice(0, 80)}${post.text.length > 80 ? "…" : ""}”`,
+      ),
       problem,
       h("div", { class: "row" }, when.wrap, zoneField.wrap),
       h(
@@ -120,26 +131,34 @@ export async function cancelPost(postId) {
   const account = store.accountById(post.account_id);
   return openDialog("Cancel this post?", (close) => {
     const problem = h("div", { class: "notice notice-error", role: "alert", hidden: true });
-    const confirm = h("button", {
-      type: "button",
-      class: "danger",
-      onclick: async () => {
-        confirm.disabled = true;
-        try {
-          const { data } = await api(`/posts/${post.id}/cancel`, { method: "POST", ifMatch: etag });
-          announce(`Cancelled the ${store.networkName(post.network)} post.`);
-          close(data);
-        } catch (error) {
-          problem.textContent = error.status === 412 ? staleMessage() : describeError(error);
-          problem.hidden = false;
-          confirm.disabled = false;
-        }
+    const confirm = h(
+      "button",
+      {
+        type: "button",
+        class: "danger",
+        onclick: async () => {
+          confirm.disabled = true;
+          try {
+            const { data } = await api(`/posts/${post.id}/cancel`, { method: "POST", ifMatch: etag });
+            announce(`Cancelled the ${store.networkName(post.network)} post.`);
+            close(data);
+          } catch (error) {
+            problem.textContent = error.status === 412 ? staleMessage() : describeError(error);
+            problem.hidden = false;
+            confirm.disabled = false;
+          }
+        },
       },
-    }, "Cancel post");
+      "Cancel post",
+    );
     return h(
       "div",
       {},
-      h("p", {}, `It will not be published to ${store.accountLabel(account)}. This cannot be undone; the post stays in your history.`),
+      h(
+        "p",
+        {},
+        `It will not be published to ${store.accountLabel(account)}. This cannot be undone; the post stays in your history.`,
+      ),
       problem,
       h(
         "div",
@@ -157,7 +176,8 @@ export async function cancelPost(postId) {
  */
 export async function tailorPost(post) {
   const accounts = await store.loadAccounts();
-  const others = accounts.filter((a) => a.id !== post.account_id);
+  // Only the networks in use: an account out of use takes no new posts.
+  const others = store.activeAccounts(accounts).filter((a) => a.id !== post.account_id);
   const created = await openDialog("Tailor for another network", (close) => {
     if (!others.length) {
       return h(

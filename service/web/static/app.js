@@ -1,4 +1,4 @@
-// Handpost's front end: a hash router over five screens, all talking to /api/v1.
+// Handpost's front end: a hash router over six screens, all talking to /api/v1.
 
 import { api, token } from "./api.js";
 import { clear, h } from "./dom.js";
@@ -9,6 +9,7 @@ import { renderCompose } from "./compose.js";
 import { renderQueue } from "./queue.js";
 import { renderLog } from "./log.js";
 import { renderAccounts } from "./accounts.js";
+import { renderStrategy } from "./strategy.js";
 
 const ROUTES = [
   { pattern: /^#\/login$/, render: renderLogin, title: "Log in", public: true },
@@ -16,6 +17,7 @@ const ROUTES = [
   { pattern: /^#\/queue$/, render: renderQueue, title: "Queue", nav: "queue" },
   { pattern: /^#\/log$/, render: renderLog, title: "Publish log", nav: "log" },
   { pattern: /^#\/accounts$/, render: renderAccounts, title: "Accounts", nav: "accounts" },
+  { pattern: /^#\/strategy$/, render: renderStrategy, title: "Strategy", nav: "strategy" },
 ];
 const HOME = "#/queue";
 

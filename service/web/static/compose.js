@@ -2,28 +2,63 @@
 
 import { api } from "./api.js";
 import { EDITABLE, showFieldErrors, staleMessage, tailorPost, whenFields } from "./actions.js";
-import { append, clearError, debounce, emptyState, field, h, pageHeading, select, showError, uid } from "./dom.js";
+import {
+  append,
+  clearError,
+  debounce,
+  emptyState,
+  field,
+  h,
+  pageHeading,
+  select,
+  showError,
+  uid,
+} from "./dom.js";
 import { formatDateTime, percent, snippet, toLocalInput, toLocalTime } from "./format.js";
 import * as store from "./store.js";
 import { announce, describeError, errorBox, stateBadge } from "./ui.js";
+import { reviewBanner, strategyOrNull } from "./strategy-parts.js";
 
 const PREVIEW_DELAY_MS = 250;
 const GOALS = ["builds relationships", "advances my cause", "builds my personal brand"];
+// The advice's short names, from the essays; the server's message says the rest.
+const ADVICE_TITLES = {
+  "no-goal": "Always deliver value",
+  "no-call-to-action": "Try to include a call to action",
+  "bare-link": "Share with your own comment",
+  "visibility-wider-than-audience": "Keep it to the audience this account is for",
+  "needs-tailoring": "Tailor it to this audience",
+};
 
 export async function renderCompose(main, { params }) {
   const postId = params[0] || null;
-  const accounts = await store.loadAccounts({ fresh: true });
+  const [allAccounts, strategy] = await Promise.all([store.loadAccounts({ fresh: true }), strategyOrNull()]);
   let post = null;
   let etag = null;
   if (postId) ({ data: post, etag } = await api(`/posts/${postId}`));
+  // New posts go to the networks in use; a post keeps showing its own account.
+  let accounts = allAccounts.filter((a) => a.active !== false || a.id === post?.account_id);
+  if (post && !accounts.some((a) => a.id === post.account_id)) {
+    // The post's account is gone from the list; the post can still be read.
+    accounts = [
+      ...accounts,
+      { id: post.account_id, network: post.network, handle: "removed account", purpose: "" },
+    ];
+  }
 
   if (!accounts.length) {
     main.append(
       pageHeading("Write a post"),
-      emptyState(
-        "Connect an account first: Handpost needs to know which network you are writing for.",
-        h("a", { href: "#/accounts", class: "button primary" }, "Add an account"),
-      ),
+      reviewBanner(strategy, { link: true }) ?? "",
+      allAccounts.length
+        ? emptyState(
+            "None of your accounts is in use. Turn one on to write for it.",
+            h("a", { href: "#/accounts", class: "button primary" }, "Choose your networks"),
+          )
+        : emptyState(
+            "Connect an account first: Handpost needs to know which network you are writing for.",
+            h("a", { href: "#/accounts", class: "button primary" }, "Add an account"),
+          ),
     );
     return null;
   }
@@ -38,7 +73,9 @@ export async function renderCompose(main, { params }) {
       accounts.map((a) => ({ value: a.id, label: `${store.accountLabel(a)} — ${a.purpose}` })),
       { name: "account_id", value: post ? post.account_id : accounts[0].id, disabled: Boolean(post) },
     ),
-    hint: post ? "A post belongs to one account. For another network, use “Tailor for another network”." : null,
+    hint: post
+      ? "A post belongs to one account. For another network, use “Tailor for another network”."
+      : null,
   });
   const counter = h("span", { class: "counter", id: uid("counter") });
   const text = field({
@@ -47,31 +84,51 @@ export async function renderCompose(main, { params }) {
   });
   text.label.append(" ", counter);
   text.control.setAttribute("aria-describedby", counter.id);
-  const titleField = field({ label: "Title", control: h("input", { name: "title", value: post?.title ?? "" }) });
+  const titleField = field({
+    label: "Title",
+    control: h("input", { name: "title", value: post?.title ?? "" }),
+  });
   const link = field({
     label: "Link",
     optional: true,
-    control: h("input", { name: "link", type: "url", inputmode: "url", placeholder: "https://", value: post?.link ?? "" }),
+    control: h("input", {
+      name: "link",
+      type: "url",
+      inputmode: "url",
+      placeholder: "https://",
+      value: post?.link ?? "",
+    }),
+  });
+  const sharesUrl = field({
+    label: "Shares someone else's post",
+    optional: true,
+    control: h("input", {
+      name: "shares_url",
+      type: "url",
+      inputmode: "url",
+      placeholder: "https://",
+      value: post?.shares_url ?? "",
+    }),
+    hint: "The post or link you share. Share with your own comment: say in your text why it is worth your readers' time.",
   });
   const visibility = field({ label: "Who can see it", control: select([], { name: "visibility" }) });
-  const goalList = h("datalist", { id: uid("goals") }, GOALS.map((g) => h("option", { value: g })));
-  const goal = field({
-    label: "Goal it serves",
-    control: h("input", { name: "goal", list: goalList.id, value: post?.goal ?? "", autocomplete: "off" }),
-    hint: "Does it build relationships, advance your cause, or build your brand in a way that is valuable to others?",
-  });
+  const { goal, goalList } = goalField(strategy, post);
   const cta = field({
     label: "Call to action",
     control: h("input", { name: "call_to_action", value: post?.call_to_action ?? "" }),
   });
   const zone = post?.time_zone || store.preferredTimeZone();
-  const planned = post?.scheduled_at && new Date(post.scheduled_at) > new Date() ? toLocalInput(post.scheduled_at, zone) : "";
+  const planned =
+    post?.scheduled_at && new Date(post.scheduled_at) > new Date()
+      ? toLocalInput(post.scheduled_at, zone)
+      : "";
   const { when, zone: zoneField } = whenFields({ value: planned, zone });
   const byName = {
     account_id: account,
     text,
     title: titleField,
     link,
+    shares_url: sharesUrl,
     visibility,
     goal,
     call_to_action: cta,
@@ -93,14 +150,39 @@ export async function renderCompose(main, { params }) {
   );
   const formError = h("div", { class: "form-error" });
   const why = h("p", { class: "hint", id: uid("why") });
-  const scheduleButton = h("button", { type: "submit", class: "primary", "aria-describedby": why.id }, "Schedule");
-  const draftButton = h("button", { type: "button", class: "secondary", onclick: () => save("draft") }, "Save draft");
-  const tailorButton = post && post.state !== "cancelled"
-    ? h("button", { type: "button", class: "secondary", onclick: () => tailorPost(post) }, "Tailor for another network")
-    : null;
+  const scheduleButton = h(
+    "button",
+    { type: "submit", class: "primary", "aria-describedby": why.id },
+    "Schedule",
+  );
+  const draftButton = h(
+    "button",
+    { type: "button", class: "secondary", onclick: () => save("draft") },
+    "Save draft",
+  );
+  const tailorButton =
+    post && post.state !== "cancelled"
+      ? h(
+          "button",
+          { type: "button", class: "secondary", onclick: () => tailorPost(post) },
+          "Tailor for another network",
+        )
+      : null;
 
   let lastPreview = null;
   let serverCrossPost = null; // a 409 from the last save, until the next preview
+  // A 422's field messages from the last save, kept until the user changes that field: the
+  // preview does not know every rule (a share's own comment, a required goal).
+  let saveErrors = new Map(); // field -> {code, message}
+  const SHARE_CODES = new Set(["bare-share", "one-link"]);
+
+  function forgetSaveError(name) {
+    saveErrors.delete(name);
+    // A share's refusal is about the text and the shared link together.
+    if (name === "text" || name === "shares_url" || name === "link") {
+      for (const [field, e] of saveErrors) if (SHARE_CODES.has(e.code)) saveErrors.delete(field);
+    }
+  }
   const touched = new Set();
   let submitted = false;
 
@@ -139,6 +221,7 @@ export async function renderCompose(main, { params }) {
     return {
       text: text.control.value,
       link: value(link),
+      shares_url: value(sharesUrl),
       title: info.supports_title ? value(titleField) : null,
       visibility: visibility.control.value || null,
       call_to_action: value(cta),
@@ -202,35 +285,61 @@ export async function renderCompose(main, { params }) {
       if (["local_time", "scheduled_at", "publish_now", "time_zone", "account_id"].includes(name)) continue;
       const v = violations.find((x) => x.field === name);
       if (v && (touched.has(name) || submitted || name === "text")) showError(f, v.message);
+      else if (saveErrors.has(name)) showError(f, saveErrors.get(name).message);
       else clearError(f);
     }
+    const refused = [...saveErrors]
+      .filter(([name]) => byName[name] && !violations.some((v) => v.field === name))
+      .map(([, e]) => e);
+    const problems = [...violations, ...refused];
     const cross = serverCrossPost || lastPreview.cross_post;
     const parts = [];
     if (cross) parts.push(crossPostPanel(cross, info));
-    if (violations.length) {
+    if (problems.length) {
       parts.push(
-        h("div", { class: "check check-error" },
-          h("h3", {}, violations.length === 1 ? "1 thing to fix" : `${violations.length} things to fix`),
-          h("ul", {}, violations.map((v) => h("li", {}, v.message)))),
+        h(
+          "div",
+          { class: "check check-error" },
+          h("h3", {}, problems.length === 1 ? "1 thing to fix" : `${problems.length} things to fix`),
+          h(
+            "ul",
+            {},
+            problems.map((v) => h("li", { dataset: { code: v.code } }, v.message)),
+          ),
+        ),
       );
     }
     if (lastPreview.warnings.length) {
       parts.push(
-        h("div", { class: "check check-advice" },
+        h(
+          "div",
+          { class: "check check-advice" },
           h("h3", {}, "Worth a thought"),
-          h("ul", {}, lastPreview.warnings.map((w) => h("li", {}, w.message)))),
+          h(
+            "ul",
+            { class: "advice-list" },
+            lastPreview.warnings.map((w) =>
+              h(
+                "li",
+                { dataset: { code: w.code } },
+                ADVICE_TITLES[w.code] ? [h("strong", {}, `${ADVICE_TITLES[w.code]}.`), " "] : null,
+                w.message,
+              ),
+            ),
+          ),
+        ),
       );
     }
     const blank = !text.control.value.trim();
     const sayNow = cross
       ? `Same text as your ${store.networkName(cross.conflicting_post.network)} post: rewrite it before scheduling.`
-      : violations.length
-        ? `${violations.length === 1 ? "1 thing" : `${violations.length} things`} to fix before scheduling.`
+      : problems.length
+        ? `${problems.length === 1 ? "1 thing" : `${problems.length} things`} to fix before scheduling.`
         : blank
           ? `Write your post for ${info.display_name}: it is checked as you type.`
           : `Fits ${info.display_name}${lastPreview.warnings.length ? ", with advice below" : ""}.`;
     if (summary.textContent !== sayNow) summary.textContent = sayNow;
-    summary.className = `checks-summary ${cross || violations.length ? "bad" : blank ? "" : "good"}`;
+    summary.className = `checks-summary ${cross || problems.length ? "bad" : blank ? "" : "good"}`;
     details.replaceChildren(...parts);
     updateButtons();
   }
@@ -250,7 +359,13 @@ export async function renderCompose(main, { params }) {
         other.state ? ` (${other.state})` : "",
         `. Handpost never puts the same words on two networks: rewrite this version for its audience on ${info.display_name}.`,
       ),
-      isSource ? h("p", { class: "hint" }, "This draft started as a copy of that post. You can save it as a draft while you rewrite it.") : null,
+      isSource
+        ? h(
+            "p",
+            { class: "hint" },
+            "This draft started as a copy of that post. You can save it as a draft while you rewrite it.",
+          )
+        : null,
       other.text ? h("blockquote", {}, snippet(other.text, 240)) : null,
       h("p", {}, h("a", { href: `#/compose/${other.id}` }, `Open the ${otherName} post`)),
     );
@@ -278,6 +393,7 @@ export async function renderCompose(main, { params }) {
   // --- saving ----------------------------------------------------------------------------
   async function save(intent) {
     submitted = true;
+    saveErrors = new Map();
     formError.replaceChildren();
     for (const f of Object.values(byName)) clearError(f);
     const localTime = toLocalTime(when.control.value);
@@ -312,15 +428,24 @@ export async function renderCompose(main, { params }) {
         post = saved;
         // PATCH keeps a draft a draft (the time becomes its plan); scheduling is its own step.
         if (intent === "schedule" && saved.state !== "scheduled") {
-          ({ data: saved, etag } = await api(`/posts/${saved.id}/schedule`, { method: "POST", ifMatch: etag, body: {} }));
+          ({ data: saved, etag } = await api(`/posts/${saved.id}/schedule`, {
+            method: "POST",
+            ifMatch: etag,
+            body: {},
+          }));
         } else if (intent === "draft" && saved.state !== "draft") {
-          ({ data: saved, etag } = await api(`/posts/${saved.id}/unschedule`, { method: "POST", ifMatch: etag }));
+          ({ data: saved, etag } = await api(`/posts/${saved.id}/unschedule`, {
+            method: "POST",
+            ifMatch: etag,
+          }));
         }
       }
       post = saved;
       const where = store.accountLabel(store.accountById(saved.account_id));
       if (saved.state === "scheduled") {
-        announce(`Scheduled for ${where} at ${formatDateTime(saved.scheduled_at, saved.time_zone || zoneField.control.value)}.`);
+        announce(
+          `Scheduled for ${where} at ${formatDateTime(saved.scheduled_at, saved.time_zone || zoneField.control.value)}.`,
+        );
         location.hash = "#/queue";
       } else {
         announce(`Saved as a draft for ${where}.`);
@@ -338,7 +463,18 @@ export async function renderCompose(main, { params }) {
   function showSaveError(error) {
     if (error.status === 422) {
       const left = showFieldErrors(error, byName);
-      formError.replaceChildren(errorBox(left.length ? error : { problem: { detail: "Fix the marked fields, then try again." }, status: 422 }));
+      for (const e of error.fieldErrors) {
+        const name = byName[e.field] ? e.field : e.field.split(".")[0];
+        if (byName[name]) saveErrors.set(name, { code: e.code, message: e.message });
+      }
+      if (lastPreview) renderChecks();
+      formError.replaceChildren(
+        errorBox(
+          left.length
+            ? error
+            : { problem: { detail: "Fix the marked fields, then try again." }, status: 422 },
+        ),
+      );
       return;
     }
     if (error.kind === "cross-post") {
@@ -358,9 +494,24 @@ export async function renderCompose(main, { params }) {
           "div",
           { class: "notice notice-error", role: "alert" },
           h("p", {}, staleMessage()),
-          h("p", { class: "hint" }, "Reloading shows the saved version; copy anything you want to keep first."),
-          h("div", { class: "actions" },
-            h("button", { type: "button", class: "secondary", onclick: () => window.dispatchEvent(new HashChangeEvent("hashchange")) }, "Reload")),
+          h(
+            "p",
+            { class: "hint" },
+            "Reloading shows the saved version; copy anything you want to keep first.",
+          ),
+          h(
+            "div",
+            { class: "actions" },
+            h(
+              "button",
+              {
+                type: "button",
+                class: "secondary",
+                onclick: () => window.dispatchEvent(new HashChangeEvent("hashchange")),
+              },
+              "Reload",
+            ),
+          ),
         ),
       );
       return;
@@ -369,12 +520,24 @@ export async function renderCompose(main, { params }) {
   }
 
   // --- wiring ----------------------------------------------------------------------------
-  for (const [name, f] of Object.entries({ text, link, title: titleField, visibility, goal, call_to_action: cta })) {
+  for (const [name, f] of Object.entries({
+    text,
+    link,
+    shares_url: sharesUrl,
+    title: titleField,
+    visibility,
+    goal,
+    call_to_action: cta,
+  })) {
     f.control.addEventListener("input", () => {
       touched.add(name);
+      forgetSaveError(name);
       preview();
     });
-    f.control.addEventListener("change", () => preview());
+    f.control.addEventListener("change", () => {
+      forgetSaveError(name);
+      preview();
+    });
   }
   account.control.addEventListener("change", () => {
     fitToNetwork();
@@ -393,25 +556,39 @@ export async function renderCompose(main, { params }) {
         if (!scheduleButton.disabled) save("schedule");
       },
     },
-    h("fieldset", { class: "plain", disabled: !editable },
+    h(
+      "fieldset",
+      { class: "plain", disabled: !editable },
       h("legend", { class: "visually-hidden" }, "The post"),
       account.wrap,
       text.wrap,
       titleField.wrap,
       link.wrap,
+      sharesUrl.wrap,
       visibility.wrap,
       h("div", { class: "row" }, goal.wrap, cta.wrap),
-      goalList),
-    h("fieldset", { class: "when", disabled: !editable },
+      goalList,
+    ),
+    h(
+      "fieldset",
+      { class: "when", disabled: !editable },
       h("legend", {}, "When to publish"),
-      h("div", { class: "row" }, when.wrap, zoneField.wrap)),
+      h("div", { class: "row" }, when.wrap, zoneField.wrap),
+    ),
     formError,
-    h("div", { class: "actions" }, editable ? scheduleButton : null, editable ? draftButton : null, tailorButton),
+    h(
+      "div",
+      { class: "actions" },
+      editable ? scheduleButton : null,
+      editable ? draftButton : null,
+      tailorButton,
+    ),
     why,
   );
 
   append(main, [
     h("div", { class: "page-head" }, pageHeading(title), post ? stateBadge(post.state) : null),
+    reviewBanner(strategy, { link: true }),
     status,
     h("div", { class: "compose-layout" }, form, checks),
   ]);
@@ -424,37 +601,94 @@ export async function renderCompose(main, { params }) {
   };
 }
 
+/**
+ * "Goal it serves": a choice among the user's goals (or none) once they have written some
+ * down; free words, with the essays' three questions as suggestions, until then.
+ */
+function goalField(strategy, post) {
+  const goals = strategy?.goals ?? [];
+  const current = post?.goal ?? "";
+  if (!goals.length) {
+    const goalList = h(
+      "datalist",
+      { id: uid("goals") },
+      GOALS.map((g) => h("option", { value: g })),
+    );
+    const goal = field({
+      label: "Goal it serves",
+      control: h("input", { name: "goal", list: goalList.id, value: current, autocomplete: "off" }),
+      hint: [
+        "Does it build relationships, advance your cause, or build your brand in a way that is valuable to others? ",
+        h("a", { href: "#/strategy" }, "Write down your goals"),
+        " to choose from them.",
+      ],
+    });
+    return { goal, goalList };
+  }
+  const names = goals.map((g) => g.name);
+  const known = names.find((n) => n.toLowerCase() === current.toLowerCase());
+  const options = [
+    { value: "", label: "None" },
+    ...names.map((n) => ({ value: n, label: n })),
+    // A goal deleted since: shown as written, so choosing another one is a visible change.
+    current && !known ? { value: current, label: `${current} (no longer one of your goals)` } : null,
+  ].filter(Boolean);
+  const goal = field({
+    label: "Goal it serves",
+    control: select(options, { name: "goal", value: known ?? current }),
+    hint: [
+      strategy.require_goal
+        ? "Always deliver value: choose the goal this post serves before scheduling it. "
+        : "Always deliver value: which of your goals does this post serve? ",
+      h("a", { href: "#/strategy" }, "Your goals"),
+    ],
+  });
+  return { goal, goalList: null };
+}
+
 function visibilityLabel(v) {
-  return {
-    public: "Public",
-    connections: "Connections only",
-    logged_in: "Signed-in members",
-    unlisted: "Unlisted",
-    private: "Private",
-    direct: "Mentioned people only",
-  }[v] || v;
+  return (
+    {
+      public: "Public",
+      connections: "Connections only",
+      logged_in: "Signed-in members",
+      unlisted: "Unlisted",
+      private: "Private",
+      direct: "Mentioned people only",
+    }[v] || v
+  );
 }
 
 function postStatus(post) {
   const zone = post.time_zone || store.preferredTimeZone();
   const lines = [];
-  if (post.state === "scheduled") lines.push(`Scheduled for ${formatDateTime(post.scheduled_at, zone)} (${zone}).`);
+  if (post.state === "scheduled")
+    lines.push(`Scheduled for ${formatDateTime(post.scheduled_at, zone)} (${zone}).`);
   if (post.state === "published") {
     lines.push(`Published ${formatDateTime(post.published_at, zone)}. It can no longer be edited.`);
   }
   if (post.state === "publishing") lines.push("Being published right now; it can no longer be edited.");
   if (post.state === "cancelled") lines.push("Cancelled: it will not be published.");
   if (post.state === "unknown") {
-    lines.push("Handpost could not confirm whether this went out. Check the network, then mark it published or requeue it.");
+    lines.push(
+      "Handpost could not confirm whether this went out. Check the network, then mark it published or requeue it.",
+    );
   }
   if ((post.state === "failed" || post.state === "missed") && post.last_error) lines.push(post.last_error);
-  if (post.state === "failed" || post.state === "missed") lines.push("Give it a new time and schedule it again.");
+  if (post.state === "failed" || post.state === "missed")
+    lines.push("Give it a new time and schedule it again.");
   if (!lines.length) return null;
   const bad = ["failed", "missed", "unknown"].includes(post.state);
   return h(
     "div",
     { class: `notice ${bad ? "notice-error" : "notice-info"}` },
     lines.map((l) => h("p", {}, l)),
-    post.external_url ? h("p", {}, h("a", { href: post.external_url, target: "_blank", rel: "noopener" }, "See it on the network")) : null,
+    post.external_url
+      ? h(
+          "p",
+          {},
+          h("a", { href: post.external_url, target: "_blank", rel: "noopener" }, "See it on the network"),
+        )
+      : null,
   );
 }

@@ -56,7 +56,12 @@ export function field({ label, control, hint = null, id = uid("f"), optional = f
   const error = h("p", { class: "field-error", id: `${id}-error`, hidden: true });
   const described = [hintEl ? hintEl.id : null].filter(Boolean);
   if (described.length) control.setAttribute("aria-describedby", described.join(" "));
-  const labelEl = h("label", { for: id }, label, optional ? h("span", { class: "optional" }, " (optional)") : null);
+  const labelEl = h(
+    "label",
+    { for: id },
+    label,
+    optional ? h("span", { class: "optional" }, " (optional)") : null,
+  );
   const wrap = h("div", { class: "field" }, labelEl, control, hintEl, error);
   return { wrap, control, error, hint: hintEl, label: labelEl };
 }

@@ -13,6 +13,18 @@ export function formatDateTime(iso, timeZone, { seconds = false } = {}) {
   }).format(new Date(iso));
 }
 
+/** A calendar date, e.g. "Sun 23 May 2027", for dates where the hour does not matter. */
+export function formatDate(iso, timeZone) {
+  if (!iso) return "—";
+  return new Intl.DateTimeFormat(undefined, {
+    timeZone,
+    weekday: "short",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+  }).format(new Date(iso));
+}
+
 export function formatTime(iso, timeZone) {
   return new Intl.DateTimeFormat(undefined, {
     timeZone,
@@ -86,7 +98,11 @@ export function formatLateness(ms) {
 
 export function snippet(text, max = 60) {
   const flat = (text || "").replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1).trimEnd()}…` : flat;
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max - 1);
+  // End on a whole word when one is near, so "release cycle fr…" reads "release cycle…".
+  const space = cut.lastIndexOf(" ");
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,.;:!?-]+$/, "")}…`;
 }
 
 export function percent(fraction) {

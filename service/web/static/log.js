@@ -14,20 +14,36 @@ const ATTENTION = ["failed", "missed", "unknown"];
 
 export async function renderLog(main) {
   await store.loadAccounts({ fresh: true });
-  const outcome = h("select", { id: uid("outcome") },
+  const outcome = h(
+    "select",
+    { id: uid("outcome") },
     h("option", { value: "" }, "All outcomes"),
     h("option", { value: "attention" }, "Needs attention"),
-    OUTCOMES.map((o) => h("option", { value: o }, capitalise(o))));
+    OUTCOMES.map((o) => h("option", { value: o }, capitalise(o))),
+  );
   const notice = h("div", { class: "log-notice" });
   const body = h("div", { class: "log" });
-  const olderButton = h("button", { type: "button", class: "secondary", hidden: true, onclick: () => load({ older: true }) }, "Show older attempts");
+  const olderButton = h(
+    "button",
+    { type: "button", class: "secondary", hidden: true, onclick: () => load({ older: true }) },
+    "Show older attempts",
+  );
 
   main.append(
     h("div", { class: "page-head" }, pageHeading("Publish log")),
-    h("p", { class: "lede" }, "Every attempt to publish, newest first. Times are in ", h("strong", {}, store.preferredTimeZone()), "."),
-    h("div", { class: "toolbar", role: "group", "aria-label": "Log options" },
+    h(
+      "p",
+      { class: "lede" },
+      "Every attempt to publish, newest first. Times are in ",
+      h("strong", {}, store.preferredTimeZone()),
+      ".",
+    ),
+    h(
+      "div",
+      { class: "toolbar", role: "group", "aria-label": "Log options" },
       h("div", { class: "field inline" }, h("label", { for: outcome.id }, "Outcome"), outcome),
-      h("button", { type: "button", class: "secondary", onclick: () => load() }, "Refresh")),
+      h("button", { type: "button", class: "secondary", onclick: () => load() }, "Refresh"),
+    ),
     notice,
     body,
     olderButton,
@@ -46,13 +62,15 @@ export async function renderLog(main) {
 
   async function fetchPosts(items) {
     const missing = [...new Set(items.map((a) => a.post_id))].filter((id) => !posts.has(id));
-    await Promise.all(missing.map(async (id) => {
-      try {
-        posts.set(id, (await api(`/posts/${id}`)).data);
-      } catch {
-        posts.set(id, null);
-      }
-    }));
+    await Promise.all(
+      missing.map(async (id) => {
+        try {
+          posts.set(id, (await api(`/posts/${id}`)).data);
+        } catch {
+          posts.set(id, null);
+        }
+      }),
+    );
   }
 
   async function load({ older = false, quiet = false } = {}) {
@@ -74,7 +92,8 @@ export async function renderLog(main) {
 
   // New attempts appear on their own, unless the user is working inside the table.
   async function poll() {
-    if (document.hidden || body.contains(document.activeElement) || document.querySelector("dialog[open]")) return;
+    if (document.hidden || body.contains(document.activeElement) || document.querySelector("dialog[open]"))
+      return;
     try {
       const { data } = await api(`/publish-log?${query({ limit: "1" })}`);
       const newest = data.items[0]?.id;
@@ -100,11 +119,29 @@ export async function renderLog(main) {
     const tz = store.preferredTimeZone();
     const headers = ["Outcome", "Post", "Due", "Sent", "Lateness", "Result"];
     body.replaceChildren(
-      h("div", { class: "table-wrap" },
-        h("table", { class: "log-table" },
+      h(
+        "div",
+        { class: "table-wrap" },
+        h(
+          "table",
+          { class: "log-table" },
           h("caption", { class: "visually-hidden" }, "Publish attempts, newest first"),
-          h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
-          h("tbody", {}, attempts.map((a) => row(a, tz))))),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              headers.map((x) => h("th", { scope: "col" }, x)),
+            ),
+          ),
+          h(
+            "tbody",
+            {},
+            attempts.map((a) => row(a, tz)),
+          ),
+        ),
+      ),
     );
   }
 
@@ -112,28 +149,52 @@ export async function renderLog(main) {
     const post = posts.get(a.post_id);
     const account = store.accountById(a.account_id);
     const attention = ATTENTION.includes(a.outcome);
-    return h("tr", { class: `outcome-${a.outcome}${attention ? " attention" : ""}` },
-      h("td", { "data-label": "Outcome" },
+    return h(
+      "tr",
+      { class: `outcome-${a.outcome}${attention ? " attention" : ""}` },
+      h(
+        "td",
+        { "data-label": "Outcome" },
         h("span", { class: `state state-${a.outcome}` }, capitalise(a.outcome)),
-        a.attempt > 1 ? h("span", { class: "hint" }, ` attempt ${a.attempt}`) : null),
-      h("td", { "data-label": "Post" },
-        networkBadge(a.network, store.networkName(a.network)), " ",
+        a.attempt > 1 ? h("span", { class: "hint" }, ` attempt ${a.attempt}`) : null,
+      ),
+      h(
+        "td",
+        { "data-label": "Post" },
+        networkBadge(a.network, store.networkName(a.network)),
+        " ",
         h("span", { class: "handle" }, account ? account.display_name || account.handle : ""),
         h("br"),
-        h("a", { href: `#/compose/${a.post_id}` }, post ? `“${snippet(post.text, 50)}”` : "Open the post")),
-      h("td", { "data-label": "Due" }, h("time", { datetime: a.due_at }, formatDateTime(a.due_at, tz, { seconds: true }))),
-      h("td", { "data-label": "Sent" }, h("time", { datetime: a.started_at }, formatDateTime(a.started_at, tz, { seconds: true })),
-        h("span", { class: "hint" }, ` took ${formatDuration(a.duration_ms)}`)),
+        h("a", { href: `#/compose/${a.post_id}` }, post ? `“${snippet(post.text, 50)}”` : "Open the post"),
+      ),
+      h(
+        "td",
+        { "data-label": "Due" },
+        h("time", { datetime: a.due_at }, formatDateTime(a.due_at, tz, { seconds: true })),
+      ),
+      h(
+        "td",
+        { "data-label": "Sent" },
+        h("time", { datetime: a.started_at }, formatDateTime(a.started_at, tz, { seconds: true })),
+        h("span", { class: "hint" }, ` took ${formatDuration(a.duration_ms)}`),
+      ),
       h("td", { "data-label": "Lateness" }, formatLateness(a.lateness_ms)),
-      h("td", { "data-label": "Result" }, result(a, post)));
+      h("td", { "data-label": "Result" }, result(a, post)),
+    );
   }
 
   function result(a, post) {
     const parts = [];
     if (a.outcome === "published") {
-      parts.push(a.external_url
-        ? h("a", { href: a.external_url, target: "_blank", rel: "noopener" }, `View on ${store.networkName(a.network)}`)
-        : "Published");
+      parts.push(
+        a.external_url
+          ? h(
+              "a",
+              { href: a.external_url, target: "_blank", rel: "noopener" },
+              `View on ${store.networkName(a.network)}`,
+            )
+          : "Published",
+      );
       if (a.message) parts.push(h("p", { class: "hint" }, a.message));
       return parts;
     }
@@ -142,22 +203,39 @@ export async function renderLog(main) {
     if (a.message) parts.push(h("p", { class: "hint" }, a.message));
     if (a.outcome === "retrying") parts.push(h("p", {}, "Handpost will try again by itself."));
     const current = post?.state;
-    if ((a.outcome === "failed" || a.outcome === "missed") && (current === "failed" || current === "missed")) {
-      parts.push(h("div", { class: "actions" },
-        h("button", {
-          type: "button",
-          class: "small primary",
-          onclick: async () => {
-            if (await reschedulePost(a.post_id)) {
-              posts.delete(a.post_id);
-              await load({ quiet: true });
-              announce("Rescheduled. It is back in the queue.");
-            }
-          },
-        }, "Reschedule")));
+    if (
+      (a.outcome === "failed" || a.outcome === "missed") &&
+      (current === "failed" || current === "missed")
+    ) {
+      parts.push(
+        h(
+          "div",
+          { class: "actions" },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "small primary",
+              onclick: async () => {
+                if (await reschedulePost(a.post_id)) {
+                  posts.delete(a.post_id);
+                  await load({ quiet: true });
+                  announce("Rescheduled. It is back in the queue.");
+                }
+              },
+            },
+            "Reschedule",
+          ),
+        ),
+      );
     } else if (a.outcome === "unknown" && current === "unknown") {
-      parts.push(h("p", { class: "todo" },
-        `Check ${store.networkName(a.network)}, then mark the post published or requeue it.`));
+      parts.push(
+        h(
+          "p",
+          { class: "todo" },
+          `Check ${store.networkName(a.network)}, then mark the post published or requeue it.`,
+        ),
+      );
     }
     return parts;
   }
@@ -171,9 +249,11 @@ export async function renderLog(main) {
 /** What an outcome means for the user, before the network's own message. */
 function plainWords(a) {
   const network = store.networkName(a.network);
-  if (a.outcome === "missed") return "Its time had passed too long ago (Handpost was not running then), so it was not sent late.";
+  if (a.outcome === "missed")
+    return "Its time had passed too long ago (Handpost was not running then), so it was not sent late.";
   if (a.outcome === "unknown") return `${network} did not answer clearly: the post may or may not be up.`;
-  if (a.http_status === 401 || a.http_status === 403) return `${network} refused the account's credentials: reconnect the account.`;
+  if (a.http_status === 401 || a.http_status === 403)
+    return `${network} refused the account's credentials: reconnect the account.`;
   if (a.http_status === 429) return `${network} asked Handpost to slow down.`;
   if (a.http_status && a.http_status >= 500) return `${network} had a problem on its side.`;
   if (a.http_status && a.http_status >= 400) return `${network} refused the post.`;

@@ -7,11 +7,22 @@ import { announce, describeError } from "./ui.js";
 export function renderLogin(main) {
   const username = field({
     label: "Username",
-    control: h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" }),
+    control: h("input", {
+      name: "username",
+      autocomplete: "username",
+      required: true,
+      autocapitalize: "none",
+      spellcheck: "false",
+    }),
   });
   const password = field({
     label: "Password",
-    control: h("input", { name: "password", type: "password", autocomplete: "current-password", required: true }),
+    control: h("input", {
+      name: "password",
+      type: "password",
+      autocomplete: "current-password",
+      required: true,
+    }),
   });
   const formError = h("div", { class: "notice notice-error", role: "alert", hidden: true });
   const submit = h("button", { type: "submit", class: "primary" }, "Log in");

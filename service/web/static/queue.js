@@ -6,31 +6,45 @@ import { emptyState, h, pageHeading, select, uid } from "./dom.js";
 import { dayKey, formatDateTime, formatDay, formatTime, snippet } from "./format.js";
 import * as store from "./store.js";
 import { errorBox, networkBadge, stateBadge } from "./ui.js";
+import { reviewBanner, strategyOrNull } from "./strategy-parts.js";
 
 const DAYS = 7;
 
 export async function renderQueue(main) {
-  const accounts = await store.loadAccounts({ fresh: true });
+  const [accounts, strategy] = await Promise.all([store.loadAccounts({ fresh: true }), strategyOrNull()]);
   const networks = [...new Set(accounts.map((a) => a.network))];
-  const filter = h("select", { id: uid("net") },
+  const filter = h(
+    "select",
+    { id: uid("net") },
     h("option", { value: "" }, "All networks"),
-    networks.map((n) => h("option", { value: n }, store.networkName(n))));
+    networks.map((n) => h("option", { value: n }, store.networkName(n))),
+  );
   const zone = h("select", { id: uid("zone") });
   const fillZones = () =>
-    zone.replaceChildren(...store.zoneChoices(store.preferredTimeZone()).map((z) =>
-      h("option", { value: z, selected: z === store.preferredTimeZone() }, z)));
+    zone.replaceChildren(
+      ...store
+        .zoneChoices(store.preferredTimeZone())
+        .map((z) => h("option", { value: z, selected: z === store.preferredTimeZone() }, z)),
+    );
   fillZones();
   const body = h("div", { class: "queue" });
   const refresh = h("button", { type: "button", class: "secondary", onclick: () => load() }, "Refresh");
 
   main.append(
-    h("div", { class: "page-head" },
+    h(
+      "div",
+      { class: "page-head" },
       pageHeading("Queue"),
-      h("a", { href: "#/compose", class: "button primary" }, "Write a post")),
-    h("div", { class: "toolbar", role: "group", "aria-label": "Queue options" },
+      h("a", { href: "#/compose", class: "button primary" }, "Write a post"),
+    ),
+    reviewBanner(strategy, { link: true }) ?? "",
+    h(
+      "div",
+      { class: "toolbar", role: "group", "aria-label": "Queue options" },
       h("div", { class: "field inline" }, h("label", { for: filter.id }, "Network"), filter),
       h("div", { class: "field inline" }, h("label", { for: zone.id }, "Times in"), zone),
-      refresh),
+      refresh,
+    ),
     body,
   );
 
@@ -76,25 +90,41 @@ export async function renderQueue(main) {
     }
     if (mine(attention).length) {
       sections.push(
-        h("section", { class: "attention", "aria-labelledby": "attention-title" },
+        h(
+          "section",
+          { class: "attention", "aria-labelledby": "attention-title" },
           h("h2", { id: "attention-title" }, "Needs attention"),
-          h("ul", { class: "cards" }, mine(attention).map((p) => card(p, tz, { withDate: true })))),
+          h(
+            "ul",
+            { class: "cards" },
+            mine(attention).map((p) => card(p, tz, { withDate: true })),
+          ),
+        ),
       );
     }
     if (shown.length) sections.push(...weekSections(shown, tz));
     else {
       sections.push(
         emptyState(
-          only ? `No ${store.networkName(only)} posts scheduled yet — write one.` : "No posts scheduled yet — write one.",
+          only
+            ? `No ${store.networkName(only)} posts scheduled yet — write one.`
+            : "No posts scheduled yet — write one.",
           h("a", { href: "#/compose", class: "button primary" }, "Write a post"),
         ),
       );
     }
     if (mine(drafts).length) {
       sections.push(
-        h("section", { "aria-labelledby": "drafts-title" },
+        h(
+          "section",
+          { "aria-labelledby": "drafts-title" },
           h("h2", { id: "drafts-title" }, "Drafts"),
-          h("ul", { class: "cards" }, mine(drafts).map((p) => card(p, tz, { withDate: true })))),
+          h(
+            "ul",
+            { class: "cards" },
+            mine(drafts).map((p) => card(p, tz, { withDate: true })),
+          ),
+        ),
       );
     }
     body.replaceChildren(...sections);
@@ -114,26 +144,52 @@ export async function renderQueue(main) {
       else later.push(p);
     }
     const sections = [
-      h("section", { class: "week", "aria-labelledby": "week-title" },
+      h(
+        "section",
+        { class: "week", "aria-labelledby": "week-title" },
         h("h2", { id: "week-title" }, "The coming week"),
-        week.map((key, i) => day(key, i, byDay.get(key), tz))),
+        week.map((key, i) => day(key, i, byDay.get(key), tz)),
+      ),
     ];
     if (later.length || more) {
       sections.push(
-        h("section", { "aria-labelledby": "later-title" },
+        h(
+          "section",
+          { "aria-labelledby": "later-title" },
           h("h2", { id: "later-title" }, "Later"),
-          h("ul", { class: "cards" }, later.map((p) => card(p, tz, { withDate: true }))),
-          more ? h("p", { class: "hint" }, "More posts are scheduled further ahead; filter by network to see them.") : null),
+          h(
+            "ul",
+            { class: "cards" },
+            later.map((p) => card(p, tz, { withDate: true })),
+          ),
+          more
+            ? h(
+                "p",
+                { class: "hint" },
+                "More posts are scheduled further ahead; filter by network to see them.",
+              )
+            : null,
+        ),
       );
     }
     return sections;
   }
 
   function day(key, index, items, tz) {
-    const label = index === 0 ? `Today, ${formatDay(key)}` : index === 1 ? `Tomorrow, ${formatDay(key)}` : formatDay(key);
-    return h("section", { class: `day${items.length ? "" : " day-empty"}`, "aria-label": label },
+    const label =
+      index === 0 ? `Today, ${formatDay(key)}` : index === 1 ? `Tomorrow, ${formatDay(key)}` : formatDay(key);
+    return h(
+      "section",
+      { class: `day${items.length ? "" : " day-empty"}`, "aria-label": label },
       h("h3", {}, label),
-      items.length ? h("ul", { class: "cards" }, items.map((p) => card(p, tz, { level: "h4" }))) : h("p", { class: "hint" }, "Nothing scheduled."));
+      items.length
+        ? h(
+            "ul",
+            { class: "cards" },
+            items.map((p) => card(p, tz, { level: "h4" })),
+          )
+        : h("p", { class: "hint" }, "Nothing scheduled."),
+    );
   }
 
   // Cards sit under a day (h3) in the week, directly under a section (h2) elsewhere.
@@ -141,35 +197,67 @@ export async function renderQueue(main) {
     const account = store.accountById(post.account_id);
     const titleId = uid("post");
     const when = post.scheduled_at
-      ? withDate ? formatDateTime(post.scheduled_at, tz) : formatTime(post.scheduled_at, tz)
+      ? withDate
+        ? formatDateTime(post.scheduled_at, tz)
+        : formatTime(post.scheduled_at, tz)
       : "No time yet";
     const act = (label, onclick, extra = {}) =>
-      h("button", { type: "button", class: "small secondary", "aria-describedby": titleId, onclick, ...extra }, label);
+      h(
+        "button",
+        { type: "button", class: "small secondary", "aria-describedby": titleId, onclick, ...extra },
+        label,
+      );
     const after = async (promise) => {
       if (await promise) await load();
     };
-    return h("li", {},
-      h("article", { class: `post-card net-edge-${post.network}` },
-        h(level, { id: titleId, class: "post-card-title" },
-          h("time", { datetime: post.scheduled_at || "" }, when), " ",
-          networkBadge(post.network, store.networkName(post.network)), " ",
+    return h(
+      "li",
+      {},
+      h(
+        "article",
+        { class: `post-card net-edge-${post.network}` },
+        h(
+          level,
+          { id: titleId, class: "post-card-title" },
+          h("time", { datetime: post.scheduled_at || "" }, when),
+          " ",
+          networkBadge(post.network, store.networkName(post.network)),
+          " ",
           h("span", { class: "handle" }, account ? account.display_name || account.handle : ""),
-          post.state !== "scheduled" ? [" ", stateBadge(post.state)] : null),
+          post.state !== "scheduled" ? [" ", stateBadge(post.state)] : null,
+        ),
         h("p", { class: "post-text" }, snippet(post.text, 180)),
-        post.needs_tailoring ? h("p", { class: "tag-warn" }, "Still a copy: rewrite it for this audience before scheduling.") : null,
+        post.needs_tailoring
+          ? h("p", { class: "tag-warn" }, "Still a copy: rewrite it for this audience before scheduling.")
+          : null,
         post.state === "unknown"
-          ? h("p", { class: "todo" }, `Check ${store.networkName(post.network)} to see whether it went out, then mark it published or requeue it.`)
+          ? h(
+              "p",
+              { class: "todo" },
+              `Check ${store.networkName(post.network)} to see whether it went out, then mark it published or requeue it.`,
+            )
           : null,
         (post.state === "failed" || post.state === "missed") && post.last_error
           ? h("p", { class: "hint" }, post.last_error)
           : null,
-        h("div", { class: "actions" },
-          h("a", { href: `#/compose/${post.id}`, class: "button small secondary", "aria-describedby": titleId }, post.state === "unknown" ? "Open" : "Edit"),
-          post.state === "unknown" ? null : [
-            act(post.state === "draft" ? "Schedule" : "Reschedule", () => after(reschedulePost(post.id))),
-            act("Cancel", () => after(cancelPost(post.id)), { class: "small danger-outline" }),
-          ],
-          act("Tailor for another network", () => tailorPost(post)))));
+        h(
+          "div",
+          { class: "actions" },
+          h(
+            "a",
+            { href: `#/compose/${post.id}`, class: "button small secondary", "aria-describedby": titleId },
+            post.state === "unknown" ? "Open" : "Edit",
+          ),
+          post.state === "unknown"
+            ? null
+            : [
+                act(post.state === "draft" ? "Schedule" : "Reschedule", () => after(reschedulePost(post.id))),
+                act("Cancel", () => after(cancelPost(post.id)), { class: "small danger-outline" }),
+              ],
+          act("Tailor for another network", () => tailorPost(post)),
+        ),
+      ),
+    );
   }
 
   filter.addEventListener("change", draw);

@@ -6,6 +6,7 @@ const ZONE_KEY = "handpost.timeZone";
 
 let networks = null; // Map network -> NetworkInfo
 let accounts = null; // Account[]
+let strategy = null; // the user's strategy: goals, networks, review dates, advice
 
 export async function loadNetworks() {
   if (!networks) {
@@ -31,6 +32,25 @@ export async function loadAccounts({ fresh = false } = {}) {
   return accounts;
 }
 
+/** Accounts the user may write for: the active ones (inactive ones keep their history). */
+export function activeAccounts(list = accounts ?? []) {
+  return list.filter((a) => a.active !== false);
+}
+
+export async function loadStrategy({ fresh = false } = {}) {
+  if (!strategy || fresh) {
+    const { data } = await api("/strategy");
+    strategy = data;
+  }
+  return strategy;
+}
+
+/** Keep the answer of a strategy write (PATCH, review), which returns the whole strategy. */
+export function setStrategy(value) {
+  strategy = value;
+  return strategy;
+}
+
 export function accountById(id) {
   return accounts?.find((a) => a.id === id) ?? null;
 }
@@ -44,6 +64,7 @@ export function accountLabel(account) {
 export function forgetAll() {
   networks = null;
   accounts = null;
+  strategy = null;
 }
 
 // The browser's zone unless the user picked another one; kept across visits.

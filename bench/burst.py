@@ -1,0 +1,211 @@
+"""Burst: 10,000 posts on 1,000 accounts, all due at the same second, published live.
+
+The network is the emulator (``tests/emulator``) in its own process, answering every call after
+``--latency-ms``. The accounts are live Mastodon accounts, each with its own bearer token
+registered at the emulator. The service is ``handpost serve`` in another process. The posts
+are written straight into the database ahead of time (as the API would have written them), all
+due at one whole second a few seconds ahead, so the dispatcher knows the due time in advance.
+
+Figures: lateness (publish finished minus due time) p50/p99/max, drain time (due time to the
+last publish), and both against the physical bound posts x latency / allowed concurrency
+(one process may have ``--concurrency`` sends in flight: the publish concurrency and the
+per-network limit are both set to it). Duplicates are counted at the emulator, the ground truth.
+
+    python -m bench.burst [--database sqlite|postgresql] [--posts 10000] [--accounts 1000]
+                          [--latency-ms 50] [--concurrency 16] [--mode live|sandbox]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench import _common as common
+
+FINAL_STATES = ("published", "failed", "unknown", "missed", "cancelled")
+TARGET_P99_RATIO = 1.25
+
+
+def register_accounts(
+    server: common.Server, token: str, emulator: Any, count: int, mode: str
+) -> list[dict[str, Any]]:
+    accounts = []
+    with common.api_client(server.url, token) as client:
+        for i in range(count):
+            handle = f"burst{i:05d}"
+            extra: dict[str, Any] = {}
+            if mode == "live":
+                registered = emulator.register_account(
+                    "mastodon", username=handle, access_token=f"token-{i:05d}-bench"
+                )
+                extra = {
+                    "mode": "live",
+                    "base_url": registered["base_url"],
+                    "credentials": {"access_token": registered["access_token"]},
+                }
+            else:
+                extra = {"base_url": "https://mastodon.example"}
+            accounts.append(common.create_account(client, "mastodon", handle, **extra))
+            if (i + 1) % 250 == 0:
+                common.progress(f"{i + 1} accounts")
+    return accounts
+
+
+def insert_burst(
+    url: str, user_id: str, accounts: list[dict[str, Any]], posts: int, due: datetime
+) -> None:
+    texts = common.TextFactory(seed=11)
+    created = datetime.now(UTC)
+
+    def rows() -> Any:
+        for serial in range(posts):
+            account = accounts[serial % len(accounts)]
+            text, guard_text = texts.text(serial)
+            yield common.post_row(
+                user_id=user_id,
+                account_id=account["id"],
+                network="mastodon",
+                text=text,
+                guard_text=guard_text,
+                state="scheduled",
+                scheduled_at=due,
+                created_at=created,
+            )
+
+    common.bulk_insert(url, "posts", common.POST_COLUMNS, rows())
+
+
+def wait_until_settled(url: str, posts: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    placeholders = ", ".join("?" for _ in FINAL_STATES)
+    last = -1
+    while time.monotonic() < deadline:
+        [(done,)] = common.query(
+            url,
+            f"SELECT count(*) FROM posts WHERE state IN ({placeholders})",  # noqa: S608
+            FINAL_STATES,
+        )
+        if done >= posts:
+            return
+        if done // 1000 != last // 1000:
+            common.progress(f"{done} of {posts} settled")
+        last = done
+        time.sleep(0.5)
+    common.progress("timed out waiting for the burst to settle")
+
+
+def as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--posts", type=int, default=10_000)
+    parser.add_argument("--accounts", type=int, default=1_000)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--mode", choices=("live", "sandbox"), default="live")
+    parser.add_argument("--lead-seconds", type=float, default=8.0, help="insert to due time")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    from tests.emulator.server import EmulatorServer
+
+    with common.workdir(args.keep) as directory, common.database(args.database, directory) as url:
+        common.print_header(
+            "Burst",
+            url,
+            database=args.database,
+            posts=args.posts,
+            accounts=args.accounts,
+            latency_ms=args.latency_ms,
+            concurrency=args.concurrency,
+            mode=args.mode,
+        )
+        emulator = EmulatorServer(latency_ms=args.latency_ms, in_process=False).start()
+        try:
+            env = common.service_env(
+                url,
+                directory,
+                max_active_accounts=args.accounts + 10,
+                publish_concurrency=args.concurrency,
+                network_concurrency={"mastodon": args.concurrency},
+            )
+            common.handpost(env, "migrate")
+            user = common.create_user(env, "burst")
+            with common.Server(env, directory) as server:
+                common.progress(f"registering {args.accounts} {args.mode} accounts")
+                accounts = register_accounts(
+                    server, user.token, emulator, args.accounts, args.mode
+                )
+                due = datetime.fromtimestamp(
+                    math.ceil(time.time() + args.lead_seconds), tz=UTC
+                )
+                common.progress(f"inserting {args.posts} posts due at {due.isoformat()}")
+                insert_burst(url, user.user_id, accounts, args.posts, due)
+                if due < datetime.now(UTC) + timedelta(seconds=3):
+                    common.progress("WARNING: the insert ran into the due time; raise --lead")
+                bound = args.posts * args.latency_ms / 1000 / args.concurrency
+                wait_until_settled(url, args.posts, timeout=max(120.0, bound * 10 + 60))
+                rss = server.rss_mib()
+            report(url, emulator, args, due, bound, rss)
+        finally:
+            emulator.stop()
+    return 0
+
+
+def report(
+    url: str, emulator: Any, args: argparse.Namespace, due: datetime, bound: float, rss: float
+) -> None:
+    attempts = common.query(
+        url, "SELECT post_id, outcome, due_at, started_at, finished_at FROM publish_attempts"
+    )
+    states = Counter(state for (state,) in common.query(url, "SELECT state FROM posts"))
+    published = [a for a in attempts if a[1] == "published"]
+    lateness = [(as_utc(a[4]) - due).total_seconds() for a in published]
+    claim_lateness = [(as_utc(a[3]) - due).total_seconds() for a in published]
+    print(f"post states: {dict(states)}")
+    print(f"attempt outcomes: {dict(Counter(a[1] for a in attempts))}")
+    if not lateness:
+        print("nothing was published")
+        return
+    drain = max(lateness)
+    stats = common.summary(lateness)
+    starts = common.summary(claim_lateness)
+    common.print_figure("published", len(published), "posts")
+    common.print_figure("lateness p50", stats["p50"], "s")
+    common.print_figure("lateness p99", stats["p99"], "s")
+    common.print_figure("lateness max", stats["max"], "s")
+    common.print_figure("start lateness p50 / p99", f"{starts['p50']:.3f} / {starts['p99']:.3f} s")
+    common.print_figure("drain time", drain, "s")
+    common.print_figure("throughput", len(published) / drain if drain > 0 else math.nan, "posts/s")
+    common.print_figure("server RSS after the burst", rss, "MiB")
+    if args.mode == "live":
+        created = emulator.posts("mastodon")
+        keys = Counter(p.get("idempotency_key") or p["id"] for p in created)
+        texts = Counter(p["text"] for p in created)
+        duplicates = len(created) - len(texts)
+        common.print_figure("emulator posts created", len(created))
+        common.print_figure("duplicates (same text created twice)", duplicates)
+        common.print_figure("repeated idempotency keys", sum(n - 1 for n in keys.values()))
+        common.print_figure(
+            "physical bound", bound, "s", f"{args.posts} x {args.latency_ms:g} ms / {args.concurrency}"
+        )
+        common.print_figure("drain / bound", drain / bound)
+        common.verdict("p99 lateness / bound", stats["p99"] / bound, TARGET_P99_RATIO)
+        common.verdict("duplicates", float(duplicates), 0.0)
+        missing = args.posts - len(texts)
+        common.verdict("posts not published", float(missing), 0.0)
+    else:
+        print("sandbox accounts: nothing is sent, so there is no latency bound to compare with")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
