@@ -6,12 +6,16 @@ import argparse
 import asyncio
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from service.config import get_settings
 from service.migrate import upgrade
 from service.observability.logging import configure_logging
+
+if TYPE_CHECKING:
+    from service.db import Database
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -47,6 +51,8 @@ def _worker(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         database = Database(settings.database_url)
+        if settings.metrics_port is not None:
+            _serve_worker_metrics(database, settings.host, settings.metrics_port)
         dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -59,6 +65,21 @@ def _worker(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _serve_worker_metrics(database: Database, host: str, port: int) -> None:
+    """A worker serves no API, so its publishing metrics get a small HTTP server of their own."""
+    from prometheus_client import start_http_server
+
+    from service.db import utcnow
+    from service.observability.metrics import Metrics
+    from service.publishing import repository
+
+    def posts_due() -> int:
+        with database.session(read_only=True) as session:
+            return repository.count_due(session, now=utcnow())
+
+    start_http_server(port, addr=host, registry=Metrics(posts_due=posts_due).registry)
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -97,6 +118,22 @@ def _user_create(args: argparse.Namespace) -> int:
     finally:
         database.dispose()
     print(f"created user {user.username}")
+    return 0
+
+
+def _user_list(_args: argparse.Namespace) -> int:
+    from service.db import Database
+    from service.users import repository
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        with database.session(read_only=True) as session:
+            for user in repository.all_users(session):
+                print(user.username)
+    finally:
+        database.dispose()
     return 0
 
 
@@ -149,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     user_create.set_defaults(func=_user_create)
+    user.add_parser("list", help="print every username").set_defaults(func=_user_list)
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
         dest="action", required=True
     )

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     network_concurrency: dict[str, int] = Field(default_factory=_default_network_concurrency)
     # Logs: "json" (one object per line, for collectors) or "text" (for a person at a terminal).
     log_format: str = Field(default="json", pattern=r"^(json|text)$")
+    # `handpost worker` serves Prometheus metrics on this port (on HANDPOST_HOST) when set.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
 
 @lru_cache

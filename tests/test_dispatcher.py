@@ -16,6 +16,7 @@ from service.posts.models import Post, PostState
 from service.publishing.models import PublishAttempt
 from tests.conftest import AppFactory
 from tests.support.api import (
+    assert_problem,
     create_account,
     create_post,
     distinct_text,
@@ -250,3 +251,55 @@ def test_nothing_is_published_without_a_dispatcher(client: TestClient) -> None:
         client, account["id"], "Scheduled but nobody is dispatching", publish_now=True
     ).json()
     assert post_state(client, post["id"]) == "scheduled"
+
+
+def _unknown_post(make_client: AppFactory, database: Database) -> tuple[TestClient, str]:
+    client = make_client(dispatch=False)
+    account = create_account(client, "x")
+    now = datetime.now(UTC)
+    post_id = insert_post(
+        database,
+        account["id"],
+        "x",
+        "Did this one go out?",
+        state=PostState.UNKNOWN,
+        scheduled_at=now - timedelta(hours=2),
+        attempt_count=1,
+        last_error="Timed out after sending",
+    )
+    return client, post_id
+
+
+def test_an_unknown_post_is_marked_published_with_its_url(
+    make_client: AppFactory, database: Database
+) -> None:
+    client, post_id = _unknown_post(make_client, database)
+    url = f"/api/v1/posts/{post_id}/resolve"
+    assert_problem(client.post(url, json={"outcome": "published"}), 422, "validation-error")
+    resolved = client.post(
+        url, json={"outcome": "published", "external_url": "https://x.com/me/status/1"}
+    ).json()
+    assert resolved["state"] == "published"
+    assert resolved["external_url"] == "https://x.com/me/status/1"
+    [entry] = client.get(f"/api/v1/posts/{post_id}/attempts").json()["items"]
+    assert entry["outcome"] == "published" and "Marked published by you" in entry["message"]
+    assert_problem(client.post(url, json={"outcome": "requeue"}), 409, "not-unknown")
+
+
+def test_an_unknown_post_that_did_not_go_out_is_requeued_and_sent(
+    make_client: AppFactory, database: Database
+) -> None:
+    client, post_id = _unknown_post(make_client, database)
+    requeued = client.post(f"/api/v1/posts/{post_id}/resolve", json={"outcome": "requeue"})
+    assert requeued.json()["state"] == "scheduled"
+    publisher = make_client()
+    wait_for(lambda: post_state(publisher, post_id) == "published")
+    outcomes = [
+        e["outcome"] for e in publisher.get(f"/api/v1/posts/{post_id}/attempts").json()["items"]
+    ]
+    assert outcomes == ["published", "retrying"]
+
+
+def test_an_unknown_post_can_be_cancelled(make_client: AppFactory, database: Database) -> None:
+    client, post_id = _unknown_post(make_client, database)
+    assert client.post(f"/api/v1/posts/{post_id}/cancel").json()["state"] == "cancelled"

@@ -20,6 +20,7 @@ from service.posts.schemas import (
     PostPreviewRequest,
     PostRead,
     PostUpdate,
+    ResolveRequest,
     ScheduleRequest,
 )
 from service.posts.service import PostPolicy
@@ -189,6 +190,30 @@ def cancel_post(
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
     return _respond(posts.cancel(session, post), response, policy)
+
+
+@router.post(
+    "/{post_id}/resolve",
+    response_model=PostRead,
+    responses=problem_responses(404, 409, 412),
+)
+def resolve_post(
+    post_id: str,
+    data: ResolveRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    policy: PostPolicyDep,
+    if_match: IfMatch = None,
+) -> PostRead:
+    """Say what happened to a post whose outcome is unknown: it went out (with its URL), or it
+    did not and should be sent now."""
+    post = posts.get_or_404(session, user, post_id)
+    require_if_match(if_match, post.version, required=False)
+    post = posts.resolve_unknown(session, post, data)
+    wake_dispatcher_after_commit(request, session, post.next_attempt_at)
+    return _respond(post, response, policy)
 
 
 @router.post(

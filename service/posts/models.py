@@ -25,6 +25,8 @@ class PostState(StrEnum):
 EDITABLE_STATES = frozenset(
     {PostState.DRAFT, PostState.SCHEDULED, PostState.FAILED, PostState.MISSED}
 )
+# An unknown post may also be cancelled: the user checked, and it should not go out.
+CANCELLABLE_STATES = EDITABLE_STATES | {PostState.UNKNOWN}
 # Posts in these states are never compared by the cross-post guard: they will never go out.
 GUARD_IGNORED_STATES = frozenset({PostState.CANCELLED})
 

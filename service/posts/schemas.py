@@ -77,6 +77,23 @@ class ScheduleRequest(ScheduleFields):
     model_config = ConfigDict(extra="forbid")
 
 
+class ResolveRequest(BaseModel):
+    """What happened to a post whose send could not be confirmed, as the user found out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["published", "requeue"] = Field(
+        description="published: it went out (give its URL); requeue: it did not, send it now."
+    )
+    external_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        pattern=r"^https?://\S+$",
+        description="Required with published.",
+    )
+    external_id: str | None = Field(default=None, max_length=255)
+
+
 class CopyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -16,15 +16,18 @@ from service.db import utcnow
 from service.networks import rules_for
 from service.networks.base import NetworkRules, PostContent, Violation
 from service.posts import repository, scheduling
-from service.posts.models import EDITABLE_STATES, Post, PostState
+from service.posts.models import CANCELLABLE_STATES, EDITABLE_STATES, Post, PostState
 from service.posts.schemas import (
     PostCreate,
     PostRead,
     PostUpdate,
     PostWarning,
+    ResolveRequest,
     ScheduleFields,
 )
 from service.problems import ProblemError, invalid, not_found
+from service.publishing import repository as publishing_repository
+from service.publishing.models import Outcome, PublishAttempt
 from service.strategy.service import ValueContext, canonical_goal
 from service.strategy.value import ValueInput, share_comment_problem, value_warnings
 from service.users.models import User
@@ -369,7 +372,7 @@ def unschedule(session: Session, post: Post) -> Post:
 def cancel(session: Session, post: Post) -> Post:
     if post.state == PostState.CANCELLED:
         return post
-    if post.state not in EDITABLE_STATES:
+    if post.state not in CANCELLABLE_STATES:
         raise ProblemError(
             409,
             "not-cancellable",
@@ -380,6 +383,56 @@ def cancel(session: Session, post: Post) -> Post:
     post.state = PostState.CANCELLED
     post.next_attempt_at = None
     _touch(post, utcnow())
+    session.add(post)
+    session.flush()
+    return post
+
+
+def resolve_unknown(session: Session, post: Post, data: ResolveRequest) -> Post:
+    """The user says what happened to a send Handpost could not confirm; the log records it."""
+    if post.state != PostState.UNKNOWN:
+        raise ProblemError(
+            409,
+            "not-unknown",
+            "Nothing to resolve",
+            f"This post is {post.state}; only a post whose outcome is unknown is resolved.",
+            state=post.state,
+        )
+    now = utcnow()
+    if data.outcome == "published":
+        if data.external_url is None:
+            raise invalid(
+                "Give the post's public URL (external_url) to mark it published.",
+                [{"field": "external_url", "code": "required", "message": "The URL is required."}],
+            )
+        post.state = PostState.PUBLISHED
+        post.external_url, post.external_id = data.external_url, data.external_id
+        post.published_at, post.last_error = now, None
+        outcome, message = Outcome.PUBLISHED, f"Marked published by you: {data.external_url}"
+    else:
+        post.state = PostState.SCHEDULED
+        # Requeued to go out now: its original time passed while its outcome was unknown.
+        post.scheduled_at = post.next_attempt_at = now
+        outcome, message = Outcome.RETRYING, "Requeued by you: it had not gone out; sending it now."
+    publishing_repository.add_attempt(
+        session,
+        PublishAttempt(
+            user_id=post.user_id,
+            post_id=post.id,
+            account_id=post.account_id,
+            network=post.network,
+            attempt=post.attempt_count,
+            due_at=now,
+            started_at=now,
+            finished_at=now,
+            duration_ms=0,
+            outcome=outcome,
+            message=message,
+            external_id=post.external_id,
+            external_url=post.external_url,
+        ),
+    )
+    _touch(post, now)
     session.add(post)
     session.flush()
     return post

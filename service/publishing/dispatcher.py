@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from service.accounts.models import Account
 from service.config import Settings
 from service.db import Database, utcnow
 from service.networks.base import AccountRef, Network
+from service.observability.metrics import record_attempt
 from service.posts.models import Post, PostState
 from service.posts.service import PostPolicy, content_of, cross_post_problem, find_cross_post
 from service.publishing import repository
@@ -70,6 +72,9 @@ class Dispatcher:
         self._look_again = False
         self._next_wake: datetime | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Posts this worker has claimed and not yet settled: their leases are renewed.
+        self._holding: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -87,6 +92,7 @@ class Dispatcher:
             max_instances=100,
             misfire_grace_time=None,
         )
+        self._renewer = asyncio.create_task(self._renew_leases())
         log.info("dispatcher %s started", self.worker)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
@@ -94,6 +100,8 @@ class Dispatcher:
         self._scheduler.shutdown(wait=False)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace_seconds)
+        if self._renewer is not None:
+            self._renewer.cancel()
         await self.publishers.aclose()
 
     def wake_at(self, when: datetime) -> None:
@@ -146,10 +154,39 @@ class Dispatcher:
                 for claimed in await asyncio.to_thread(self._claim, free):
                     task = asyncio.create_task(self._publish(claimed))
                     self._in_flight.add(task)
+                    self._holding.add(claimed.post.id)
                     task.add_done_callback(self._in_flight.discard)
+                    task.add_done_callback(self._release(claimed.post.id))
             if not self._in_flight:
                 return
             await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+
+    def _release(self, post_id: str) -> Callable[[asyncio.Task[None]], None]:
+        """A done-callback: the post is settled (or left to the lease), so stop renewing it."""
+        return lambda _task: self._holding.discard(post_id)
+
+    async def _renew_leases(self) -> None:
+        """Extend the lease of every post this worker is still publishing, three times a lease.
+
+        A lease only says "the worker is alive": a send that takes longer than the lease (a
+        slow network, or posts queued behind the per-network limit) must not be taken over by
+        another replica while this one is still sending it. Only a dead worker's lease lapses.
+        """
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self._holding:
+                continue
+            try:
+                await asyncio.to_thread(self._extend_leases, set(self._holding))
+            except Exception:  # the database may be briefly away; try again next time
+                log.exception("renewing the leases of %d posts failed", len(self._holding))
+
+    def _extend_leases(self, post_ids: set[str]) -> None:
+        until = utcnow() + timedelta(seconds=self.settings.lease_seconds)
+        with self.database.session() as session:
+            repository.renew_leases(session, post_ids, worker=self.worker, lease_until=until)
+            session.commit()
 
     def _next_due(self) -> datetime | None:
         with self.database.session(read_only=True) as session:
@@ -210,7 +247,7 @@ class Dispatcher:
                 "updated_at": now,
             },
         )
-        repository.add_attempt(session, self._attempt(post, now, now, Outcome.MISSED, message))
+        self._log_attempt(session, self._attempt(post, now, now, Outcome.MISSED, message))
 
     def _recover_expired(self, session: Any, now: datetime) -> None:
         """Posts whose worker died mid-send: resend only where that cannot duplicate them."""
@@ -218,10 +255,14 @@ class Dispatcher:
         if not expired:
             return
         accounts = repository.accounts_by_id(session, {p.account_id for p in expired})
+        grace = timedelta(seconds=self.settings.missed_grace_seconds)
         for post in expired:
             account = accounts[post.account_id]
             job = self._job(post, account)
-            if self.publishers.for_account(account).may_resend_after_crash(job):
+            # Past the grace window it would only be marked missed, which is not true if the
+            # interrupted send went out (and a later reschedule could then post it twice).
+            in_time = post.scheduled_at is None or now - post.scheduled_at <= grace
+            if in_time and self.publishers.for_account(account).may_resend_after_crash(job):
                 message = (
                     f"Worker {post.claimed_by} stopped while publishing; sending again, "
                     "which cannot create a duplicate on this network."
@@ -235,6 +276,8 @@ class Dispatcher:
                     f"{account.network} received the post. Check the account; then mark the post "
                     "published (with its URL) or requeue it."
                 )
+                if not in_time:
+                    message += " (It was too late to send it again: past the grace window.)"
                 values = {
                     "state": PostState.UNKNOWN,
                     "next_attempt_at": None,
@@ -243,7 +286,7 @@ class Dispatcher:
                 }
                 outcome = Outcome.UNKNOWN
             if repository.settle(session, post.id, post.claimed_by, values):
-                repository.add_attempt(session, self._attempt(post, now, now, outcome, message))
+                self._log_attempt(session, self._attempt(post, now, now, outcome, message))
                 log.warning("post %s: %s", post.id, message)
 
     async def _publish(self, claimed: Claimed) -> None:
@@ -304,9 +347,19 @@ class Dispatcher:
                     f"{message} (This worker's claim had expired by then; the post's state was "
                     "settled by the recovery shown in the log.)"
                 )
-            repository.add_attempt(session, attempt)
+            self._log_attempt(session, attempt)
             session.commit()
         log.info("post %s: %s", post.id, outcome.value)
+
+    def _log_attempt(self, session: Any, attempt: PublishAttempt) -> None:
+        """Append to the publish log, and count it for /metrics."""
+        repository.add_attempt(session, attempt)
+        record_attempt(
+            attempt.network,
+            attempt.outcome,
+            (attempt.started_at - attempt.due_at).total_seconds(),
+            attempt.duration_ms / 1000,
+        )
 
     def _failure_outcome(
         self, post: Post, failure: PublishFailure, now: datetime

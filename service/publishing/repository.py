@@ -58,6 +58,22 @@ def claim_due(
     return posts
 
 
+def renew_leases(
+    session: Session, post_ids: Collection[str], *, worker: str, lease_until: datetime
+) -> int:
+    """Extend this worker's claims on these posts (those it still holds); returns how many."""
+    statement = (
+        update(Post)
+        .where(
+            col(Post.id).in_(list(post_ids)),
+            col(Post.state) == PostState.PUBLISHING,
+            col(Post.claimed_by) == worker,
+        )
+        .values(claimed_until=lease_until)
+    )
+    return int(session.exec(statement).rowcount)
+
+
 def expired_leases(session: Session, *, now: datetime, limit: int) -> list[Post]:
     statement = (
         select(Post)

@@ -18,6 +18,10 @@ def find_by_username(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username.lower())).first()
 
 
+def all_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.username))))
+
+
 def find_token(session: Session, digest: str) -> ApiToken | None:
     return session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
 

@@ -26,7 +26,9 @@ from tests.support.server import login
 
 pytestmark = pytest.mark.slow
 
-REVIEW_DUE = "Time for your six-monthly review: who you follow, what you communicate, which networks"
+REVIEW_DUE = (
+    "Time for your six-monthly review: who you follow, what you communicate, which networks"
+)
 SHARED = "https://www.linkedin.com/posts/someone_personal-social-media-strategy-activity-1"
 POST_TEXT = (
     "Colleagues: I wrote down my social media strategy this week. Three goals, three networks, "
@@ -102,7 +104,9 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     goal.fill("build RELATIONSHIPS")
     page.get_by_role("button", name="Add goal").click()
     expect(goal).to_have_attribute("aria-invalid", "true")
-    expect(page.locator(f"#{goal.get_attribute('id')}-error")).to_contain_text("already have a goal")
+    expect(page.locator(f"#{goal.get_attribute('id')}-error")).to_contain_text(
+        "already have a goal"
+    )
     goal.fill("")
     # Rename a goal; Escape would leave the editor, Save keeps the change.
     cause = page.locator(".goal-card", has_text="Advance my cause")
@@ -138,6 +142,7 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     mastodon_switch.focus()
     page.keyboard.press("Space")
     expect(card(page, "the fediverse").get_by_role("switch", name="In use")).not_to_be_checked()
+    expect(card(page, "the fediverse").get_by_role("switch", name="In use")).to_be_focused()
     expect(card(page, "the fediverse")).to_contain_text("Not in use")
     expect(page.locator(".in-use")).to_contain_text("1 of 2 networks in use.")
     page.get_by_role("button", name="Add account").click()
@@ -154,7 +159,9 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     )
     account.select_option(label="LinkedIn · a1b2c3 — professionals")
     goal = page.get_by_label("Goal it serves")
-    expect(goal.locator("option")).to_have_text(["None", "Build relationships", "Advance our cause"])
+    expect(goal.locator("option")).to_have_text(
+        ["None", "Build relationships", "Advance our cause"]
+    )
     text = page.get_by_label(re.compile("^Text for LinkedIn"))
     text.fill(POST_TEXT)
     advice = page.locator(".check-advice")
@@ -178,6 +185,10 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     text_error = page.locator(f"#{text.get_attribute('id')}-error")
     expect(text_error).to_contain_text("A share needs your own comment")
     expect(page.get_by_role("alert")).to_contain_text("Fix the marked fields")
+    # The dry run of the new text comes back: the refusal stays until the text changes.
+    expect(page.locator(".counter")).not_to_have_text(f"{len(POST_TEXT)} / 3000")
+    expect(page.locator(".check-error")).to_contain_text("A share needs your own comment")
+    expect(text_error).to_be_visible()
     expect(page.get_by_role("heading", name="Write a post")).to_be_visible()  # nothing saved
     screenshot(page, "compose-bare-share")
 
@@ -193,7 +204,9 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     goal.select_option(label="Build relationships")
     page.get_by_role("button", name="Schedule", exact=True).click()
     expect(page.get_by_role("heading", name="Queue", level=1)).to_be_visible()
-    expect(page.locator(".post-card", has_text="wrote down my social media strategy")).to_be_visible()
+    expect(
+        page.locator(".post-card", has_text="wrote down my social media strategy")
+    ).to_be_visible()
     expect(page.locator(".banner-review")).to_be_visible()
 
     # Strategy: networks with their sphere, purpose and audience; Mastodon is resting.
@@ -208,6 +221,11 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     expect(page.locator("#status")).to_contain_text("Saved the purpose of LinkedIn · a1b2c3")
     expect(linkedin.get_by_role("button", name="Save")).to_be_focused()
     expect(page.locator(".resting")).to_contain_text("ada")
+    # LinkedIn has a post scheduled: it cannot be taken out of use, and the card says why.
+    linkedin.get_by_role("switch", name="In use").click()
+    expect(linkedin).to_contain_text("still has scheduled posts")
+    expect(linkedin.get_by_role("link", name="See the queue")).to_be_visible()
+    expect(linkedin.get_by_role("switch", name="In use")).to_be_checked()
     # The goal switch, by keyboard: off, then on again.
     require = page.get_by_role("switch", name="Every post names the goal it serves")
     expect(require).to_be_checked()
@@ -220,6 +238,13 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     expect(page.locator(".banner-review")).to_contain_text(REVIEW_DUE)
     expect(page.locator(".review-facts")).to_contain_text("due now")
     screenshot(page, "strategy")
+
+    # On a phone the banner fits too.
+    phone = new_page(390, 844)
+    log_in(phone, site)
+    expect(phone.locator(".banner-review")).to_contain_text(REVIEW_DUE)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "queue-review-phone")
 
     # Mark the review done, with notes: the banner goes, the dates move on.
     page.locator(".banner-review").get_by_role("button", name="Mark reviewed").click()
@@ -244,8 +269,6 @@ def test_goals_networks_advice_a_bare_share_and_the_review(
     expect(page.locator(".banner-review")).to_have_count(0)
 
     # The strategy on a phone: one readable column, nothing wider than the screen.
-    phone = new_page(390, 844)
-    log_in(phone, site)
     phone.goto(f"{site.url}#/strategy")
     expect(phone.get_by_role("heading", name="Strategy", level=1)).to_be_visible()
     expect(phone.locator(".goal-card")).to_have_count(2)
@@ -264,6 +287,19 @@ def test_goal_editing_and_an_empty_strategy_on_a_small_phone(new_page: Any, site
     expect(page.locator(".banner-review")).to_have_count(0)  # a new strategy is not due
     expect(page.locator(".review-facts")).to_contain_text("Not yet")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    # A yearly review, recorded early and without notes.
+    page.get_by_label("Review every").select_option(label="12 months")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#status")).to_contain_text("review your strategy every year")
+    page.get_by_role("button", name="Record a review").click()
+    dialog = page.get_by_role("dialog", name="Mark your review done")
+    dialog.get_by_role("button", name="Mark reviewed").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".review-facts")).not_to_contain_text("Not yet")
+    expect(page.get_by_role("button", name="Record a review")).to_be_focused()
+    next_year = datetime.now(ZoneInfo(TIME_ZONE)).year + 1
+    expect(page.locator(".review-facts dd").nth(1)).to_contain_text(str(next_year))
 
     goal = page.get_by_label("Goal", exact=True)
     goal.fill("Build my personal brand")
