@@ -162,3 +162,18 @@ def test_only_the_callers_own_posts_count(
         "/api/v1/posts/preview", json={"account_id": bobs["id"], "text": "Hi"}
     )
     assert_problem(response, 401, "unauthenticated")
+
+
+def test_preview_reports_bare_shares_and_unknown_goals_while_typing(client: TestClient) -> None:
+    account = create_account(client, "mastodon", "previewer")
+    client.post("/api/v1/strategy/goals", json={"name": "Build relationships"})
+    body = {
+        "account_id": account["id"],
+        "text": "👍",
+        "shares_url": "https://example.com/someone/post/1",
+        "goal": "Fame",
+    }
+    preview = client.post("/api/v1/posts/preview", json=body).json()
+    codes = {v["code"] for v in preview["violations"]}
+    assert {"bare-share", "unknown-goal"} <= codes
+    assert client.get("/api/v1/posts").json()["items"] == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime, new_id, utcnow
@@ -40,6 +40,9 @@ class Post(SQLModel, table=True):
         Index("ix_posts_state_next_attempt_at", "state", "next_attempt_at"),
         Index("ix_posts_user_id_created_at_id", "user_id", "created_at", "id"),
         Index("ix_posts_user_id_scheduled_at_id", "user_id", "scheduled_at", "id"),
+        # The queue (GET /posts?order=scheduled_at&state=scheduled): without the state, the
+        # first page walks past every published post before the first scheduled one.
+        Index("ix_posts_user_id_state_scheduled_at_id", "user_id", "state", "scheduled_at", "id"),
         # The guard's candidate query: a user's posts of similar normalised length.
         Index("ix_posts_user_id_guard_length", "user_id", "guard_length"),
     )
@@ -85,3 +88,18 @@ class Post(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
     version: int = Field(default=1)
+
+
+class PostFingerprint(SQLModel, table=True):
+    """One fingerprint of a post's comparable form: the guard's index of a user's wording.
+
+    See service.guard.fingerprint. The rows follow the post's ``guard_text``: they are written
+    in the same flush as the post (service.posts.repository), so they are never out of date.
+    """
+
+    __tablename__ = "post_fingerprints"
+    __table_args__ = (Index("ix_post_fingerprints_post_id", "post_id"),)
+
+    user_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    fingerprint: int = Field(sa_column=Column(BigInteger(), primary_key=True, autoincrement=False))
+    post_id: str = Field(sa_column=Column(String(32), ForeignKey("posts.id"), primary_key=True))

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from service import guard
 from service.accounts import service as accounts
+from service.db import utcnow
 from service.networks import rules_for
 from service.posts import repository
-from service.posts.models import Post
 from service.posts.schemas import (
     CrossPostPreview,
     FieldViolation,
@@ -22,10 +21,14 @@ from service.posts.schemas import (
 from service.posts.service import (
     PostPolicy,
     content_of,
+    content_violations,
     cross_post_problem,
     find_cross_post,
+    new_post,
     warnings_for,
 )
+from service.problems import ProblemError
+from service.strategy.service import canonical_goal
 from service.users.models import User
 
 
@@ -34,37 +37,31 @@ def preview(
 ) -> PostPreviewRead:
     account = accounts.get_or_404(session, user, data.account_id)
     rules = rules_for(account.network)
-    # A transient post, never added to the session: the same shape the real checks take.
-    post = Post(
-        user_id=user.id,
-        account_id=account.id,
-        network=account.network,
-        text=data.text,
-        link=data.link,
-        title=data.title,
-        visibility=data.visibility or rules.default_visibility,
-        call_to_action=data.call_to_action,
-        goal=data.goal,
-    )
-    post.guard_text = guard.normalise(post.text)
-    post.guard_length = len(post.guard_text)
-    content = content_of(post)
+    violations: list[FieldViolation] = []
+    try:
+        goal = canonical_goal(policy.values, data.goal)
+    except ProblemError as refusal:  # a goal the user does not have: reported, not raised
+        goal = None
+        violations += [FieldViolation(**error) for error in refusal.extensions["errors"]]
+    # A transient post, never added to the session: the same one POST /posts would build.
+    post = new_post(user, account, data, goal, utcnow())
+    violations += [
+        FieldViolation(field=v.field, code=v.code, message=v.message)
+        for v in content_violations(post)
+    ]
     # Compared with every other account's post, as when scheduling: a copy's own source
     # counts too, so the composer can say it still needs rewriting.
     match = find_cross_post(session, post, policy, exclude_source=False)
     cross_post = None
     if match is not None:
-        problem = cross_post_problem(match, repository.get(session, user.id, match.post_id))
+        conflict = cross_post_problem(match, repository.get(session, user.id, match.post_id))
         cross_post = CrossPostPreview.model_validate(
-            {**problem.extensions, "detail": problem.detail}
+            {**conflict.extensions, "detail": conflict.detail}
         )
     return PostPreviewRead(
-        text_length=rules.text_length(content),
+        text_length=rules.text_length(content_of(post)),
         text_limit=rules.text_limit,
-        violations=[
-            FieldViolation(field=v.field, code=v.code, message=v.message)
-            for v in rules.validate(content)
-        ],
+        violations=violations,
         warnings=warnings_for(post, rules, policy.values),
         cross_post=cross_post,
     )

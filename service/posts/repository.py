@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Connection, and_, delete, event, func, insert, inspect, or_, union_all
+from sqlalchemy.orm import Mapper
 from sqlmodel import Session, col, select
 
+from service import guard
 from service.guard import GuardEntry
-from service.posts.models import GUARD_IGNORED_STATES, Post
+from service.posts.models import GUARD_IGNORED_STATES, Post, PostFingerprint
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,36 @@ def guard_candidates(
     other_than_account: str,
     min_length: int,
     max_length: int,
+    fingerprints: Collection[int],
     exclude_post_ids: Collection[str] = (),
     only_states: Collection[str] = (),
 ) -> list[GuardEntry]:
-    """Posts on other accounts that could be too similar, judged by normalised length only."""
+    """Posts on other accounts that could be too similar (see service.guard.fingerprint).
+
+    The user's newest ``guard.RECENT_POSTS`` posts, and the older ones sharing the most of
+    ``fingerprints``, narrowed by normalised length. Both lists are read through indexes and
+    bounded, so the cost does not grow with the number of posts the user has.
+    """
+    recent = (
+        select(Post.id)
+        .where(Post.user_id == user_id)
+        .order_by(col(Post.created_at).desc(), col(Post.id).desc())
+        .limit(guard.RECENT_POSTS)
+    )
+    shared = (
+        select(PostFingerprint.post_id)
+        .where(
+            PostFingerprint.user_id == user_id,
+            col(PostFingerprint.fingerprint).in_(list(fingerprints)),
+        )
+        .group_by(col(PostFingerprint.post_id))
+        .order_by(func.count().desc())
+        .limit(guard.FINGERPRINT_CANDIDATES)
+    )
+    # Each branch as its own subquery: SQLite allows no LIMIT directly inside a UNION.
+    ids = union_all(select(recent.subquery().c.id), select(shared.subquery().c.post_id))
     statement = select(Post.id, Post.account_id, Post.network, Post.guard_text).where(
+        col(Post.id).in_(ids),
         Post.user_id == user_id,
         Post.account_id != other_than_account,
         col(Post.guard_length) >= min_length,
@@ -93,3 +120,28 @@ def guard_candidates(
         GuardEntry(post_id=row[0], account_id=row[1], network=row[2], normalised=row[3])
         for row in session.exec(statement)
     ]
+
+
+# --- the guard's fingerprints follow each post's guard_text, in the same flush ---------------
+
+
+def _insert_fingerprints(connection: Connection, post: Post) -> None:
+    rows = [
+        {"user_id": post.user_id, "fingerprint": fingerprint, "post_id": post.id}
+        for fingerprint in guard.fingerprints(post.guard_text)
+    ]
+    if rows:
+        connection.execute(insert(PostFingerprint), rows)
+
+
+@event.listens_for(Post, "after_insert")
+def _fingerprint_new_post(_mapper: Mapper[Post], connection: Connection, post: Post) -> None:
+    _insert_fingerprints(connection, post)
+
+
+@event.listens_for(Post, "after_update")
+def _fingerprint_changed_post(_mapper: Mapper[Post], connection: Connection, post: Post) -> None:
+    if not inspect(post).attrs.guard_text.history.has_changes():
+        return
+    connection.execute(delete(PostFingerprint).where(col(PostFingerprint.post_id) == post.id))
+    _insert_fingerprints(connection, post)

@@ -34,8 +34,8 @@ class ScheduleFields(BaseModel):
     publish_now: bool = Field(default=False, description="Publish as soon as possible.")
 
 
-class PostCreate(ScheduleFields):
-    model_config = ConfigDict(extra="forbid")
+class PostContentFields(BaseModel):
+    """What the user writes for one account: the same for a new post and for its preview."""
 
     account_id: str = Field(max_length=64)
     text: str = Field(max_length=MAX_TEXT)
@@ -49,6 +49,11 @@ class PostCreate(ScheduleFields):
     visibility: str | None = Field(default=None, max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)
     goal: str | None = Field(default=None, max_length=255)
+
+
+class PostCreate(ScheduleFields, PostContentFields):
+    model_config = ConfigDict(extra="forbid")
+
     state: Literal["draft", "scheduled"] | None = Field(
         default=None,
         description="Defaults to scheduled when a time (or publish_now) is given, else draft.",
@@ -135,23 +140,10 @@ class PostRead(BaseModel):
     version: int
 
 
-class PostPreviewRequest(BaseModel):
+class PostPreviewRequest(PostContentFields):
     """A post's content as for POST /posts, without a schedule: checked, never stored."""
 
     model_config = ConfigDict(extra="forbid")
-
-    account_id: str = Field(max_length=64)
-    text: str = Field(max_length=MAX_TEXT)
-    link: str | None = Field(default=None, max_length=2048)
-    shares_url: str | None = Field(
-        default=None,
-        max_length=2048,
-        description="Someone else's post or link you share; your text must comment on it.",
-    )
-    title: str | None = Field(default=None, max_length=1000)
-    visibility: str | None = Field(default=None, max_length=32)
-    call_to_action: str | None = Field(default=None, max_length=1000)
-    goal: str | None = Field(default=None, max_length=255)
 
 
 class FieldViolation(BaseModel):

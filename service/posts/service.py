@@ -18,6 +18,7 @@ from service.networks.base import NetworkRules, PostContent, Violation
 from service.posts import repository, scheduling
 from service.posts.models import CANCELLABLE_STATES, EDITABLE_STATES, Post, PostState
 from service.posts.schemas import (
+    PostContentFields,
     PostCreate,
     PostRead,
     PostUpdate,
@@ -103,9 +104,9 @@ def to_read(post: Post, values: ValueContext) -> PostRead:
     )
 
 
-def _validate_content(post: Post) -> None:
-    rules = rules_for(post.network)
-    violations = rules.validate(content_of(post))
+def content_violations(post: Post) -> list[Violation]:
+    """Every way the post breaks its network's rules or the rule on shares."""
+    violations = rules_for(post.network).validate(content_of(post))
     if post.shares_url and post.link:
         violations.append(
             Violation(
@@ -116,6 +117,11 @@ def _validate_content(post: Post) -> None:
         )
     if post.shares_url and (reason := share_comment_problem(post.text)):
         violations.append(Violation("text", "bare-share", reason))
+    return violations
+
+
+def _validate_content(post: Post) -> None:
+    violations = content_violations(post)
     if violations:
         raise invalid(
             " ".join(v.message for v in violations),
@@ -167,6 +173,7 @@ def find_cross_post(
         other_than_account=post.account_id,
         min_length=low,
         max_length=high,
+        fingerprints=guard.fingerprints(post.guard_text),
         exclude_post_ids=excluded,
         only_states=only_states,
     )
@@ -254,11 +261,10 @@ def _touch(post: Post, now: datetime) -> None:
     post.version += 1
 
 
-def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -> Post:
-    now = utcnow()
-    account = accounts.get_or_404(session, user, data.account_id)
-    _require_active(account)
-    rules = rules_for(account.network)
+def new_post(
+    user: User, account: Account, data: PostContentFields, goal: str | None, now: datetime
+) -> Post:
+    """A post as written for ``account``, not yet added to the session."""
     post = Post(
         user_id=user.id,
         account_id=account.id,
@@ -266,19 +272,27 @@ def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -
         text=data.text,
         link=data.link,
         title=data.title,
-        visibility=data.visibility or rules.default_visibility,
+        visibility=data.visibility or rules_for(account.network).default_visibility,
         call_to_action=data.call_to_action,
-        goal=canonical_goal(policy.values, data.goal),
+        goal=goal,
         shares_url=data.shares_url,
         created_at=now,
         updated_at=now,
     )
+    _refresh_guard_text(post)
+    return post
+
+
+def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -> Post:
+    now = utcnow()
+    account = accounts.get_or_404(session, user, data.account_id)
+    _require_active(account)
+    post = new_post(user, account, data, canonical_goal(policy.values, data.goal), now)
     has_time = _apply_schedule(post, data, now)
     wants_scheduled = data.state == "scheduled" or (data.state is None and has_time)
     _validate_content(post)
     if wants_scheduled:
         _make_scheduled(post, now, policy.values)
-    _refresh_guard_text(post)
     _enforce_guard(session, post, policy)
     session.add(post)
     session.flush()
