@@ -24,22 +24,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from service.networks._common import REDACTED, StandardRules
-from service.networks.base import AccountRef, OutgoingRequest, PostContent
+from service.networks.base import AccountRef, FailureKind, OutgoingRequest, PostContent
 
 log = logging.getLogger("handpost.networks")
-
-
-class Kind(StrEnum):
-    RETRYABLE = "retryable"  # nothing was created; sending again is safe
-    PERMANENT = "permanent"  # the network refused; sending again would fail the same way
-    UNKNOWN = "unknown"  # the post may exist; sending again could publish it twice
 
 
 class NetworkError(Exception):
@@ -47,7 +40,7 @@ class NetworkError(Exception):
 
     def __init__(
         self,
-        kind: Kind,
+        kind: FailureKind,
         message: str,
         *,
         http_status: int | None = None,
@@ -217,11 +210,11 @@ def transport_failure(
     name = type(exc).__name__
     if isinstance(exc, httpx.UnsupportedProtocol):
         return NetworkError(
-            Kind.PERMANENT, f"The {display_name} API address is not an http(s) URL ({name})."
+            FailureKind.PERMANENT, f"The {display_name} API address is not an http(s) URL ({name})."
         )
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"Could not connect to {display_name} ({name}); nothing was sent.",
         )
     what = {
@@ -232,9 +225,9 @@ def transport_failure(
         "WriteError": "the connection broke while sending",
     }.get(name, "the connection failed")
     if not creates:
-        return NetworkError(Kind.RETRYABLE, f"{display_name}: {what} ({name}).")
+        return NetworkError(FailureKind.RETRYABLE, f"{display_name}: {what} ({name}).")
     return NetworkError(
-        Kind.UNKNOWN,
+        FailureKind.UNKNOWN,
         f"{display_name} may have received the post: {what} after the request was sent ({name}).",
     )
 
@@ -275,7 +268,7 @@ def failure_for_status(
     if status == 429:
         wait = f" Its limit resets in {retry_after:.0f} s." if retry_after else ""
         return NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{display_name} is rate limiting Handpost: {message}.{wait}",
             http_status=status,
             retry_after=retry_after,
@@ -283,20 +276,20 @@ def failure_for_status(
     if status >= 500 or status == 408:
         if creates:
             return NetworkError(
-                Kind.UNKNOWN,
+                FailureKind.UNKNOWN,
                 f"{display_name} failed (HTTP {status}: {message}) after receiving the post, "
                 "so it may have been created.",
                 http_status=status,
                 retry_after=retry_after,
             )
         return NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{display_name} failed (HTTP {status}: {message}).",
             http_status=status,
             retry_after=retry_after,
         )
     return NetworkError(
-        Kind.PERMANENT, f"{display_name} refused the post: {message}", http_status=status
+        FailureKind.PERMANENT, f"{display_name} refused the post: {message}", http_status=status
     )
 
 
@@ -462,7 +455,7 @@ def meta_failure(
         return TokenExpired(f"{display_name} refused the access token: {error.message}", status)
     if error.throttled:
         return NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{display_name} is throttling Handpost: {error.message}.",
             http_status=status,
             retry_after=meta_usage_wait(response.headers),
@@ -472,13 +465,15 @@ def meta_failure(
         return failure_for_status(display_name, response, error.message, creates=creates)
     if error.temporary:
         return NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{display_name} had a temporary problem: {error.message}.",
             http_status=status,
             retry_after=retry_after_header(response.headers),
         )
     return NetworkError(
-        Kind.PERMANENT, f"{display_name} refused the post: {error.message}", http_status=status
+        FailureKind.PERMANENT,
+        f"{display_name} refused the post: {error.message}",
+        http_status=status,
     )
 
 
@@ -535,7 +530,7 @@ class LiveAdapter(abc.ABC):
         try:
             return await self.create(attempt)
         except NetworkError as failure:
-            if failure.kind is not Kind.UNKNOWN:
+            if failure.kind is not FailureKind.UNKNOWN:
                 raise
             return await self.reconcile(attempt, failure)
 

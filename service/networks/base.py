@@ -24,6 +24,14 @@ class Network(StrEnum):
     THREADS = "threads"
 
 
+class FailureKind(StrEnum):
+    """How a failed publish is handled: the one classification every network maps onto."""
+
+    RETRYABLE = "retryable"  # nothing was created; sending again is safe
+    PERMANENT = "permanent"  # the network refused; sending again would fail the same way
+    UNKNOWN = "unknown"  # the post may exist; sending again could publish it twice
+
+
 @dataclass(frozen=True)
 class PostContent:
     """What the user wrote for one network; ``visibility`` is Handpost's word (e.g. "public")."""

@@ -23,7 +23,6 @@ from service.networks._common import (
 from service.networks._http import (
     Api,
     Attempt,
-    Kind,
     LiveAdapter,
     LiveConfig,
     NetworkError,
@@ -37,6 +36,7 @@ from service.networks._http import (
 )
 from service.networks.base import (
     AccountRef,
+    FailureKind,
     Network,
     OutgoingRequest,
     PostContent,
@@ -275,7 +275,7 @@ class BlueskyAdapter(LiveAdapter):
         if error in _TOKEN_ERRORS:
             raise TokenExpired(f"Bluesky refused the session: {message}", response.status_code)
         raise NetworkError(
-            Kind.UNKNOWN,
+            FailureKind.UNKNOWN,
             f"checking for the record failed: {message}",
             http_status=response.status_code,
         )
@@ -286,7 +286,7 @@ class BlueskyAdapter(LiveAdapter):
         except NetworkError as error:
             # Still safe to resend: the same rkey cannot be created twice.
             raise NetworkError(
-                Kind.RETRYABLE,
+                FailureKind.RETRYABLE,
                 f"{failure.message} Checking for it failed too ({error.message}); sending it "
                 "again with the same record key, which cannot create a second post.",
                 http_status=failure.http_status,
@@ -294,7 +294,7 @@ class BlueskyAdapter(LiveAdapter):
         if found is not None:
             return found
         raise NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{failure.message} The record does not exist, so it will be sent again with the "
             "same record key.",
             http_status=failure.http_status,
@@ -375,7 +375,7 @@ def _with_session(credentials: dict[str, str], body: dict[str, Any]) -> dict[str
     missing = [k for k in ("accessJwt", "refreshJwt", "did") if not body.get(k)]
     if missing:
         raise NetworkError(
-            Kind.RETRYABLE, f"Bluesky answered the login without {', '.join(missing)}."
+            FailureKind.RETRYABLE, f"Bluesky answered the login without {', '.join(missing)}."
         )
     return {
         **credentials,

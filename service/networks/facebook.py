@@ -9,7 +9,6 @@ from service.networks._common import REDACTED, StandardRules, hash_digits
 from service.networks._http import (
     Attempt,
     GraphError,
-    Kind,
     LiveAdapter,
     NetworkError,
     Published,
@@ -21,6 +20,7 @@ from service.networks._http import (
 )
 from service.networks.base import (
     AccountRef,
+    FailureKind,
     Network,
     OutgoingRequest,
     PostContent,
@@ -141,13 +141,13 @@ class FacebookAdapter(LiveAdapter):
             if found is not None:
                 return found
             raise NetworkError(
-                Kind.UNKNOWN,
+                FailureKind.UNKNOWN,
                 f"Facebook refused the retry as a duplicate ({error.message}), so an earlier "
                 "attempt probably published it, but it could not be found on the Page feed.",
                 http_status=status,
             )
         raise NetworkError(
-            Kind.PERMANENT,
+            FailureKind.PERMANENT,
             f"Facebook refused the post as a duplicate of the Page's last post: {error.message}",
             http_status=status,
         )
@@ -157,14 +157,14 @@ class FacebookAdapter(LiveAdapter):
             found = await self._find_on_feed(attempt)
         except NetworkError as error:
             raise NetworkError(
-                Kind.UNKNOWN,
+                FailureKind.UNKNOWN,
                 f"{failure.message} Checking the Page feed failed too: {error.message}",
                 http_status=failure.http_status,
             ) from None
         if found is not None:
             return found
         raise NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{failure.message} It is not on the Page feed, so it will be sent again (Facebook "
             "refuses an identical consecutive post, which catches a late arrival).",
             http_status=failure.http_status,
@@ -184,7 +184,8 @@ class FacebookAdapter(LiveAdapter):
         )
         if not response.is_success:
             raise NetworkError(
-                Kind.UNKNOWN, f"reading the Page feed failed: {graph_error(response).message}"
+                FailureKind.UNKNOWN,
+                f"reading the Page feed failed: {graph_error(response).message}",
             )
         for post in json_body(response).get("data") or []:
             if isinstance(post, dict) and post.get("message") == attempt.content.text:

@@ -17,7 +17,6 @@ from service.networks._common import (
 from service.networks._http import (
     Api,
     Attempt,
-    Kind,
     LiveAdapter,
     NetworkError,
     Published,
@@ -34,6 +33,7 @@ from service.networks._http import (
 )
 from service.networks.base import (
     AccountRef,
+    FailureKind,
     Network,
     OutgoingRequest,
     PostContent,
@@ -204,7 +204,7 @@ class LinkedInAdapter(LiveAdapter):
             urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
             if not urn:
                 raise NetworkError(
-                    Kind.UNKNOWN,
+                    FailureKind.UNKNOWN,
                     "LinkedIn accepted the post but did not say its URN (no x-restli-id).",
                     http_status=response.status_code,
                 )
@@ -230,13 +230,13 @@ class LinkedInAdapter(LiveAdapter):
             return TokenExpired(f"LinkedIn refused the access token: {message}", status)
         if duplicate:
             return NetworkError(
-                Kind.PERMANENT,
+                FailureKind.PERMANENT,
                 f"LinkedIn refused the post as a duplicate of an earlier post: {message}",
                 http_status=status,
             )
         if status == 426:
             return NetworkError(
-                Kind.PERMANENT,
+                FailureKind.PERMANENT,
                 f"LinkedIn refused the API version {attempt.config.linkedin_version}: {message}. "
                 "Set HANDPOST_LINKEDIN_VERSION to an active version (YYYYMM).",
                 http_status=status,
@@ -247,7 +247,7 @@ class LinkedInAdapter(LiveAdapter):
 
     async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
         raise NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{failure.message} Sending it again: if it did arrive, LinkedIn refuses the "
             "resend as a duplicate and names the post.",
             http_status=failure.http_status,

@@ -20,7 +20,6 @@ from service.networks._common import (
 )
 from service.networks._http import (
     Attempt,
-    Kind,
     LiveAdapter,
     LiveConfig,
     NetworkError,
@@ -33,6 +32,7 @@ from service.networks._http import (
 )
 from service.networks.base import (
     AccountRef,
+    FailureKind,
     Network,
     OutgoingRequest,
     PostContent,
@@ -145,7 +145,7 @@ class MastodonAdapter(LiveAdapter):
             return ReconnectNeeded(f"Mastodon refused the access token: {message}", status)
         if status == 422 and "process" in message.lower():  # media not processed yet
             return NetworkError(
-                Kind.RETRYABLE, f"Mastodon is not ready: {message}", http_status=status
+                FailureKind.RETRYABLE, f"Mastodon is not ready: {message}", http_status=status
             )
         return failure_for_status(
             "Mastodon",
@@ -164,7 +164,7 @@ class MastodonAdapter(LiveAdapter):
         if not self._key_remembered(attempt.config):
             raise failure
         raise NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{failure.message} Sending it again with the same Idempotency-Key: Mastodon "
             "returns the status it already created, if it did.",
             http_status=failure.http_status,

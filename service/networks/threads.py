@@ -20,7 +20,6 @@ from service.networks._common import (
 from service.networks._http import (
     Api,
     Attempt,
-    Kind,
     LiveAdapter,
     NetworkError,
     Published,
@@ -36,6 +35,7 @@ from service.networks._http import (
 )
 from service.networks.base import (
     AccountRef,
+    FailureKind,
     Network,
     OutgoingRequest,
     PostContent,
@@ -169,11 +169,13 @@ class ThreadsAdapter(LiveAdapter):
                 return
             if status in ("ERROR", "EXPIRED"):
                 raise NetworkError(
-                    Kind.RETRYABLE,
+                    FailureKind.RETRYABLE,
                     f"Threads could not prepare the post ({status}: {detail}); a new container "
                     "will be made.",
                 )
-        raise NetworkError(Kind.RETRYABLE, "Threads was still processing the post; trying later.")
+        raise NetworkError(
+            FailureKind.RETRYABLE, "Threads was still processing the post; trying later."
+        )
 
     async def _container_status(self, attempt: Attempt, container: str) -> tuple[str, str]:
         response = await attempt.api.get(
@@ -195,7 +197,7 @@ class ThreadsAdapter(LiveAdapter):
             try:
                 return await self._publish_once(attempt, container)
             except NetworkError as error:
-                if error.kind is not Kind.UNKNOWN and failure is None:
+                if error.kind is not FailureKind.UNKNOWN and failure is None:
                     raise  # a clear refusal of the first publish
                 failure = error
             status = await self._status_after(attempt, container, failure)
@@ -203,7 +205,7 @@ class ThreadsAdapter(LiveAdapter):
                 return await self._find_published(attempt, failure)
             if status != "FINISHED":
                 raise NetworkError(
-                    Kind.RETRYABLE,
+                    FailureKind.RETRYABLE,
                     f"{failure.message} The container is {status}, so nothing was published; "
                     "a new one will be made.",
                     http_status=failure.http_status,
@@ -211,7 +213,7 @@ class ThreadsAdapter(LiveAdapter):
             # FINISHED: not published, and a container publishes at most once: publish it again.
         assert failure is not None
         raise NetworkError(
-            Kind.UNKNOWN,
+            FailureKind.UNKNOWN,
             f"{failure.message} Publishing the same container again was unclear too.",
             http_status=failure.http_status,
         )
@@ -235,7 +237,7 @@ class ThreadsAdapter(LiveAdapter):
             status, _detail = await self._container_status(attempt, container)
         except (NetworkError, TokenExpired) as error:
             raise NetworkError(
-                Kind.UNKNOWN,
+                FailureKind.UNKNOWN,
                 f"{failure.message} Checking the container failed too: {error}",
                 http_status=failure.http_status,
             ) from None
@@ -278,7 +280,7 @@ class ThreadsAdapter(LiveAdapter):
                     "unclear answer).",
                 )
         raise NetworkError(
-            Kind.UNKNOWN,
+            FailureKind.UNKNOWN,
             f"{failure.message} Threads says the container was published, but the post was not "
             "found among the account's latest.",
             http_status=failure.http_status,

@@ -21,7 +21,6 @@ from service.networks._common import (
 from service.networks._http import (
     Api,
     Attempt,
-    Kind,
     LiveAdapter,
     NetworkError,
     Published,
@@ -36,6 +35,7 @@ from service.networks._http import (
 )
 from service.networks.base import (
     AccountRef,
+    FailureKind,
     Network,
     OutgoingRequest,
     PostContent,
@@ -176,7 +176,7 @@ class XAdapter(LiveAdapter):
     async def _duplicate(self, attempt: Attempt, message: str, status: int) -> Published:
         if attempt.number <= 1:
             raise NetworkError(
-                Kind.PERMANENT,
+                FailureKind.PERMANENT,
                 f"X refused the post as a duplicate of an earlier post: {message}",
                 http_status=status,
             )
@@ -185,7 +185,7 @@ class XAdapter(LiveAdapter):
         if found is not None:
             return found
         raise NetworkError(
-            Kind.UNKNOWN,
+            FailureKind.UNKNOWN,
             f"X refused the retry as a duplicate ({message}), so an earlier attempt probably "
             "published it, but it was not found among the account's recent posts.",
             http_status=status,
@@ -196,7 +196,7 @@ class XAdapter(LiveAdapter):
             found = await self._find_on_timeline(attempt)
         except NetworkError as error:
             raise NetworkError(
-                Kind.UNKNOWN,
+                FailureKind.UNKNOWN,
                 f"{failure.message} Checking the account's recent posts failed too: "
                 f"{error.message}",
                 http_status=failure.http_status,
@@ -204,7 +204,7 @@ class XAdapter(LiveAdapter):
         if found is not None:
             return found
         raise NetworkError(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             f"{failure.message} It is not among the account's recent posts, so it will be sent "
             "again (X refuses duplicate content, which catches a late arrival).",
             http_status=failure.http_status,
@@ -222,7 +222,9 @@ class XAdapter(LiveAdapter):
             Authorization=BEARER_REDACTED,
         )
         if not response.is_success:
-            raise NetworkError(Kind.UNKNOWN, f"reading the timeline failed: {_x_message(response)}")
+            raise NetworkError(
+                FailureKind.UNKNOWN, f"reading the timeline failed: {_x_message(response)}"
+            )
         sent = _comparable(RULES.sent_text(attempt.content))
         for tweet in json_body(response).get("data") or []:
             if isinstance(tweet, dict) and _comparable(str(tweet.get("text", ""))) == sent:
@@ -244,7 +246,9 @@ class XAdapter(LiveAdapter):
         )
         data = json_body(response).get("data")
         if not response.is_success or not isinstance(data, dict) or not data.get("id"):
-            raise NetworkError(Kind.UNKNOWN, f"reading the user id failed: {_x_message(response)}")
+            raise NetworkError(
+                FailureKind.UNKNOWN, f"reading the user id failed: {_x_message(response)}"
+            )
         return str(data["id"])
 
     # -- tokens ------------------------------------------------------------------------------

@@ -24,14 +24,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from service.accounts.models import Account
 from service.config import Settings
 from service.db import Database, utcnow
-from service.networks.base import AccountRef, Network
+from service.networks.base import AccountRef, FailureKind, Network
 from service.observability.metrics import record_attempt
 from service.posts.models import Post, PostState
 from service.posts.service import PostPolicy, content_of, cross_post_problem, find_cross_post
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.publishers import (
-    FailureKind,
     Publisher,
     PublishFailure,
     PublishJob,

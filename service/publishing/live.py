@@ -40,16 +40,15 @@ from service.networks._common import REDACTED
 from service.networks._http import (
     Api,
     Attempt,
-    Kind,
     LiveAdapter,
     LiveConfig,
     NetworkError,
     ReconnectNeeded,
     TokenExpired,
 )
-from service.networks.base import Network
+from service.networks.base import FailureKind, Network
 from service.publishing import repository as publishing
-from service.publishing.publishers import FailureKind, PublishFailure, PublishJob, PublishResult
+from service.publishing.publishers import PublishFailure, PublishJob, PublishResult
 
 log = logging.getLogger("handpost.live")
 
@@ -62,11 +61,6 @@ ADAPTERS: dict[Network, LiveAdapter] = {
     Network.THREADS: threads.ADAPTER,
 }
 DEFAULT_NETWORK_CONCURRENCY = 4
-_KINDS = {
-    Kind.RETRYABLE: FailureKind.RETRYABLE,
-    Kind.PERMANENT: FailureKind.PERMANENT,
-    Kind.UNKNOWN: FailureKind.UNKNOWN,
-}
 
 
 @dataclass
@@ -159,7 +153,7 @@ class LivePublisher:
             raise await self._reconnect(job, name, stored, needed, attempt) from None
         except NetworkError as error:
             raise PublishFailure(
-                _KINDS[error.kind],
+                error.kind,
                 self._scrub(error.message, stored),
                 http_status=error.http_status,
                 retry_after=error.retry_after,
@@ -247,7 +241,7 @@ class LivePublisher:
                 log.info("account %s: renewed its %s token", job.account.id, adapter.display_name)
             elif not await self._adopt_newer(job, stored):
                 raise NetworkError(
-                    Kind.RETRYABLE, "The account's credentials changed while renewing them."
+                    FailureKind.RETRYABLE, "The account's credentials changed while renewing them."
                 )
 
     async def _adopt_newer(self, job: PublishJob, stored: StoredCredentials) -> bool:

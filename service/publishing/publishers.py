@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Protocol
 
 from service.networks import rules_for
-from service.networks.base import AccountRef, Network, PostContent
+from service.networks.base import AccountRef, FailureKind, Network, PostContent
 
 
 @dataclass(frozen=True)
@@ -27,12 +26,6 @@ class PublishResult:
     http_status: int | None
     message: str
     request: dict[str, Any] | None
-
-
-class FailureKind(StrEnum):
-    RETRYABLE = "retryable"  # nothing was created; sending again is safe
-    PERMANENT = "permanent"  # the network refused; sending again would fail the same way
-    UNKNOWN = "unknown"  # the post may exist; sending again could publish it twice
 
 
 class PublishFailure(Exception):
