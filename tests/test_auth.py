@@ -92,6 +92,8 @@ def test_one_user_never_sees_or_touches_anothers_things(make_client: AppFactory)
     post_id = post.json()["id"]
     draft = create_post(ada, linkedin["id"], "Ada's draft for colleagues").json()
     wait_for(lambda: ada.get(f"/api/v1/posts/{post_id}").json()["state"] == "published")
+    goal = ada.post("/api/v1/strategy/goals", json={"name": "Build relationships"}).json()
+    token = ada.post("/api/v1/tokens", json={"name": "ada's script"}).json()
 
     for method, url, body in [
         ("GET", f"/api/v1/accounts/{mastodon['id']}", None),
@@ -105,6 +107,11 @@ def test_one_user_never_sees_or_touches_anothers_things(make_client: AppFactory)
         ("POST", f"/api/v1/posts/{post_id}/copy", {"account_id": linkedin["id"]}),
         ("GET", f"/api/v1/posts/{post_id}/attempts", None),
         ("POST", "/api/v1/posts", {"account_id": mastodon["id"], "text": "Bob writes as Ada"}),
+        ("POST", "/api/v1/posts/preview", {"account_id": mastodon["id"], "text": "Peek"}),
+        ("POST", f"/api/v1/posts/{post_id}/resolve", {"outcome": "requeue"}),
+        ("PATCH", f"/api/v1/strategy/goals/{goal['id']}", {"name": "Bob's now"}),
+        ("DELETE", f"/api/v1/strategy/goals/{goal['id']}", None),
+        ("DELETE", f"/api/v1/tokens/{token['id']}", None),
     ]:
         headers = {"If-Match": '"1"'} if method == "PATCH" else {}
         response = bob.request(method, url, json=body, headers=headers)
@@ -119,6 +126,9 @@ def test_one_user_never_sees_or_touches_anothers_things(make_client: AppFactory)
     # Nothing changed for Ada.
     assert ada.get(f"/api/v1/posts/{draft['id']}").json()["text"] == "Ada's draft for colleagues"
     assert len(ada.get("/api/v1/accounts").json()) == 2
+    assert [g["name"] for g in ada.get("/api/v1/strategy/goals").json()] == ["Build relationships"]
+    assert bob.get("/api/v1/strategy").json()["goals"] == []
+    assert [t["name"] for t in ada.get("/api/v1/tokens").json()] == ["ada's script"]
 
 
 def test_the_guard_compares_only_a_users_own_posts(make_client: AppFactory) -> None:
