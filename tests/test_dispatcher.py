@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
-from service import guard
-from service.accounts.models import Account
 from service.db import Database
 from service.posts.models import Post, PostState
 from service.publishing.models import PublishAttempt
@@ -24,27 +22,7 @@ from tests.support.api import (
     post_state,
     wait_for,
 )
-
-
-def insert_post(database: Database, account_id: str, network: str, text: str, **fields) -> str:
-    """A post written straight to the database, e.g. one that came due while we were down."""
-    normalised = guard.normalise(text)
-    with database.session() as session:
-        account = session.get(Account, account_id)
-        assert account is not None
-        post = Post(
-            user_id=account.user_id,
-            account_id=account_id,
-            network=network,
-            text=text,
-            visibility="public",
-            guard_text=normalised,
-            guard_length=len(normalised),
-            **fields,
-        )
-        session.add(post)
-        session.commit()
-    return post.id
+from tests.support.rows import insert_post
 
 
 def test_due_posts_are_published_and_logged(make_client: AppFactory) -> None:
@@ -99,7 +77,6 @@ def test_log_filters_by_account_and_outcome(make_client: AppFactory, database: D
     insert_post(
         database,
         fb["id"],
-        "facebook",
         "Old news from last night",
         state=PostState.SCHEDULED,
         scheduled_at=datetime.now(UTC) - timedelta(hours=5),
@@ -123,7 +100,6 @@ def test_after_downtime_recent_posts_go_out_and_old_ones_are_missed(
     recent = insert_post(
         database,
         account["id"],
-        "facebook",
         "Good morning, family!",
         state=PostState.SCHEDULED,
         scheduled_at=now - timedelta(minutes=5),
@@ -132,7 +108,6 @@ def test_after_downtime_recent_posts_go_out_and_old_ones_are_missed(
     stale = insert_post(
         database,
         account["id"],
-        "facebook",
         "Good morning, everyone!",
         state=PostState.SCHEDULED,
         scheduled_at=now - timedelta(hours=16),
@@ -164,7 +139,6 @@ def test_two_dispatchers_never_publish_a_post_twice(
         insert_post(
             database,
             accounts[i % 4]["id"],
-            "mastodon",
             distinct_text(i),
             state=PostState.SCHEDULED,
             scheduled_at=due,
@@ -202,7 +176,6 @@ def test_a_post_left_mid_publish_by_a_dead_worker_is_recovered(
     orphan = insert_post(
         database,
         account["id"],
-        "mastodon",
         "Sent when the worker died",
         state=PostState.PUBLISHING,
         scheduled_at=now - timedelta(seconds=30),
@@ -226,7 +199,6 @@ def test_the_scheduler_holds_no_job_per_post(make_client: AppFactory, database: 
         insert_post(
             database,
             account["id"],
-            "threads",
             distinct_text(i),
             state=PostState.SCHEDULED,
             scheduled_at=far + timedelta(minutes=i),
@@ -260,7 +232,6 @@ def _unknown_post(make_client: AppFactory, database: Database) -> tuple[TestClie
     post_id = insert_post(
         database,
         account["id"],
-        "x",
         "Did this one go out?",
         state=PostState.UNKNOWN,
         scheduled_at=now - timedelta(hours=2),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from service.db import Database
@@ -12,7 +13,7 @@ from service.networks.bluesky import rkey_for
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.api import create_post
-from tests.test_live_publishing import (
+from tests.support.live import (
     attempts,
     connect,
     created,
@@ -20,12 +21,10 @@ from tests.test_live_publishing import (
     mark_as_claimed_by_a_dead_worker,
     publish_now,
     seconds_between,
-    secret_key,
     settled,
 )
 
-pytest_plugins = ["tests.emulator.fixtures"]
-__all__ = ["secret_key"]
+pytestmark = pytest.mark.usefixtures("secret_key")
 
 
 def test_the_request_is_the_documented_one(

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+import pytest
 
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.support.api import wait_for
-from tests.test_live_publishing import (
+from tests.support.live import (
     attempts,
     connect,
     created,
     live_client,
     publish_now,
+    rescheduled_after_first_attempt,
     seconds_between,
-    secret_key,
     settled,
 )
 
-pytest_plugins = ["tests.emulator.fixtures"]
-__all__ = ["secret_key"]
+pytestmark = pytest.mark.usefixtures("secret_key")
 
 
 def test_the_request_is_the_documented_one(
@@ -78,11 +76,7 @@ def test_throttling_waits_for_the_estimated_time_to_regain_access(
     network.inject_fault("facebook", "create", "status", status=400, code=32, retry_after_s=90)
     post = publish_now(client, account["id"], "Too many calls to this Page for now.")
 
-    def rescheduled() -> dict[str, Any] | None:
-        read: dict[str, Any] = client.get(f"/api/v1/posts/{post['id']}").json()
-        return read if read["state"] == "scheduled" and read["attempt_count"] == 1 else None
-
-    read = wait_for(rescheduled)
+    read = rescheduled_after_first_attempt(client, post["id"])
     [entry] = attempts(client, post["id"])
     assert entry["outcome"] == "retrying"
     assert "(#32) Page request limit reached" in entry["message"]

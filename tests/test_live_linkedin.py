@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.test_live_publishing import (
+from tests.support.live import (
     CLIENT_ID,
     CLIENT_SECRET,
     attempts,
@@ -13,12 +15,10 @@ from tests.test_live_publishing import (
     live_client,
     publish_now,
     seconds_between,
-    secret_key,
     settled,
 )
 
-pytest_plugins = ["tests.emulator.fixtures"]
-__all__ = ["secret_key"]
+pytestmark = pytest.mark.usefixtures("secret_key")
 
 
 def test_the_request_is_the_documented_one(

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.test_live_publishing import (
+from tests.support.live import (
     attempts,
     connect,
     created,
     live_client,
     publish_now,
-    secret_key,
     settled,
 )
 
-pytest_plugins = ["tests.emulator.fixtures"]
-__all__ = ["secret_key"]  # the autouse fixture, imported so it applies here too
+pytestmark = pytest.mark.usefixtures("secret_key")
 
 
 def test_the_request_is_the_documented_one(

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from cryptography.fernet import Fernet
 
 from service.db import Database
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.test_live_publishing import (
+from tests.support.live import (
     attempts,
     ciphertext,
     connect,
     created,
     live_client,
     publish_now,
-    secret_key,
     settled,
 )
 
-pytest_plugins = ["tests.emulator.fixtures"]
-__all__ = ["secret_key"]
+pytestmark = pytest.mark.usefixtures("secret_key")
 
 
 def test_the_requests_are_the_documented_ones(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+
+import pytest
 
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.support.api import create_post, wait_for
-from tests.test_live_publishing import (
+from tests.support.api import create_post
+from tests.support.live import (
     CLIENT_ID,
     CLIENT_SECRET,
     attempts,
@@ -16,13 +17,12 @@ from tests.test_live_publishing import (
     created,
     live_client,
     publish_now,
+    rescheduled_after_first_attempt,
     seconds_between,
-    secret_key,
     settled,
 )
 
-pytest_plugins = ["tests.emulator.fixtures"]
-__all__ = ["secret_key"]
+pytestmark = pytest.mark.usefixtures("secret_key")
 
 
 def test_the_request_is_the_documented_one(
@@ -124,11 +124,7 @@ def test_a_usage_cap_waits_for_the_reset(make_client: AppFactory, network: Emula
 
     post = publish_now(client, account["id"], "The monthly cap is reached; wait for it.")
 
-    def rescheduled() -> dict[str, Any] | None:
-        read: dict[str, Any] = client.get(f"/api/v1/posts/{post['id']}").json()
-        return read if read["state"] == "scheduled" and read["attempt_count"] == 1 else None
-
-    read = wait_for(rescheduled)
+    read = rescheduled_after_first_attempt(client, post["id"])
     [entry] = attempts(client, post["id"])
     assert "usage cap" in entry["message"] and "resets in" in entry["message"]
     # The next attempt is set at X's reset (10 minutes), not at the 50 ms backoff.

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { clearError, field, h, select, showError } from "./dom.js";
-import { formatDateTime, toLocalInput, toLocalTime } from "./format.js";
+import { formatDateTime, snippet, toLocalInput, toLocalTime } from "./format.js";
 import * as store from "./store.js";
 import { announce, describeError, openDialog } from "./ui.js";
 
@@ -46,6 +46,34 @@ export function staleMessage() {
   return "This post changed elsewhere — reload it to see the change, then try again.";
 }
 
+/**
+ * A form dialog's refusal: a 422's messages next to their fields, anything else in `problem`;
+ * a post changed elsewhere (412) gets a Reload button that runs `reload`.
+ */
+function showFormProblem(problem, error, fields, reload) {
+  const left = error.status === 422 ? showFieldErrors(error, fields) : [];
+  if (error.status === 422 && !left.length) return;
+  problem.replaceChildren(h("p", {}, error.status === 412 ? staleMessage() : describeError(error)));
+  if (error.status === 412) {
+    problem.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          onclick: async () => {
+            await reload();
+            problem.hidden = true;
+            announce("Reloaded the post.");
+          },
+        },
+        "Reload",
+      ),
+    );
+  }
+  problem.hidden = false;
+}
+
 /** Reschedule dialog: resolves with the updated post, or undefined when closed. */
 export async function reschedulePost(postId) {
   let { post, etag } = await fetchPost(postId);
@@ -79,28 +107,9 @@ export async function reschedulePost(postId) {
         close(data);
       } catch (error) {
         const fields = { local_time: when, scheduled_at: when, time_zone: zoneField };
-        const left = error.status === 422 ? showFieldErrors(error, fields) : [];
-        if (error.status !== 422 || left.length) {
-          problem.replaceChildren(h("p", {}, error.status === 412 ? staleMessage() : describeError(error)));
-          if (error.status === 412) {
-            problem.append(
-              h(
-                "button",
-                {
-                  type: "button",
-                  class: "secondary",
-                  onclick: async () => {
-                    ({ post, etag } = await fetchPost(postId));
-                    problem.hidden = true;
-                    announce("Reloaded the post.");
-                  },
-                },
-                "Reload",
-              ),
-            );
-          }
-          problem.hidden = false;
-        }
+        showFormProblem(problem, error, fields, async () => {
+          ({ post, etag } = await fetchPost(postId));
+        });
       } finally {
         submit.disabled = false;
       }
@@ -125,23 +134,22 @@ export async function reschedulePost(postId) {
   });
 }
 
-/** Cancel after confirming; resolves with the cancelled post, or undefined. */
-export async function cancelPost(postId) {
-  const { post, etag } = await fetchPost(postId);
-  const account = store.accountById(post.account_id);
-  return openDialog("Cancel this post?", (close) => {
+/**
+ * A dialog that asks before one action and runs it there: a refusal (a stale post, say) shows
+ * inside the dialog, next to the button. Resolves with what `run` returned, or undefined.
+ */
+function confirmAndRun({ title, message, confirmLabel, keepLabel = "Keep it", danger = false, run }) {
+  return openDialog(title, (close) => {
     const problem = h("div", { class: "notice notice-error", role: "alert", hidden: true });
     const confirm = h(
       "button",
       {
         type: "button",
-        class: "danger",
+        class: danger ? "danger" : "primary",
         onclick: async () => {
           confirm.disabled = true;
           try {
-            const { data } = await api(`/posts/${post.id}/cancel`, { method: "POST", ifMatch: etag });
-            announce(`Cancelled the ${store.networkName(post.network)} post.`);
-            close(data);
+            close(await run());
           } catch (error) {
             problem.textContent = error.status === 412 ? staleMessage() : describeError(error);
             problem.hidden = false;
@@ -149,25 +157,180 @@ export async function cancelPost(postId) {
           }
         },
       },
-      "Cancel post",
+      confirmLabel,
     );
     return h(
       "div",
       {},
-      h(
-        "p",
-        {},
-        `It will not be published to ${store.accountLabel(account)}. This cannot be undone; the post stays in your history.`,
-      ),
+      h("p", {}, message),
       problem,
       h(
         "div",
         { class: "actions" },
         confirm,
-        h("button", { type: "button", class: "secondary", onclick: () => close() }, "Keep it"),
+        h("button", { type: "button", class: "secondary", onclick: () => close() }, keepLabel),
       ),
     );
   });
+}
+
+/** Cancel after confirming; resolves with the cancelled post, or undefined. */
+export async function cancelPost(postId) {
+  const { post, etag } = await fetchPost(postId);
+  const account = store.accountById(post.account_id);
+  const network = store.networkName(post.network);
+  return confirmAndRun({
+    title: "Cancel this post?",
+    message:
+      post.state === "unknown"
+        ? `Handpost will not send it to ${store.accountLabel(account)}. If it did go out, it stays up on ${network}: Handpost only stops tracking it. This cannot be undone.`
+        : `It will not be published to ${store.accountLabel(account)}. This cannot be undone; the post stays in your history.`,
+    confirmLabel: "Cancel post",
+    danger: true,
+    run: async () => {
+      const { data } = await api(`/posts/${post.id}/cancel`, { method: "POST", ifMatch: etag });
+      announce(`Cancelled the ${network} post.`);
+      return data;
+    },
+  });
+}
+
+/** What the URL field of "It went out" says is wrong with `value`, or null when it will do. */
+export function postUrlProblem(value) {
+  if (!value) return "Paste the post's address, starting with https://.";
+  if (value.length > 2048) return "That address is too long (2,048 characters at most).";
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return "That is not a web address. Copy it from the browser's address bar.";
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return "The address must start with https:// (or http://).";
+  }
+  if (/\s/.test(value)) return "A web address has no spaces.";
+  return null;
+}
+
+/**
+ * "It went out": the user found the post on its network; its URL marks it published.
+ * Resolves with the updated post, or undefined when closed.
+ */
+export async function markPublished(postId) {
+  let { post, etag } = await fetchPost(postId);
+  const network = store.networkName(post.network);
+  return openDialog("Mark it published", (close) => {
+    const address = field({
+      label: `Address of the post on ${network}`,
+      control: h("input", {
+        type: "url",
+        name: "external_url",
+        inputmode: "url",
+        autocomplete: "off",
+        spellcheck: "false",
+        placeholder: "https://",
+      }),
+      hint: `Open the post on ${network} and copy its address from the browser.`,
+    });
+    const problem = h("div", { class: "notice notice-error", role: "alert", hidden: true });
+    const submit = h("button", { type: "submit", class: "primary" }, "Mark published");
+    async function onSubmit(event) {
+      event.preventDefault();
+      clearError(address);
+      problem.hidden = true;
+      const value = address.control.value.trim();
+      const wrong = postUrlProblem(value);
+      if (wrong) {
+        showError(address, wrong);
+        address.control.focus();
+        return;
+      }
+      submit.disabled = true;
+      try {
+        const { data } = await api(`/posts/${post.id}/resolve`, {
+          method: "POST",
+          ifMatch: etag,
+          body: { outcome: "published", external_url: value },
+        });
+        announce(`Marked published on ${network}. The publish log records it.`);
+        close(data);
+      } catch (error) {
+        showFormProblem(problem, error, { external_url: address }, async () => {
+          ({ post, etag } = await fetchPost(postId));
+        });
+      } finally {
+        submit.disabled = false;
+      }
+    }
+    return h(
+      "form",
+      { novalidate: true, onsubmit: onSubmit },
+      h("p", {}, `${store.accountLabel(store.accountById(post.account_id))}: “${snippet(post.text, 80)}”`),
+      problem,
+      address.wrap,
+      h(
+        "div",
+        { class: "actions" },
+        submit,
+        h("button", { type: "button", class: "secondary", onclick: () => close() }, "Close"),
+      ),
+    );
+  });
+}
+
+/** "It did not go out": after confirming, back in the queue to be sent now. */
+export async function requeuePost(postId) {
+  const { post, etag } = await fetchPost(postId);
+  const network = store.networkName(post.network);
+  return confirmAndRun({
+    title: "Send it now?",
+    message: `Only if you checked ${network} and the post is not there: if it did go out, it will appear twice.`,
+    confirmLabel: "Send it now",
+    keepLabel: "Not yet",
+    run: async () => {
+      const { data } = await api(`/posts/${post.id}/resolve`, {
+        method: "POST",
+        ifMatch: etag,
+        body: { outcome: "requeue" },
+      });
+      announce(`Requeued: Handpost is sending it to ${network} now.`);
+      return data;
+    },
+  });
+}
+
+/**
+ * The three answers to a post whose outcome is unknown. `done(post)` runs after one of them
+ * changed the post; `describedBy` names what the buttons are about (the card's title, say).
+ */
+export function unknownActions(post, { done, describedBy = null }) {
+  const button = (label, action, cls = "small secondary") =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: cls,
+        "aria-describedby": describedBy,
+        onclick: async () => {
+          let changed;
+          try {
+            changed = await action(post.id);
+          } catch (error) {
+            if (error.status !== 401) announce(describeError(error), { tone: "error" });
+            return;
+          }
+          if (changed) await done(changed);
+        },
+      },
+      label,
+    );
+  return h(
+    "div",
+    { class: "actions unknown-actions", role: "group", "aria-label": "What happened to it?" },
+    button("It went out", markPublished, "small primary"),
+    button("It did not go out — send now", requeuePost),
+    button("Cancel it", cancelPost, "small danger-outline"),
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 // Publish log: every attempt, newest first; what failed says what to do next.
 
 import { api } from "./api.js";
-import { reschedulePost } from "./actions.js";
+import { reschedulePost, unknownActions } from "./actions.js";
 import { emptyState, h, pageHeading, uid } from "./dom.js";
 import { capitalise, formatDateTime, formatDuration, formatLateness, snippet } from "./format.js";
 import * as store from "./store.js";
@@ -52,6 +52,7 @@ export async function renderLog(main) {
   let attempts = [];
   let cursor = null;
   const posts = new Map(); // post id -> post, for the text and state beside each attempt
+  const answered = new Set(); // posts whose unknown outcome already has its buttons in a row
 
   function query(extra = {}) {
     const q = new URLSearchParams({ limit: String(PAGE), ...extra });
@@ -117,6 +118,7 @@ export async function renderLog(main) {
       return;
     }
     const tz = store.preferredTimeZone();
+    answered.clear();
     const headers = ["Outcome", "Post", "Due", "Sent", "Lateness", "Result"];
     body.replaceChildren(
       h(
@@ -149,6 +151,7 @@ export async function renderLog(main) {
     const post = posts.get(a.post_id);
     const account = store.accountById(a.account_id);
     const attention = ATTENTION.includes(a.outcome);
+    const postLinkId = uid("post");
     return h(
       "tr",
       { class: `outcome-${a.outcome}${attention ? " attention" : ""}` },
@@ -165,7 +168,11 @@ export async function renderLog(main) {
         " ",
         h("span", { class: "handle" }, account ? account.display_name || account.handle : ""),
         h("br"),
-        h("a", { href: `#/compose/${a.post_id}` }, post ? `“${snippet(post.text, 50)}”` : "Open the post"),
+        h(
+          "a",
+          { href: `#/compose/${a.post_id}`, id: postLinkId },
+          post ? `“${snippet(post.text, 50)}”` : "Open the post",
+        ),
       ),
       h(
         "td",
@@ -179,11 +186,11 @@ export async function renderLog(main) {
         h("span", { class: "hint" }, ` took ${formatDuration(a.duration_ms)}`),
       ),
       h("td", { "data-label": "Lateness" }, formatLateness(a.lateness_ms)),
-      h("td", { "data-label": "Result" }, result(a, post)),
+      h("td", { "data-label": "Result" }, result(a, post, postLinkId)),
     );
   }
 
-  function result(a, post) {
+  function result(a, post, postLinkId) {
     const parts = [];
     if (a.outcome === "published") {
       parts.push(
@@ -228,14 +235,23 @@ export async function renderLog(main) {
           ),
         ),
       );
-    } else if (a.outcome === "unknown" && current === "unknown") {
+    } else if (a.outcome === "unknown" && current === "unknown" && !answered.has(a.post_id)) {
+      // Only the post's newest attempt asks; the answer goes in the log as a new row.
+      answered.add(a.post_id);
       parts.push(
-        h(
-          "p",
-          { class: "todo" },
-          `Check ${store.networkName(a.network)}, then mark the post published or requeue it.`,
-        ),
+        h("p", { class: "todo" }, `Check ${store.networkName(a.network)}, then say what happened:`),
+        unknownActions(post, {
+          describedBy: postLinkId,
+          done: async () => {
+            posts.delete(a.post_id);
+            await load({ quiet: true });
+            // The row's buttons are gone: start again at the top, where the answer now is.
+            main.querySelector("h1")?.focus();
+          },
+        }),
       );
+    } else if (a.outcome === "unknown" && current && current !== "unknown") {
+      parts.push(h("p", { class: "hint" }, `Answered since: the post is ${current} now.`));
     }
     return parts;
   }

@@ -1,7 +1,7 @@
 // Queue: what goes out this week, day by day in the user's time zone, then later, then drafts.
 
 import { listAll } from "./api.js";
-import { cancelPost, reschedulePost, tailorPost } from "./actions.js";
+import { cancelPost, reschedulePost, tailorPost, unknownActions } from "./actions.js";
 import { emptyState, h, pageHeading, select, uid } from "./dom.js";
 import { dayKey, formatDateTime, formatDay, formatTime, snippet } from "./format.js";
 import * as store from "./store.js";
@@ -93,7 +93,7 @@ export async function renderQueue(main) {
         h(
           "section",
           { class: "attention", "aria-labelledby": "attention-title" },
-          h("h2", { id: "attention-title" }, "Needs attention"),
+          h("h2", { id: "attention-title", tabindex: "-1" }, "Needs attention"),
           h(
             "ul",
             { class: "cards" },
@@ -192,6 +192,17 @@ export async function renderQueue(main) {
     );
   }
 
+  // After an unknown post is answered: its card again where it is now (a requeued post is in
+  // today's list), or the section it left, or the top of the screen.
+  async function resolved(postId) {
+    await load();
+    const target =
+      body.querySelector(`[data-post="${postId}"] .actions a`) ||
+      body.querySelector("#attention-title") ||
+      main.querySelector("h1");
+    target?.focus();
+  }
+
   // Cards sit under a day (h3) in the week, directly under a section (h2) elsewhere.
   function card(post, tz, { withDate = false, level = "h3" } = {}) {
     const account = store.accountById(post.account_id);
@@ -215,7 +226,7 @@ export async function renderQueue(main) {
       {},
       h(
         "article",
-        { class: `post-card net-edge-${post.network}` },
+        { class: `post-card net-edge-${post.network}`, dataset: { post: post.id } },
         h(
           level,
           { id: titleId, class: "post-card-title" },
@@ -231,11 +242,14 @@ export async function renderQueue(main) {
           ? h("p", { class: "tag-warn" }, "Still a copy: rewrite it for this audience before scheduling.")
           : null,
         post.state === "unknown"
-          ? h(
-              "p",
-              { class: "todo" },
-              `Check ${store.networkName(post.network)} to see whether it went out, then mark it published or requeue it.`,
-            )
+          ? [
+              h(
+                "p",
+                { class: "todo" },
+                `Check ${store.networkName(post.network)} to see whether it went out, then say what happened:`,
+              ),
+              unknownActions(post, { describedBy: titleId, done: () => resolved(post.id) }),
+            ]
           : null,
         (post.state === "failed" || post.state === "missed") && post.last_error
           ? h("p", { class: "hint" }, post.last_error)
