@@ -139,11 +139,16 @@ def bulk_insert(url: str, table: str, columns: Sequence[str], rows: Iterable[Seq
 
     Datetimes must be aware; booleans are Python bools.
     """
+    with connect(url) as connection:
+        return _insert(connection, url, table, columns, rows)
+
+
+def _insert(
+    connection: Any, url: str, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
     count = 0
     if is_postgres(url):
-        import psycopg
-
-        with psycopg.connect(psycopg_conninfo(url)) as connection, connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             names = ", ".join(columns)
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
@@ -151,7 +156,7 @@ def bulk_insert(url: str, table: str, columns: Sequence[str], rows: Iterable[Seq
                     count += 1
         return count
     marks = ", ".join("?" for _ in columns)
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
     def converted() -> Iterator[tuple[Any, ...]]:
         nonlocal count
@@ -159,9 +164,43 @@ def bulk_insert(url: str, table: str, columns: Sequence[str], rows: Iterable[Seq
             count += 1
             yield tuple(sqlite_time(v) if isinstance(v, datetime) else v for v in row)
 
-    with connect(url) as connection:
-        connection.executemany(statement, converted())
+    connection.executemany(statement, converted())
     return count
+
+
+def has_table(url: str, table: str) -> bool:
+    if is_postgres(url):
+        sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+    else:
+        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return bool(query(url, sql, (table,))[0][0])
+
+
+def insert_posts(url: str, rows: Iterable[Sequence[Any]], chunk: int = 50_000) -> int:
+    """Bulk-insert rows of POST_COLUMNS, with the guard's fingerprint rows where the schema
+    has them (``service.guard.fingerprints`` of each post's guard_text), chunk by chunk."""
+    fingerprinted = has_table(url, "post_fingerprints")
+    if fingerprinted:
+        from service.guard import fingerprints
+    total = 0
+    iterator = iter(rows)
+    with connect(url) as connection:
+        while True:
+            batch = [row for _, row in zip(range(chunk), iterator, strict=False)]
+            if not batch:
+                return total
+            total += _insert(connection, url, "posts", POST_COLUMNS, batch)
+            if fingerprinted:
+                post_id, user_id, guard_text = (
+                    POST_COLUMNS.index(name) for name in ("id", "user_id", "guard_text")
+                )
+                keys = (
+                    (row[user_id], fingerprint, row[post_id])
+                    for row in batch
+                    for fingerprint in fingerprints(row[guard_text])
+                )
+                _insert(connection, url, "post_fingerprints", FINGERPRINT_COLUMNS, keys)
+            connection.commit()
 
 
 # --- the service as a child process ---------------------------------------------------------------
@@ -286,6 +325,38 @@ class Server:
         self.stop()
 
 
+@dataclass
+class Worker:
+    """``handpost worker`` (the dispatcher alone) in a child process."""
+
+    env: dict[str, str]
+    directory: Path
+    name: str = "worker"
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        log = (self.directory / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker", "--no-migrate"],
+            env=self.env,
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -316,13 +387,16 @@ def create_account(client: httpx.Client, network: str, handle: str, **extra: Any
 
 # --- texts and posts ----------------------------------------------------------------------------
 
-_COMMON = (
-    "the a to and of in we is for it on you that this with our are at be i my was have from "
-    "your will as not what just so can about more all new out up how one they by do when now"
-).split()
-_SYLLABLES = (
-    "ka lo mi ra te su no pe vi da ne ho ri ma sa to ku la ve ti po ba re mo si fa gu ze ni ly"
-).split()
+
+def _words(*lines: str) -> list[str]:
+    return [word for line in lines for word in line.split()]
+
+
+_COMMON = _words(
+    "the a to and of in we is for it on you that this with our are at be i my was have from",
+    "your will as not what just so can about more all new out up how one they by do when now",
+)
+_SYLLABLES = _words("ka lo mi ra te su no pe vi da ne ho ri ma sa to ku la ve ti po ba re mo si")
 
 
 class TextFactory:
@@ -379,6 +453,7 @@ def _accumulate(values: Iterable[float]) -> Iterator[float]:
         yield total
 
 
+FINGERPRINT_COLUMNS = ("user_id", "fingerprint", "post_id")
 POST_COLUMNS = (
     "id",
     "user_id",
@@ -435,7 +510,7 @@ def post_row(
     )
 
 
-# --- statistics and the machine --------------------------------------------------------------------
+# --- statistics and the machine ----------------------------------------------------------------
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

@@ -68,7 +68,7 @@ def seed_user(
                 created_at=created,
             )
 
-    common.bulk_insert(url, "posts", common.POST_COLUMNS, rows())
+    common.insert_posts(url, rows())
     return accounts
 
 
@@ -281,15 +281,19 @@ def report(results: dict[int, dict[str, Any]], sizes: list[int], concurrencies: 
                 f"{listing['p50']:.1f} p99 {listing['p99']:.1f} ms ({listing['throughput']:.0f}/s);"
                 f" queue p50 {queue['p50']:.1f} p99 {queue['p99']:.1f} ms"
             )
-    worst_create = max(results[s][("create", c)]["p99"] for s in sizes for c in concurrencies)
-    worst_list = max(
-        results[s][(op, c)]["p99"]
-        for s in sizes
-        for c in concurrencies
-        for op in ("list", "list queue")
-    )
-    common.verdict("create p99 ms / 30 ms", worst_create / TARGET_CREATE_P99_MS, 1.0)
-    common.verdict("list page p99 ms / 20 ms", worst_list / TARGET_LIST_P99_MS, 1.0)
+    # Latency targets per load: with one client a request meets no queue; with several, the
+    # figures include waiting behind the other clients' requests for the server's CPU.
+    for concurrency in concurrencies:
+        worst_create = max(results[s][("create", concurrency)]["p99"] for s in sizes)
+        worst_list = max(
+            results[s][(op, concurrency)]["p99"] for s in sizes for op in ("list", "list queue")
+        )
+        common.verdict(
+            f"create p99 / 30 ms, {concurrency} client(s)", worst_create / TARGET_CREATE_P99_MS, 1.0
+        )
+        common.verdict(
+            f"list page p99 / 20 ms, {concurrency} client(s)", worst_list / TARGET_LIST_P99_MS, 1.0
+        )
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         growth = large / small

@@ -8,11 +8,13 @@ due at one whole second a few seconds ahead, so the dispatcher knows the due tim
 
 Figures: lateness (publish finished minus due time) p50/p99/max, drain time (due time to the
 last publish), and both against the physical bound posts x latency / allowed concurrency
-(one process may have ``--concurrency`` sends in flight: the publish concurrency and the
-per-network limit are both set to it). Duplicates are counted at the emulator, the ground truth.
+(``--concurrency`` sends may be in flight: the publish concurrency and the per-network limit
+are both set to it, split evenly over ``--workers`` processes when given). Duplicates are
+counted at the emulator, the ground truth.
 
     python -m bench.burst [--database sqlite|postgresql] [--posts 10000] [--accounts 1000]
                           [--latency-ms 50] [--concurrency 16] [--mode live|sandbox]
+                          [--workers N]
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def insert_burst(
                 created_at=created,
             )
 
-    common.bulk_insert(url, "posts", common.POST_COLUMNS, rows())
+    common.insert_posts(url, rows())
 
 
 def wait_until_settled(url: str, posts: int, timeout: float) -> None:
@@ -86,7 +88,7 @@ def wait_until_settled(url: str, posts: int, timeout: float) -> None:
     while time.monotonic() < deadline:
         [(done,)] = common.query(
             url,
-            f"SELECT count(*) FROM posts WHERE state IN ({placeholders})",  # noqa: S608
+            f"SELECT count(*) FROM posts WHERE state IN ({placeholders})",
             FINAL_STATES,
         )
         if done >= posts:
@@ -113,6 +115,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--mode", choices=("live", "sandbox"), default="live")
     parser.add_argument("--lead-seconds", type=float, default=8.0, help="insert to due time")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="publish from N `handpost worker` processes (sharing --concurrency) instead of serve",
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
@@ -128,37 +136,49 @@ def main() -> int:
             latency_ms=args.latency_ms,
             concurrency=args.concurrency,
             mode=args.mode,
+            workers=args.workers or "none (serve dispatches)",
         )
         emulator = EmulatorServer(latency_ms=args.latency_ms, in_process=False).start()
         try:
-            env = common.service_env(
-                url,
-                directory,
-                max_active_accounts=args.accounts + 10,
-                publish_concurrency=args.concurrency,
-                network_concurrency={"mastodon": args.concurrency},
-            )
-            common.handpost(env, "migrate")
-            user = common.create_user(env, "burst")
-            with common.Server(env, directory) as server:
-                common.progress(f"registering {args.accounts} {args.mode} accounts")
-                accounts = register_accounts(
-                    server, user.token, emulator, args.accounts, args.mode
-                )
-                due = datetime.fromtimestamp(
-                    math.ceil(time.time() + args.lead_seconds), tz=UTC
-                )
-                common.progress(f"inserting {args.posts} posts due at {due.isoformat()}")
-                insert_burst(url, user.user_id, accounts, args.posts, due)
-                if due < datetime.now(UTC) + timedelta(seconds=3):
-                    common.progress("WARNING: the insert ran into the due time; raise --lead")
-                bound = args.posts * args.latency_ms / 1000 / args.concurrency
-                wait_until_settled(url, args.posts, timeout=max(120.0, bound * 10 + 60))
-                rss = server.rss_mib()
-            report(url, emulator, args, due, bound, rss)
+            run(url, directory, emulator, args)
         finally:
             emulator.stop()
     return 0
+
+
+def run(url: str, directory: Any, emulator: Any, args: argparse.Namespace) -> None:
+    # With --workers, each worker process gets its share of the allowed concurrency.
+    per_process = max(1, args.concurrency // max(1, args.workers))
+    env = common.service_env(
+        url,
+        directory,
+        max_active_accounts=args.accounts + 10,
+        publish_concurrency=per_process,
+        network_concurrency={"mastodon": per_process},
+    )
+    common.handpost(env, "migrate")
+    user = common.create_user(env, "burst")
+    serve_args = ["--no-migrate"] + (["--no-dispatch"] if args.workers else [])
+    workers = [common.Worker(env, directory, f"worker{i}") for i in range(args.workers)]
+    with common.Server(env, directory, args=serve_args) as server:
+        try:
+            for worker in workers:
+                worker.start()
+            common.progress(f"registering {args.accounts} {args.mode} accounts")
+            accounts = register_accounts(server, user.token, emulator, args.accounts, args.mode)
+            due = datetime.fromtimestamp(math.ceil(time.time() + args.lead_seconds), tz=UTC)
+            common.progress(f"inserting {args.posts} posts due at {due.isoformat()}")
+            insert_burst(url, user.user_id, accounts, args.posts, due)
+            if due < datetime.now(UTC) + timedelta(seconds=3):
+                common.progress("WARNING: the insert ran into the due time; raise --lead-seconds")
+            bound = args.posts * args.latency_ms / 1000 / args.concurrency
+            wait_until_settled(url, args.posts, timeout=max(120.0, bound * 10 + 60))
+            processes = [w.process for w in workers] if workers else [server.process]
+            rss = sum(common.rss_mib(p.pid) for p in processes if p is not None)
+        finally:
+            for worker in workers:
+                worker.stop()
+    report(url, emulator, args, due, bound, rss)
 
 
 def report(
@@ -186,7 +206,7 @@ def report(
     common.print_figure("start lateness p50 / p99", f"{starts['p50']:.3f} / {starts['p99']:.3f} s")
     common.print_figure("drain time", drain, "s")
     common.print_figure("throughput", len(published) / drain if drain > 0 else math.nan, "posts/s")
-    common.print_figure("server RSS after the burst", rss, "MiB")
+    common.print_figure("publishing processes' RSS after the burst", rss, "MiB")
     if args.mode == "live":
         created = emulator.posts("mastodon")
         keys = Counter(p.get("idempotency_key") or p["id"] for p in created)
@@ -195,9 +215,8 @@ def report(
         common.print_figure("emulator posts created", len(created))
         common.print_figure("duplicates (same text created twice)", duplicates)
         common.print_figure("repeated idempotency keys", sum(n - 1 for n in keys.values()))
-        common.print_figure(
-            "physical bound", bound, "s", f"{args.posts} x {args.latency_ms:g} ms / {args.concurrency}"
-        )
+        formula = f"{args.posts} x {args.latency_ms:g} ms / {args.concurrency}"
+        common.print_figure("physical bound", bound, "s", formula)
         common.print_figure("drain / bound", drain / bound)
         common.verdict("p99 lateness / bound", stats["p99"] / bound, TARGET_P99_RATIO)
         common.verdict("duplicates", float(duplicates), 0.0)

@@ -75,7 +75,7 @@ def insert_posts(
     url: str, users: list[tuple[str, list[str]]], start: int, stop: int, texts: common.TextFactory
 ) -> float:
     began = time.perf_counter()
-    common.bulk_insert(url, "posts", common.POST_COLUMNS, post_rows(users, start, stop, texts))
+    common.insert_posts(url, post_rows(users, start, stop, texts))
     return time.perf_counter() - began
 
 
@@ -113,9 +113,7 @@ def captured_statements(url: str) -> list[tuple[str, str, Any]]:
             label = "count_due (metrics: publishing backlog)"
             repository.count_due(session, now=now)
             label = "list_page (API: the queue, soonest first)"
-            posts.list_page(
-                session, posts.PostFilters(user_id=user_id), "scheduled_at", None, 51
-            )
+            posts.list_page(session, posts.PostFilters(user_id=user_id), "scheduled_at", None, 51)
             label = "guard candidates (API: cross-post guard)"
             text, guard_text = common.TextFactory(seed=99).text(1)
             probe = Post(

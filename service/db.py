@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -47,7 +48,7 @@ def make_engine(url: str) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        _serialise_writers(engine, _write_lock_for(url))
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -66,14 +67,85 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 READ_ONLY = "handpost_read_only"
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+# A writer waits this long for the process's write lock before leaving it to SQLite's own.
+WRITE_LOCK_TIMEOUT = 30.0
+
+
+class _WriteLock:
+    """SQLite has one writer at a time. This process's writers queue here first.
+
+    Without it they queue in SQLite's busy handler, which polls with sleeps growing to 100 ms:
+    under concurrent writes the unluckiest writer waited hundreds of milliseconds, even
+    seconds, while the lock was free most of that time. A threading lock hands over at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: Any = None
+
+    def acquire(self, dbapi_connection: Any) -> None:
+        if self._lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
+            self._holder = dbapi_connection
+        # On a timeout (a writer nested in another on one thread) SQLite's lock decides.
+
+    def release(self, dbapi_connection: Any) -> None:
+        if dbapi_connection is not None and self._holder is dbapi_connection:
+            self._holder = None
+            self._lock.release()
+
+
+_WRITE_LOCKS: dict[str, _WriteLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock_for(url: str) -> _WriteLock:
+    """One lock per database file, shared by every engine of this process that opens it."""
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(url, _WriteLock())
+
+
+def _raw(connection: Any) -> Any:
+    return getattr(connection, "dbapi_connection", connection)
+
+
+def _serialise_writers(engine: Engine, lock: _WriteLock) -> None:
     # A writing transaction takes the write lock at BEGIN, so a read-then-write never fails
     # half-way with "database is locked" when another writer got there first; it waits
     # instead. Read-only transactions use a plain BEGIN: under WAL they never block anyone.
-    if connection.get_execution_options().get(READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        raw = _raw(connection.connection)
+        lock.acquire(raw)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            lock.release(raw)
+            raise
+
+    # Released once COMMIT or ROLLBACK has run (SQLAlchemy's events fire before them), and
+    # when a connection is closed or invalidated with a transaction open.
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            lock.release(_raw(dbapi_connection))
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            lock.release(_raw(dbapi_connection))
+
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    event.listen(engine, "begin", begin)
+    event.listen(engine.pool, "close", lambda raw, _record: lock.release(raw))
+    event.listen(engine.pool, "invalidate", lambda raw, _record, _exc: lock.release(raw))
 
 
 class Database:
@@ -98,8 +170,15 @@ class Database:
         self.engine.dispose()
 
 
-def get_database() -> Database:  # replaced in create_app through dependency_overrides
-    raise RuntimeError("database not configured")
+def get_database(request: Request) -> Database:
+    """The app's database (set by create_app).
+
+    Read from the app's state rather than wired with ``app.dependency_overrides``: while any
+    override is set, FastAPI rebuilds every dependency's signature on every request, which
+    cost a third of a request's time.
+    """
+    database: Database = request.app.state.database
+    return database
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

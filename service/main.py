@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from service import problems
 from service.accounts.endpoints import router as accounts_router
 from service.config import Settings, get_settings
-from service.db import Database, get_database, utcnow
+from service.db import Database, utcnow
 from service.health.endpoints import router as health_router
 from service.http_guards import BodyLimit, SecurityHeaders
 from service.networks.endpoints import router as networks_router
@@ -71,7 +71,6 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             return publishing_repository.count_due(session, now=utcnow())
 
     app.state.metrics = Metrics(posts_due=posts_due)
-    app.dependency_overrides[get_database] = lambda: database
     problems.install(app)
     for router in (
         health_router,

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from service.accounts.models import Account
-from service.posts.models import Post
+from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
 from service.users.models import ApiToken, LoginThrottle, User
@@ -16,6 +16,7 @@ __all__ = [
     "Goal",
     "LoginThrottle",
     "Post",
+    "PostFingerprint",
     "PublishAttempt",
     "Strategy",
     "User",

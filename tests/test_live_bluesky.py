@@ -75,13 +75,14 @@ def test_the_session_is_reused_and_refreshed_never_a_login_per_post(
         post = publish_now(client, account["id"], f"Post {n}, {'and ' * n}on one session.")
         assert settled(client, post["id"])["state"] == "published"
     counts = network.counts()["bluesky"]
-    assert counts["create_session"] == 1
-    assert counts["refresh_session"] == 2
+    assert counts["create_session"] == 1  # one login, however many posts
     assert counts["create"] == 3
-    # Each refresh used the refresh token saved by the previous one (the old one is revoked).
+    # The session was renewed (how often depends on the machine's speed, the tokens living 1 s),
+    # each time with the refresh token saved by the previous renewal: the old one is revoked.
     refreshes = network.received("bluesky", "refresh_session")
+    assert len(refreshes) >= 2
     assert all(r["response_status"] == 200 for r in refreshes)
-    assert len({r["headers"]["authorization"] for r in refreshes}) == 2
+    assert len({r["headers"]["authorization"] for r in refreshes}) == len(refreshes)
 
 
 def test_an_expired_session_is_refreshed_and_the_post_sent(

@@ -6,6 +6,12 @@ account with only trivial changes (case, spacing, punctuation, emoji, hashtags, 
 Unicode variants). Pure domain code: the API and database layers feed it and report its answer.
 """
 
+from service.guard.fingerprint import (
+    FINGERPRINT_CANDIDATES,
+    GUARANTEED_RUN,
+    RECENT_POSTS,
+    fingerprints,
+)
 from service.guard.match import (
     DEFAULT_THRESHOLD,
     CrossPostMatch,
@@ -13,14 +19,19 @@ from service.guard.match import (
     find_cross_post,
     length_window,
 )
-from service.guard.normalise import normalise, own_words
+from service.guard.normalise import normalise, own_words, words_of
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "FINGERPRINT_CANDIDATES",
+    "GUARANTEED_RUN",
+    "RECENT_POSTS",
     "CrossPostMatch",
     "GuardEntry",
     "find_cross_post",
+    "fingerprints",
     "length_window",
     "normalise",
     "own_words",
+    "words_of",
 ]

@@ -146,5 +146,9 @@ def own_words(text: str) -> list[str]:
 
     A post made only of a link (or of other people's words in a link) has none.
     """
-    normalised = normalise(text)
+    return words_of(normalise(text))
+
+
+def words_of(normalised: str) -> list[str]:
+    """``own_words`` of a text whose comparable form (``normalise(text)``) is at hand."""
     return [] if is_link_only(normalised) else normalised.split()

@@ -38,13 +38,19 @@ class Post(SQLModel, table=True):
     __table_args__ = (
         # The dispatcher's claim query: due scheduled posts, earliest first.
         Index("ix_posts_state_next_attempt_at", "state", "next_attempt_at"),
-        Index("ix_posts_user_id_created_at_id", "user_id", "created_at", "id"),
+        # Newest first; guard_length lets the guard pick the lengths it needs from the user's
+        # recent posts in the index alone (service.posts.repository.guard_candidates).
+        Index(
+            "ix_posts_user_id_created_at_id_guard_length",
+            "user_id",
+            "created_at",
+            "id",
+            "guard_length",
+        ),
         Index("ix_posts_user_id_scheduled_at_id", "user_id", "scheduled_at", "id"),
         # The queue (GET /posts?order=scheduled_at&state=scheduled): without the state, the
         # first page walks past every published post before the first scheduled one.
         Index("ix_posts_user_id_state_scheduled_at_id", "user_id", "state", "scheduled_at", "id"),
-        # The guard's candidate query: a user's posts of similar normalised length.
-        Index("ix_posts_user_id_guard_length", "user_id", "guard_length"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

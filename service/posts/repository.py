@@ -7,11 +7,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, event, func, insert, inspect, or_, union_all
+from sqlalchemy import (
+    Connection,
+    String,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    tuple_,
+    union_all,
+)
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapper
 from sqlmodel import Session, col, select
 
 from service import guard
+from service.db import UTCDateTime
 from service.guard import GuardEntry
 from service.posts.models import GUARD_IGNORED_STATES, Post, PostFingerprint
 
@@ -31,6 +44,15 @@ def get(session: Session, user_id: str, post_id: str) -> Post | None:
     return post if post is not None and post.user_id == user_id else None
 
 
+def _at(moment: datetime) -> Any:
+    """A bound time stored the way the column stores it (naive UTC on SQLite)."""
+    return literal(moment, UTCDateTime())
+
+
+def _id(post_id: str) -> Any:
+    return literal(post_id, String())
+
+
 def list_page(
     session: Session, filters: PostFilters, order: str, after: list[Any] | None, limit: int
 ) -> list[Post]:
@@ -48,21 +70,17 @@ def list_page(
         statement = statement.where(col(Post.scheduled_at).is_not(None))
         if after is not None:
             at, post_id = datetime.fromisoformat(after[0]), after[1]
+            # A row comparison, which both databases read as a range of the index; the
+            # equivalent OR made them scan every earlier page again (cost grew with depth).
             statement = statement.where(
-                or_(
-                    col(Post.scheduled_at) > at,
-                    and_(col(Post.scheduled_at) == at, col(Post.id) > post_id),
-                )
+                tuple_(col(Post.scheduled_at), col(Post.id)) > tuple_(_at(at), _id(post_id))
             )
         statement = statement.order_by(col(Post.scheduled_at), col(Post.id))
     else:
         if after is not None:
             at, post_id = datetime.fromisoformat(after[0]), after[1]
             statement = statement.where(
-                or_(
-                    col(Post.created_at) < at,
-                    and_(col(Post.created_at) == at, col(Post.id) < post_id),
-                )
+                tuple_(col(Post.created_at), col(Post.id)) < tuple_(_at(at), _id(post_id))
             )
         statement = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
     return list(session.exec(statement.limit(limit)))
@@ -72,24 +90,29 @@ def guard_candidates(
     session: Session,
     *,
     user_id: str,
-    other_than_account: str,
+    other_than_account: str | None,
     min_length: int,
     max_length: int,
     fingerprints: Collection[int],
     exclude_post_ids: Collection[str] = (),
     only_states: Collection[str] = (),
+    fingerprint_candidates: int | None = None,
 ) -> list[GuardEntry]:
-    """Posts on other accounts that could be too similar (see service.guard.fingerprint).
+    """Posts that could be too similar (see service.guard.fingerprint), by normalised length.
 
     The user's newest ``guard.RECENT_POSTS`` posts, and the older ones sharing the most of
-    ``fingerprints``, narrowed by normalised length. Both lists are read through indexes and
-    bounded, so the cost does not grow with the number of posts the user has.
+    ``fingerprints``; none on ``other_than_account`` (when given). Both lists are read through
+    indexes and bounded, so the cost does not grow with the number of posts the user has.
     """
-    recent = (
-        select(Post.id)
+    newest = (
+        select(Post.id, Post.guard_length)
         .where(Post.user_id == user_id)
         .order_by(col(Post.created_at).desc(), col(Post.id).desc())
         .limit(guard.RECENT_POSTS)
+        .subquery()
+    )
+    recent = select(newest.c.id).where(
+        newest.c.guard_length >= min_length, newest.c.guard_length <= max_length
     )
     shared = (
         select(PostFingerprint.post_id)
@@ -99,27 +122,39 @@ def guard_candidates(
         )
         .group_by(col(PostFingerprint.post_id))
         .order_by(func.count().desc())
-        .limit(guard.FINGERPRINT_CANDIDATES)
+        .limit(fingerprint_candidates or guard.FINGERPRINT_CANDIDATES)
     )
-    # Each branch as its own subquery: SQLite allows no LIMIT directly inside a UNION.
-    ids = union_all(select(recent.subquery().c.id), select(shared.subquery().c.post_id))
-    statement = select(Post.id, Post.account_id, Post.network, Post.guard_text).where(
-        col(Post.id).in_(ids),
-        Post.user_id == user_id,
-        Post.account_id != other_than_account,
-        col(Post.guard_length) >= min_length,
-        col(Post.guard_length) <= max_length,
+    # Each list of ids picks its posts by key, and nothing else in the query can use an
+    # index: given the user or the state, SQLite's planner would rather scan all the user's
+    # posts of this length, or in that state. Those conditions are checked here instead.
+    columns = (
+        col(Post.id),
+        col(Post.user_id),
+        col(Post.account_id),
+        col(Post.network),
+        col(Post.state),
+        col(Post.guard_text),
     )
-    if only_states:
-        statement = statement.where(col(Post.state).in_(list(only_states)))
-    else:
-        statement = statement.where(col(Post.state).not_in([str(s) for s in GUARD_IGNORED_STATES]))
-    if exclude_post_ids:
-        statement = statement.where(col(Post.id).not_in(list(exclude_post_ids)))
-    return [
-        GuardEntry(post_id=row[0], account_id=row[1], network=row[2], normalised=row[3])
-        for row in session.exec(statement)
-    ]
+    lengths = (col(Post.guard_length) >= min_length, col(Post.guard_length) <= max_length)
+    statement = union_all(
+        sa_select(*columns).where(col(Post.id).in_(recent), *lengths),
+        sa_select(*columns).where(col(Post.id).in_(shared), *lengths),
+    )
+    allowed = {str(s) for s in only_states}
+    ignored = {str(s) for s in GUARD_IGNORED_STATES}
+    seen = set(exclude_post_ids)
+    found: list[GuardEntry] = []
+    for post_id, owner, account_id, network, state, text in session.execute(statement):
+        if post_id in seen:
+            continue
+        seen.add(post_id)
+        if (
+            owner == user_id
+            and account_id != other_than_account
+            and (state in allowed if allowed else state not in ignored)
+        ):
+            found.append(GuardEntry(post_id, account_id, network, text))
+    return found
 
 
 # --- the guard's fingerprints follow each post's guard_text, in the same flush ---------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,6 +78,8 @@ def warnings_for(post: Post, rules: NetworkRules, values: ValueContext) -> list[
                 expects_call_to_action=rules.expects_call_to_action,
                 sphere=values.spheres.get(post.account_id),
                 goals=values.goals,
+                # Kept in step with the text on every write; empty means "normalise it".
+                normalised=post.guard_text or None,
             )
         )
     ]
@@ -178,6 +181,42 @@ def find_cross_post(
         only_states=only_states,
     )
     return guard.find_cross_post(post.guard_text, candidates, policy.threshold)
+
+
+def find_cross_posts(
+    session: Session, posts: Sequence[Post], policy: PostPolicy, *, only_states: Collection[str]
+) -> dict[str, guard.CrossPostMatch]:
+    """``find_cross_post`` (exclude_source=False) for several posts, by post id: the
+    dispatcher's check of a claimed batch at publish time, one query per user, not per post."""
+    by_user: dict[str, list[Post]] = {}
+    for post in posts:
+        by_user.setdefault(post.user_id, []).append(post)
+    matches: dict[str, guard.CrossPostMatch] = {}
+    for user_id, group in by_user.items():
+        windows = {p.id: guard.length_window(p.guard_length, policy.threshold) for p in group}
+        candidates = repository.guard_candidates(
+            session,
+            user_id=user_id,
+            other_than_account=None,
+            min_length=min(low for low, _ in windows.values()),
+            max_length=max(high for _, high in windows.values()),
+            fingerprints=sorted({f for p in group for f in guard.fingerprints(p.guard_text)}),
+            only_states=only_states,
+            fingerprint_candidates=guard.FINGERPRINT_CANDIDATES * len(group),
+        )
+        candidates.sort(key=lambda c: len(c.normalised))
+        lengths = [len(c.normalised) for c in candidates]
+        for post in group:
+            low, high = windows[post.id]
+            own = [
+                c
+                for c in candidates[bisect_left(lengths, low) : bisect_right(lengths, high)]
+                if c.post_id != post.id and c.account_id != post.account_id
+            ]
+            match = guard.find_cross_post(post.guard_text, own, policy.threshold)
+            if match is not None:
+                matches[post.id] = match
+    return matches
 
 
 def _enforce_guard(session: Session, post: Post, policy: PostPolicy) -> None:

@@ -4,18 +4,20 @@ APScheduler only decides when to look: a poll every few seconds (for posts writt
 replicas) and one wake-up at the next known due time. It never holds a job per post, so memory
 and start-up do not grow with the number of scheduled posts. Everything else is in the
 database: a post is claimed by one conditional UPDATE, under a lease, before anything is sent.
+The worker renews the lease while it works on the post, so only a dead worker's claim lapses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,10 +26,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from service.accounts.models import Account
 from service.config import Settings
 from service.db import Database, utcnow
+from service.guard import CrossPostMatch
 from service.networks.base import AccountRef, FailureKind, Network
 from service.observability.metrics import record_attempt
 from service.posts.models import Post, PostState
-from service.posts.service import PostPolicy, content_of, cross_post_problem, find_cross_post
+from service.posts.service import PostPolicy, content_of, cross_post_problem, find_cross_posts
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.publishers import (
@@ -50,6 +53,31 @@ class Claimed:
     post: Post
     job: PublishJob
     publisher: Publisher
+    # Why it must not be sent now: the cross-post guard, checked once the claim is committed.
+    refusal: PublishFailure | None = None
+
+
+# Outcomes that finish while a write is under way are written together in the next one.
+RECORD_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A send's outcome, waiting to be written to the database."""
+
+    post: Post
+    started: datetime
+    finished: datetime
+    result: PublishResult | PublishFailure
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a finished send writes: the post's new values and its publish-log entry."""
+
+    post: Post
+    values: dict[str, Any]
+    attempt: PublishAttempt
 
 
 def default_worker_id() -> str:
@@ -74,6 +102,10 @@ class Dispatcher:
         # Posts this worker has claimed and not yet settled: their leases are renewed.
         self._holding: set[str] = set()
         self._renewer: asyncio.Task[None] | None = None
+        # Sends that finished and await the writer; their posts stay held (leases renewed).
+        self._finished: list[Finished] = []
+        self._unwritten: set[str] = set()
+        self._recorder: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -99,8 +131,12 @@ class Dispatcher:
         self._scheduler.shutdown(wait=False)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace_seconds)
+        if self._recorder is not None and not self._recorder.done():
+            await asyncio.wait({self._recorder}, timeout=grace_seconds)
         if self._renewer is not None:
             self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
         await self.publishers.aclose()
 
     def wake_at(self, when: datetime) -> None:
@@ -148,21 +184,36 @@ class Dispatcher:
         concurrency = self.settings.publish_concurrency
         batch = max(1, concurrency // 4)
         while True:
-            free = concurrency - len(self._in_flight)
-            if free >= batch or not self._in_flight:
+            # A slot is free once its send is done; the outcome is written behind it. Sends
+            # done but not yet written count against the limit beyond a margin, so that a slow
+            # database holds claiming back instead of piling outcomes up in memory.
+            unwritten = max(0, len(self._unwritten) - concurrency)
+            free = concurrency - len(self._in_flight) - unwritten
+            if free >= batch or (free > 0 and not self._in_flight):
                 for claimed in await asyncio.to_thread(self._claim, free):
                     task = asyncio.create_task(self._publish(claimed))
                     self._in_flight.add(task)
                     self._holding.add(claimed.post.id)
                     task.add_done_callback(self._in_flight.discard)
                     task.add_done_callback(self._release(claimed.post.id))
-            if not self._in_flight:
+            waiting: set[asyncio.Task[None]] = set(self._in_flight)
+            if free <= 0 and self._recorder is not None and not self._recorder.done():
+                waiting.add(self._recorder)
+            if not waiting:
                 return
-            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
 
     def _release(self, post_id: str) -> Callable[[asyncio.Task[None]], None]:
-        """A done-callback: the post is settled (or left to the lease), so stop renewing it."""
-        return lambda _task: self._holding.discard(post_id)
+        """A done-callback: the post is settled (or left to the lease), so stop renewing it.
+
+        A post whose outcome still awaits the writer stays held; the writer releases it.
+        """
+
+        def release(_task: asyncio.Task[None]) -> None:
+            if post_id not in self._unwritten:
+                self._holding.discard(post_id)
+
+        return release
 
     async def _renew_leases(self) -> None:
         """Extend the lease of every post this worker is still publishing, three times a lease.
@@ -214,7 +265,38 @@ class Dispatcher:
                     Claimed(post, job, self.publishers.for_account(accounts[post.account_id]))
                 )
             session.commit()
-        return claimed
+        return self._guard(claimed) if claimed else claimed
+
+    def _guard(self, claimed: list[Claimed]) -> list[Claimed]:
+        """Run the cross-post guard again, now that these posts are about to go out.
+
+        It compares only with posts that went (or may have gone) out, those just claimed
+        included, so of two similar posts the first one out wins. One query per user for the
+        whole batch, after the claim is committed (on SQLite the write lock is free again).
+        """
+        try:
+            with self.database.session(read_only=True) as session:
+                matches = find_cross_posts(
+                    session, [c.post for c in claimed], self.policy, only_states=SENT_STATES
+                )
+        except Exception as exc:  # not checked, so not sent: try again later
+            log.exception("the cross-post guard failed for %d posts", len(claimed))
+            failure = PublishFailure(
+                FailureKind.RETRYABLE, f"The cross-post guard could not check the post: {exc!r}"
+            )
+            return [replace(c, refusal=failure) for c in claimed]
+        return [
+            replace(c, refusal=self._refusal(matches[c.post.id])) if c.post.id in matches else c
+            for c in claimed
+        ]
+
+    @staticmethod
+    def _refusal(match: CrossPostMatch) -> PublishFailure:
+        return PublishFailure(
+            FailureKind.PERMANENT,
+            "Refused by the cross-post guard at publish time: "
+            + cross_post_problem(match, None).detail,
+        )
 
     def _job(self, post: Post, account: Account) -> PublishJob:
         return PublishJob(
@@ -292,9 +374,8 @@ class Dispatcher:
         post, job = claimed.post, claimed.job
         started = utcnow()
         try:
-            refusal = await asyncio.to_thread(self._guard_refusal, post)
-            if refusal is not None:
-                raise PublishFailure(FailureKind.PERMANENT, refusal)
+            if claimed.refusal is not None:
+                raise claimed.refusal
             result: PublishResult | PublishFailure = await claimed.publisher.publish(job)
         except PublishFailure as failure:
             result = failure
@@ -303,24 +384,60 @@ class Dispatcher:
             result = PublishFailure(
                 FailureKind.UNKNOWN, f"Unexpected error while publishing: {exc!r}"
             )
-        await asyncio.to_thread(self._record, post, started, result)
+        self._record_soon(Finished(post, started, utcnow(), result))
 
-    def _guard_refusal(self, post: Post) -> str | None:
-        with self.database.session(read_only=True) as session:
-            match = find_cross_post(
-                session, post, self.policy, exclude_source=False, only_states=SENT_STATES
-            )
-            if match is None:
-                return None
-            return (
-                "Refused by the cross-post guard at publish time: "
-                + cross_post_problem(match, None).detail
-            )
+    def _record_soon(self, finished: Finished) -> None:
+        """Hand the outcome to the writer; the post stays claimed until it is written.
 
-    def _record(
-        self, post: Post, started: datetime, result: PublishResult | PublishFailure
-    ) -> None:
-        finished = utcnow()
+        One writer task writes the outcomes in batches, each batch in one transaction (a group
+        commit): a burst costs one transaction per batch, not one per post, on SQLite the sends
+        do not queue one by one for the write lock, and a send's slot is free for the next
+        post as soon as the network has answered.
+        """
+        self._unwritten.add(finished.post.id)
+        self._finished.append(finished)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._write_finished())
+
+    async def _write_finished(self) -> None:
+        while self._finished:
+            batch = self._finished[:RECORD_BATCH]
+            del self._finished[:RECORD_BATCH]
+            try:
+                await asyncio.to_thread(self._record_many, batch)
+            except Exception:
+                log.exception("recording %d outcomes failed; recording them one by one", len(batch))
+                for one in batch:  # so that one bad record cannot hold back the others
+                    try:
+                        await asyncio.to_thread(self._record_many, [one])
+                    except Exception:  # left publishing: its lease lapses, recovery decides
+                        log.exception("post %s: recording its outcome failed", one.post.id)
+            for one in batch:
+                self._unwritten.discard(one.post.id)
+                self._holding.discard(one.post.id)
+
+    def _record_many(self, batch: list[Finished]) -> None:
+        """Settle the posts and log their attempts, all in one transaction."""
+        prepared = [self._record(one) for one in batch]
+        with self.database.session() as session:
+            settled = [(p.post.id, p.values) for p in prepared]
+            if not repository.settle_many(session, self.worker, settled):
+                session.rollback()  # some claim had lapsed: find out which, one by one
+                for p in prepared:
+                    if not repository.settle(session, p.post.id, self.worker, p.values):
+                        p.attempt.message = (
+                            f"{p.attempt.message} (This worker's claim had expired by then; "
+                            "the post's state was settled by the recovery shown in the log.)"
+                        )
+            for p in prepared:
+                self._log_attempt(session, p.attempt)
+            session.commit()
+        for p in prepared:
+            log.info("post %s: %s", p.post.id, p.attempt.outcome)
+
+    def _record(self, one: Finished) -> Recorded:
+        """The post's new state and its publish-log entry, for this outcome."""
+        post, started, finished, result = one.post, one.started, one.finished, one.result
         if isinstance(result, PublishResult):
             outcome = Outcome.PUBLISHED
             values: dict[str, Any] = {
@@ -340,15 +457,7 @@ class Dispatcher:
             attempt.external_id, attempt.external_url = result.external_id, result.external_url
         attempt.http_status = result.http_status
         attempt.request = result.request
-        with self.database.session() as session:
-            if not repository.settle(session, post.id, self.worker, values):
-                attempt.message = (
-                    f"{message} (This worker's claim had expired by then; the post's state was "
-                    "settled by the recovery shown in the log.)"
-                )
-            self._log_attempt(session, attempt)
-            session.commit()
-        log.info("post %s: %s", post.id, outcome.value)
+        return Recorded(post, values, attempt)
 
     def _log_attempt(self, session: Any, attempt: PublishAttempt) -> None:
         """Append to the publish log, and count it for /metrics."""

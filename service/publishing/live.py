@@ -332,7 +332,8 @@ class LivePublisher:
     # -- database (run in a thread: the driver is synchronous) ----------------------------
 
     def _read(self, account_id: str) -> _Row | None:
-        with self.database.session() as session:
+        # Read-only: on SQLite a plain session would queue every send for the write lock.
+        with self.database.session(read_only=True) as session:
             account = publishing.accounts_by_id(session, [account_id]).get(account_id)
             if account is None:
                 return None

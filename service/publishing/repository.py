@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlmodel import Session, col, select
 
 from service.accounts.models import Account
@@ -61,16 +61,25 @@ def claim_due(
 def renew_leases(
     session: Session, post_ids: Collection[str], *, worker: str, lease_until: datetime
 ) -> int:
-    """Extend this worker's claims on these posts (those it still holds); returns how many."""
-    statement = (
-        update(Post)
+    """Extend this worker's claims on these posts (those it still holds); returns how many.
+
+    Rows locked elsewhere are skipped, never waited for: they are being settled (by this
+    worker's own recorder, several in one transaction) or recovered, and waiting for them in
+    one multi-row UPDATE could deadlock with that transaction.
+    """
+    held = (
+        select(Post.id)
         .where(
             col(Post.id).in_(list(post_ids)),
             col(Post.state) == PostState.PUBLISHING,
             col(Post.claimed_by) == worker,
         )
-        .values(claimed_until=lease_until)
+        .with_for_update(skip_locked=True, key_share=True)  # NO KEY UPDATE, as the UPDATE takes
     )
+    ids = list(session.exec(held))
+    if not ids:
+        return 0
+    statement = update(Post).where(col(Post.id).in_(ids)).values(claimed_until=lease_until)
     return int(session.exec(statement).rowcount)
 
 
@@ -93,7 +102,11 @@ def next_due_time(session: Session) -> datetime | None:
 
 
 def settle(session: Session, post_id: str, claimed_by: str | None, values: dict[str, Any]) -> bool:
-    """Move a post out of publishing, if the claim is still the one named; False if not."""
+    """Move a post out of publishing, if the claim is still the one named; False if not.
+
+    A copy of the post loaded in ``session`` is not brought up to date (that pass over the
+    session cost a publish a noticeable share of its time); read the post again if needed.
+    """
     statement = (
         update(Post)
         .where(
@@ -102,9 +115,48 @@ def settle(session: Session, post_id: str, claimed_by: str | None, values: dict[
             col(Post.claimed_by) == claimed_by,
         )
         .values(claimed_by=None, claimed_until=None, version=Post.version + 1, **values)
+        .execution_options(synchronize_session=False)
     )
     result = session.exec(statement)
     return bool(result.rowcount == 1)
+
+
+def settle_many(
+    session: Session, claimed_by: str, settlements: Sequence[tuple[str, dict[str, Any]]]
+) -> bool:
+    """``settle`` for several posts, each with its own values: one executemany per set of
+    columns instead of a statement per post.
+
+    True when every post was settled. False when some claim had lapsed, or the driver cannot
+    count the rows of an executemany: then the caller rolls back and settles one by one.
+    """
+    connection = session.connection()
+    if not connection.dialect.supports_sane_multi_rowcount:
+        return False
+    table: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for post_id, values in settlements:
+        names = tuple(sorted(values))
+        row = {"b_id": post_id, "b_claimed_by": claimed_by}
+        groups.setdefault(names, []).append(row | {f"b_{n}": values[n] for n in names})
+    settled = 0
+    for names, rows in groups.items():
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("b_id"),
+                table.c.state == PostState.PUBLISHING,
+                table.c.claimed_by == bindparam("b_claimed_by"),
+            )
+            .values(
+                claimed_by=None,
+                claimed_until=None,
+                version=table.c.version + 1,
+                **{n: bindparam(f"b_{n}", type_=table.c[n].type) for n in names},
+            )
+        )
+        settled += connection.execute(statement, rows).rowcount
+    return settled == len(settlements)
 
 
 def accounts_by_id(session: Session, account_ids: Collection[str]) -> dict[str, Account]:

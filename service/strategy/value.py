@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from service.guard import own_words
+from service.guard import own_words, words_of
 
 
 class Sphere(StrEnum):
@@ -48,6 +48,8 @@ class ValueInput:
     expects_call_to_action: bool
     sphere: str | None
     goals: Sequence[str]  # the user's goal names; empty when none are defined yet
+    # normalise(text) where the caller has it stored (a post's guard_text): not computed again.
+    normalised: str | None = None
 
 
 def value_warnings(post: ValueInput) -> list[ValueWarning]:
@@ -74,7 +76,8 @@ def value_warnings(post: ValueInput) -> list[ValueWarning]:
                 "(follow, reply, visit a link); this one has no call to action.",
             )
         )
-    if post.text.strip() and not own_words(post.text):
+    words = own_words(post.text) if post.normalised is None else words_of(post.normalised)
+    if post.text.strip() and not words:
         warnings.append(
             ValueWarning(
                 "bare-link",

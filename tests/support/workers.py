@@ -218,14 +218,20 @@ POST_COLUMNS = (
 
 
 def insert_posts(database_url: str, posts: Iterable[PlannedPost]) -> int:
-    """COPY the posts into ``posts``; returns how many. PostgreSQL only."""
+    """COPY the posts into ``posts``, with the guard's fingerprints of each, as the service
+    writes them in the post's own flush; returns how many. PostgreSQL only."""
     now = datetime.now(UTC)
     count = 0
+    fingerprints: list[tuple[str, int, str]] = []
     with connect(database_url) as connection, connection.cursor() as cursor:
         columns = ", ".join(POST_COLUMNS)
         with cursor.copy(f"COPY posts ({columns}) FROM STDIN") as copy:
             for post in posts:
                 normalised = guard.normalise(post.text)
+                fingerprints.extend(
+                    (post.user_id, fingerprint, post.id)
+                    for fingerprint in guard.fingerprints(normalised)
+                )
                 copy.write_row(
                     (
                         post.id,
@@ -237,7 +243,8 @@ def insert_posts(database_url: str, posts: Iterable[PlannedPost]) -> int:
                         post.state,
                         post.scheduled_at,
                         "UTC",
-                        post.scheduled_at if post.state == "scheduled" else None,
+                        # A claim leaves it as it was; only a settled post has none.
+                        post.scheduled_at if post.state in ("scheduled", "publishing") else None,
                         False,
                         normalised,
                         len(normalised),
@@ -251,6 +258,11 @@ def insert_posts(database_url: str, posts: Iterable[PlannedPost]) -> int:
                     )
                 )
                 count += 1
+        with cursor.copy(
+            "COPY post_fingerprints (user_id, fingerprint, post_id) FROM STDIN"
+        ) as copy:
+            for row in fingerprints:
+                copy.write_row(row)
     return count
 
 
@@ -320,7 +332,7 @@ def all_settled(database_url: str) -> Counter[str] | None:
     return None if counts["scheduled"] or counts["publishing"] else counts
 
 
-# --- what the emulator says ------------------------------------------------------------------------
+# --- what the emulator says ----------------------------------------------------------------------
 
 
 def created_by_text(emulator: EmulatorServer) -> dict[str, list[dict[str, Any]]]:

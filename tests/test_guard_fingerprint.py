@@ -1,0 +1,95 @@
+"""The guard's fingerprints: how it finds older posts without reading every post of the user."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from service import guard
+from service.guard import GUARANTEED_RUN, fingerprints, normalise
+from tests.support.api import assert_problem, create_account, create_post, distinct_text
+
+word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäö", min_size=1, max_size=8)
+words = st.lists(word, min_size=0, max_size=30)
+
+
+def form(parts: list[str]) -> str:
+    return " ".join(parts)
+
+
+@given(before_a=words, before_b=words, run=st.lists(word, min_size=GUARANTEED_RUN, max_size=40),
+       after_a=words, after_b=words)  # fmt: skip
+def test_a_shared_run_of_words_always_shares_a_fingerprint(
+    before_a: list[str], before_b: list[str], run: list[str], after_a: list[str], after_b: list[str]
+) -> None:
+    a = form(before_a + run + after_a)
+    b = form(before_b + run + after_b)
+    assert set(fingerprints(a)) & set(fingerprints(b))
+
+
+@given(words)
+def test_fingerprints_are_stable_sorted_and_unique(parts: list[str]) -> None:
+    found = fingerprints(form(parts))
+    assert found == sorted(set(found)) == fingerprints(form(parts))
+    assert all(-(2**63) <= f < 2**63 for f in found)  # fits a BIGINT column
+
+
+def test_empty_short_and_link_only_forms() -> None:
+    assert fingerprints("") == []
+    assert len(fingerprints("ship it")) == 1
+    assert fingerprints("ship it") != fingerprints("ship it now")
+    link_only = normalise("https://example.org/a")
+    assert len(fingerprints(link_only)) == 1
+    assert fingerprints(link_only) == fingerprints(normalise("http://www.example.org/a/"))
+
+
+def test_a_post_keeps_only_a_fraction_of_its_shingles() -> None:
+    text = normalise(distinct_text(1, words=40))
+    shingles = len(text.split()) - guard.fingerprint.SHINGLE_WORDS + 1
+    assert 0 < len(fingerprints(text)) < shingles
+
+
+@pytest.fixture
+def only_latest_post_is_recent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older posts are then found only through their fingerprints."""
+    monkeypatch.setattr(guard, "RECENT_POSTS", 1)
+
+
+OLD = (
+    "Our spring meetup moves to the library on Thursday evening, bring a friend and "
+    "your questions about the new release"
+)
+
+
+@pytest.mark.usefixtures("only_latest_post_is_recent")
+def test_an_old_post_repeated_elsewhere_is_found_by_its_fingerprints(client: TestClient) -> None:
+    mastodon, linkedin = create_account(client, "mastodon"), create_account(client, "linkedin")
+    old = create_post(client, mastodon["id"], OLD).json()
+    for seed in range(3):  # newer posts push the old one out of the recent window
+        assert create_post(client, mastodon["id"], distinct_text(seed)).status_code == 201
+
+    repeated = OLD.replace("Thursday", "Friday") + " #meetup"
+    problem = assert_problem(create_post(client, linkedin["id"], repeated), 409, "cross-post")
+    assert problem["conflicting_post"]["id"] == old["id"]
+
+
+@pytest.mark.usefixtures("only_latest_post_is_recent")
+def test_fingerprints_follow_an_edited_text(client: TestClient) -> None:
+    mastodon, linkedin = create_account(client, "mastodon"), create_account(client, "linkedin")
+    old = create_post(client, mastodon["id"], OLD)
+    rewritten = client.patch(
+        f"/api/v1/posts/{old.json()['id']}",
+        json={"text": distinct_text(99, words=20)},
+        headers={"If-Match": old.headers["etag"]},
+    )
+    assert rewritten.status_code == 200, rewritten.text
+    for seed in range(3):
+        assert create_post(client, mastodon["id"], distinct_text(seed)).status_code == 201
+
+    # The old wording is gone everywhere: it may now go to LinkedIn...
+    assert create_post(client, linkedin["id"], OLD).status_code == 201
+    # ...while the new wording is still guarded.
+    repeat = create_post(client, linkedin["id"], distinct_text(99, words=20) + "!")
+    assert_problem(repeat, 409, "cross-post")
