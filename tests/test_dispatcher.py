@@ -274,3 +274,27 @@ def test_an_unknown_post_that_did_not_go_out_is_requeued_and_sent(
 def test_an_unknown_post_can_be_cancelled(make_client: AppFactory, database: Database) -> None:
     client, post_id = _unknown_post(make_client, database)
     assert client.post(f"/api/v1/posts/{post_id}/cancel").json()["state"] == "cancelled"
+
+
+def test_a_post_whose_sends_keep_dying_stops_being_resent(
+    make_client: AppFactory, database: Database
+) -> None:
+    api = make_client(dispatch=False)
+    account = create_account(api, "mastodon")
+    now = datetime.now(UTC)
+    orphan = insert_post(
+        database,
+        account["id"],
+        "Every worker that sends this one dies",
+        state=PostState.PUBLISHING,
+        scheduled_at=now - timedelta(seconds=30),
+        next_attempt_at=now - timedelta(seconds=30),
+        attempt_count=5,
+        claimed_by="dead-worker",
+        claimed_until=now - timedelta(seconds=1),
+    )
+    client = make_client(max_attempts=5)
+    wait_for(lambda: post_state(client, orphan) == "unknown")
+    [entry] = client.get(f"/api/v1/posts/{orphan}/attempts").json()["items"]
+    assert entry["outcome"] == "unknown"
+    assert "interrupted 5 times" in entry["message"]

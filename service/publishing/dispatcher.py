@@ -343,7 +343,10 @@ class Dispatcher:
             # Past the grace window it would only be marked missed, which is not true if the
             # interrupted send went out (and a later reschedule could then post it twice).
             in_time = post.scheduled_at is None or now - post.scheduled_at <= grace
-            if in_time and self.publishers.for_account(account).may_resend_after_crash(job):
+            # A post that every worker dies sending is not sent forever: it counts as attempts.
+            attempts_left = post.attempt_count < self.settings.max_attempts
+            resend = self.publishers.for_account(account).may_resend_after_crash(job)
+            if in_time and attempts_left and resend:
                 message = (
                     f"Worker {post.claimed_by} stopped while publishing; sending again, "
                     "which cannot create a duplicate on this network."
@@ -353,12 +356,13 @@ class Dispatcher:
             else:
                 message = (
                     f"Worker {post.claimed_by} stopped while publishing, so it is not known "
-                    "whether "
-                    f"{account.network} received the post. Check the account; then mark the post "
-                    "published (with its URL) or requeue it."
+                    f"whether {account.network} received the post. Check the account; then "
+                    "mark the post published (with its URL) or requeue it."
                 )
                 if not in_time:
                     message += " (It was too late to send it again: past the grace window.)"
+                elif resend and not attempts_left:
+                    message += f" (It was interrupted {post.attempt_count} times; no more resends.)"
                 values = {
                     "state": PostState.UNKNOWN,
                     "next_attempt_at": None,
