@@ -167,23 +167,27 @@ def test_two_dispatchers_never_publish_a_post_twice(
     )
 
 
-def test_a_post_left_mid_publish_by_a_dead_worker_is_recovered(
-    make_client: AppFactory, database: Database
-) -> None:
-    api = make_client(dispatch=False)
-    account = create_account(api, "mastodon")
+def _left_by_a_dead_worker(make_client: AppFactory, database: Database, attempts: int) -> str:
+    """A Mastodon post whose worker died mid-send: still claimed, its lease just expired."""
+    account = create_account(make_client(dispatch=False), "mastodon")
     now = datetime.now(UTC)
-    orphan = insert_post(
+    return insert_post(
         database,
         account["id"],
-        "Sent when the worker died",
+        f"Sent when the worker died (attempt {attempts})",
         state=PostState.PUBLISHING,
         scheduled_at=now - timedelta(seconds=30),
         next_attempt_at=now - timedelta(seconds=30),
-        attempt_count=1,
+        attempt_count=attempts,
         claimed_by="dead-worker",
         claimed_until=now - timedelta(seconds=1),
     )
+
+
+def test_a_post_left_mid_publish_by_a_dead_worker_is_recovered(
+    make_client: AppFactory, database: Database
+) -> None:
+    orphan = _left_by_a_dead_worker(make_client, database, attempts=1)
     client = make_client()
     wait_for(lambda: post_state(client, orphan) == "published")
     log = client.get(f"/api/v1/posts/{orphan}/attempts").json()["items"]
@@ -279,20 +283,7 @@ def test_an_unknown_post_can_be_cancelled(make_client: AppFactory, database: Dat
 def test_a_post_whose_sends_keep_dying_stops_being_resent(
     make_client: AppFactory, database: Database
 ) -> None:
-    api = make_client(dispatch=False)
-    account = create_account(api, "mastodon")
-    now = datetime.now(UTC)
-    orphan = insert_post(
-        database,
-        account["id"],
-        "Every worker that sends this one dies",
-        state=PostState.PUBLISHING,
-        scheduled_at=now - timedelta(seconds=30),
-        next_attempt_at=now - timedelta(seconds=30),
-        attempt_count=5,
-        claimed_by="dead-worker",
-        claimed_until=now - timedelta(seconds=1),
-    )
+    orphan = _left_by_a_dead_worker(make_client, database, attempts=5)
     client = make_client(max_attempts=5)
     wait_for(lambda: post_state(client, orphan) == "unknown")
     [entry] = client.get(f"/api/v1/posts/{orphan}/attempts").json()["items"]
