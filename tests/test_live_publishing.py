@@ -8,20 +8,24 @@ tests/support/live.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.db import Database
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.support.api import create_account, create_post
+from tests.support.api import create_account, create_post, wait_for
 from tests.support.live import (
+    FAST,
     attempts,
     ciphertext,
     connect,
@@ -164,6 +168,65 @@ def test_a_revoked_token_marks_the_account_and_its_posts_fail_fast(
     assert patched.json()["status_message"] is None
     third = publish_now(client, account["id"], "Back, with a fresh token.")
     assert settled(client, third["id"])["state"] == "published"
+
+
+def test_credentials_replaced_after_the_claim_are_taken_up_not_flagged(
+    make_client: AppFactory, network: EmulatorServer, database: Database
+) -> None:
+    """A job carries the credentials read with its claim; the user may replace them before
+    the send. The refusal of the old ones must not flag the account: the post goes again."""
+    from service.config import Settings
+    from service.networks.base import AccountRef, FailureKind, Network, PostContent
+    from service.publishing.live import LivePublisher
+    from service.publishing.publishers import (
+        AccountAccess,
+        PublishFailure,
+        PublishJob,
+        PublishResult,
+    )
+
+    client = live_client(make_client, dispatch=False)
+    account, registered = connect(client, network, "mastodon")
+    read_with_the_claim = AccountAccess("active", None, ciphertext(database, account["id"]))
+    network.revoke_token("mastodon", registered["access_token"])
+    fresh = network.register_account(
+        "mastodon", account_id=registered["account"], username=registered["username"]
+    )
+    patched = client.patch(
+        f"/api/v1/accounts/{account['id']}",
+        json={"credentials": {"access_token": fresh["access_token"]}},
+    )
+    assert patched.status_code == 200, patched.text
+
+    job = PublishJob(
+        post_id="p1",
+        publish_key="claimed-before-the-new-token",
+        network=Network.MASTODON,
+        account=AccountRef(id=account["id"], handle="h", base_url=account["base_url"]),
+        content=PostContent(text="Sent once the new token is in."),
+        attempt=1,
+        access=read_with_the_claim,
+    )
+
+    async def send_twice() -> tuple[PublishFailure | PublishResult, PublishResult]:
+        publisher = LivePublisher(database, Settings(database_url=database.url))
+        try:
+            try:
+                first: PublishFailure | PublishResult = await publisher.publish(job)
+            except PublishFailure as failure:
+                first = failure
+            # The retry is a new claim, which reads the credentials again.
+            return first, await publisher.publish(replace(job, access=None, attempt=2))
+        finally:
+            await publisher.aclose()
+
+    first, second = asyncio.run(send_twice())
+    assert isinstance(first, PublishFailure), first
+    assert first.kind == FailureKind.RETRYABLE
+    assert "replaced meanwhile" in first.message
+    assert client.get(f"/api/v1/accounts/{account['id']}").json()["status"] == "active"
+    assert second.external_url
+    assert [p["text"] for p in created(network, "mastodon")] == [job.content.text]
 
 
 def test_an_expired_x_token_is_refreshed_and_the_rotation_saved(
@@ -440,6 +503,47 @@ def test_youtube_cannot_be_live_yet(make_client: AppFactory) -> None:
     assert response.status_code == 422
     assert "cannot publish to youtube live yet" in response.text
     assert "ya29.token-value" not in response.text
+
+
+def test_posts_claimed_ahead_go_back_to_the_queue_when_a_worker_stops(
+    make_client: AppFactory, network: EmulatorServer, database: Database, database_url: str
+) -> None:
+    """A worker claims a few posts ahead of its free slots. Stopped, it finishes the send under
+    way and hands the others back unsent: left to their leases, X posts would become unknown."""
+    from service.config import Settings
+    from service.main import create_app
+
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "x")
+    network.set_latency(1500, "x")
+    posts = [publish_now(client, account["id"], f"Post {n} of a slow morning.") for n in (1, 2)]
+    settings = Settings(database_url=database_url, publish_concurrency=1, **FAST)
+    with TestClient(create_app(settings, dispatch=True)):
+        # One post in its (slow) send, one claimed ahead of the next free slot.
+        wait_for(
+            lambda: all(
+                client.get(f"/api/v1/posts/{p['id']}").json()["state"] == "publishing"
+                for p in posts
+            ),
+            timeout=20,
+            interval=0.02,
+        )
+    # The worker has stopped: one send finished, the post claimed behind it was handed back.
+    states = {p["id"]: client.get(f"/api/v1/posts/{p['id']}").json() for p in posts}
+    assert sorted(s["state"] for s in states.values()) == ["published", "scheduled"]
+    [waiting] = [s for s in states.values() if s["state"] == "scheduled"]
+    assert attempts(client, waiting["id"]) == []
+    with database.engine.connect() as connection:
+        claimed_by, attempt_count = connection.execute(
+            text("SELECT claimed_by, attempt_count FROM posts WHERE id = :id"),
+            {"id": waiting["id"]},
+        ).one()
+    assert (claimed_by, attempt_count) == (None, 0)
+
+    network.set_latency(0, "x")
+    worker = live_client(make_client)
+    assert settled(worker, waiting["id"])["state"] == "published"
+    assert sorted(p["text"] for p in created(network, "x")) == sorted(p["text"] for p in posts)
 
 
 def test_an_unclear_x_send_cut_short_by_a_crash_is_left_unknown(

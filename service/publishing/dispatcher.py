@@ -16,8 +16,9 @@ import os
 import random
 import socket
 import uuid
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from service.posts.service import PostPolicy, content_of, cross_post_problem, fi
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.publishers import (
+    AccountAccess,
     Publisher,
     PublishFailure,
     PublishJob,
@@ -53,8 +55,6 @@ class Claimed:
     post: Post
     job: PublishJob
     publisher: Publisher
-    # Why it must not be sent now: the cross-post guard, checked once the claim is committed.
-    refusal: PublishFailure | None = None
 
 
 # Outcomes that finish while a write is under way are written together in the next one.
@@ -102,6 +102,12 @@ class Dispatcher:
         # Posts this worker has claimed and not yet settled: their leases are renewed.
         self._holding: set[str] = set()
         self._renewer: asyncio.Task[None] | None = None
+        # Posts claimed ahead of a free slot, each with its batch's guard check; the claim
+        # under way, if any. On stop, posts not yet sent are handed back.
+        self._ready: deque[tuple[Claimed, asyncio.Future[dict[str, PublishFailure]]]] = deque()
+        self._claiming: asyncio.Task[bool] | None = None
+        self._stopping = False
+        self._looking: asyncio.Task[Any] | None = None  # the look (and its drain) under way
         # Sends that finished and await the writer; their posts stay held (leases renewed).
         self._finished: list[Finished] = []
         self._unwritten: set[str] = set()
@@ -127,12 +133,30 @@ class Dispatcher:
         log.info("dispatcher %s started", self.worker)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop looking; let sends already under way finish (their claims would expire anyway)."""
-        self._scheduler.shutdown(wait=False)
+        """Stop looking; let sends already under way finish (their claims would expire anyway).
+
+        Posts claimed ahead but not yet sent go back to the queue at once: left to their
+        leases, they would be taken for posts cut mid-send.
+        """
+        self._stopping = True
+        self._scheduler.pause()  # no new looks; the one under way ends with its sends
+        if self._claiming is not None:
+            await asyncio.wait({self._claiming}, timeout=grace_seconds)
+        unsent = [claimed.post.id for claimed, _ in self._ready]
+        self._ready.clear()
+        if unsent:
+            try:
+                await asyncio.to_thread(self._hand_back, unsent)
+            except Exception:  # their leases lapse, and recovery decides
+                log.exception("handing back %d unsent posts failed", len(unsent))
+            self._holding.difference_update(unsent)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=grace_seconds)
         if self._recorder is not None and not self._recorder.done():
             await asyncio.wait({self._recorder}, timeout=grace_seconds)
+        if self._looking is not None and not self._looking.done():
+            await asyncio.wait({self._looking}, timeout=grace_seconds)
+        self._scheduler.shutdown(wait=False)
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -146,6 +170,8 @@ class Dispatcher:
         self._loop.call_soon_threadsafe(self._schedule_wake, when)
 
     def _schedule_wake(self, when: datetime) -> None:
+        if self._stopping:
+            return
         now = datetime.now(UTC)
         if self._next_wake is not None and self._next_wake <= when and self._next_wake > now:
             return  # an earlier wake-up is already set
@@ -170,6 +196,7 @@ class Dispatcher:
             self._look_again = True
             return
         async with self._draining:
+            self._looking = asyncio.current_task()
             self._next_wake = None
             while True:
                 self._look_again = False
@@ -181,27 +208,64 @@ class Dispatcher:
             self._schedule_wake(next_due)
 
     async def _drain(self) -> None:
+        """Keep ``publish_concurrency`` sends in flight for as long as posts are due.
+
+        Posts are claimed ahead of the free slots, up to one concurrency's worth, so a slot
+        whose send ends is filled at once instead of after a round trip to the database, and
+        the next claim runs while the sends go on. A claim is made when those claimed ahead
+        have all gone out: large claims cost less per post (a transaction and a guard query
+        per claim), which is what a burst needs. Posts claimed ahead wait about one send; their
+        leases are renewed like those of posts in flight.
+        """
         concurrency = self.settings.publish_concurrency
-        batch = max(1, concurrency // 4)
+        more_due = True  # the last claim got as many posts as it asked for
         while True:
             # A slot is free once its send is done; the outcome is written behind it. Sends
             # done but not yet written count against the limit beyond a margin, so that a slow
             # database holds claiming back instead of piling outcomes up in memory.
             unwritten = max(0, len(self._unwritten) - concurrency)
             free = concurrency - len(self._in_flight) - unwritten
-            if free >= batch or (free > 0 and not self._in_flight):
-                for claimed in await asyncio.to_thread(self._claim, free):
-                    task = asyncio.create_task(self._publish(claimed))
-                    self._in_flight.add(task)
-                    self._holding.add(claimed.post.id)
-                    task.add_done_callback(self._in_flight.discard)
-                    task.add_done_callback(self._release(claimed.post.id))
-            waiting: set[asyncio.Task[None]] = set(self._in_flight)
+            while self._ready and free > 0 and not self._stopping:
+                self._launch(*self._ready.popleft())
+                free -= 1
+            if not (self._ready or self._claiming or self._stopping) and more_due:
+                self._claiming = asyncio.create_task(self._claim_ahead(max(0, free) + concurrency))
+            claiming = self._claiming
+            waiting: set[asyncio.Task[Any]] = set(self._in_flight)
+            if claiming is not None:
+                waiting.add(claiming)
             if free <= 0 and self._recorder is not None and not self._recorder.done():
                 waiting.add(self._recorder)
             if not waiting:
                 return
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if claiming is not None and claiming.done():
+                self._claiming = None
+                more_due = claiming.result()  # a failed claim ends this drain; the poll retries
+            if done - {claiming}:
+                more_due = True  # a send ended: look for more posts (or retries now due)
+
+    async def _claim_ahead(self, limit: int) -> bool:
+        """Claim up to ``limit`` due posts into the ready queue; the guard checks them meanwhile.
+
+        True if it got all ``limit`` (so more may be due). The guard runs in a thread of its
+        own while the posts wait and the next claim goes ahead: it is on no later post's path.
+        """
+        claimed = await asyncio.to_thread(self._claim, limit)
+        if claimed:
+            refusals = asyncio.ensure_future(asyncio.to_thread(self._guard, claimed))
+            for one in claimed:
+                self._holding.add(one.post.id)
+                self._ready.append((one, refusals))
+        return len(claimed) == limit
+
+    def _launch(
+        self, claimed: Claimed, refusals: asyncio.Future[dict[str, PublishFailure]]
+    ) -> None:
+        task = asyncio.create_task(self._publish(claimed, refusals))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        task.add_done_callback(self._release(claimed.post.id))
 
     def _release(self, post_id: str) -> Callable[[asyncio.Task[None]], None]:
         """A done-callback: the post is settled (or left to the lease), so stop renewing it.
@@ -238,6 +302,11 @@ class Dispatcher:
             repository.renew_leases(session, post_ids, worker=self.worker, lease_until=until)
             session.commit()
 
+    def _hand_back(self, post_ids: list[str]) -> None:
+        with self.database.session() as session:
+            repository.release_claims(session, post_ids, worker=self.worker, now=utcnow())
+            session.commit()
+
     def _next_due(self) -> datetime | None:
         with self.database.session(read_only=True) as session:
             return repository.next_due_time(session)
@@ -265,9 +334,9 @@ class Dispatcher:
                     Claimed(post, job, self.publishers.for_account(accounts[post.account_id]))
                 )
             session.commit()
-        return self._guard(claimed) if claimed else claimed
+        return claimed
 
-    def _guard(self, claimed: list[Claimed]) -> list[Claimed]:
+    def _guard(self, claimed: list[Claimed]) -> dict[str, PublishFailure]:
         """Run the cross-post guard again, now that these posts are about to go out.
 
         It compares only with posts that went (or may have gone) out, those just claimed
@@ -284,11 +353,8 @@ class Dispatcher:
             failure = PublishFailure(
                 FailureKind.RETRYABLE, f"The cross-post guard could not check the post: {exc!r}"
             )
-            return [replace(c, refusal=failure) for c in claimed]
-        return [
-            replace(c, refusal=self._refusal(matches[c.post.id])) if c.post.id in matches else c
-            for c in claimed
-        ]
+            return {c.post.id: failure for c in claimed}
+        return {post_id: self._refusal(match) for post_id, match in matches.items()}
 
     @staticmethod
     def _refusal(match: CrossPostMatch) -> PublishFailure:
@@ -306,6 +372,7 @@ class Dispatcher:
             account=AccountRef(id=account.id, handle=account.handle, base_url=account.base_url),
             content=content_of(post),
             attempt=post.attempt_count,
+            access=AccountAccess.of(account),
         )
 
     def _settle_missed(self, session: Any, post: Post, now: datetime) -> None:
@@ -374,12 +441,15 @@ class Dispatcher:
                 self._log_attempt(session, self._attempt(post, now, now, outcome, message))
                 log.warning("post %s: %s", post.id, message)
 
-    async def _publish(self, claimed: Claimed) -> None:
+    async def _publish(
+        self, claimed: Claimed, refusals: asyncio.Future[dict[str, PublishFailure]]
+    ) -> None:
         post, job = claimed.post, claimed.job
         started = utcnow()
         try:
-            if claimed.refusal is not None:
-                raise claimed.refusal
+            refusal = (await refusals).get(post.id)
+            if refusal is not None:
+                raise refusal
             result: PublishResult | PublishFailure = await claimed.publisher.publish(job)
         except PublishFailure as failure:
             result = failure

@@ -48,7 +48,12 @@ from service.networks._http import (
 )
 from service.networks.base import FailureKind, Network
 from service.publishing import repository as publishing
-from service.publishing.publishers import PublishFailure, PublishJob, PublishResult
+from service.publishing.publishers import (
+    AccountAccess,
+    PublishFailure,
+    PublishJob,
+    PublishResult,
+)
 
 log = logging.getLogger("handpost.live")
 
@@ -69,13 +74,6 @@ class StoredCredentials:
 
     ciphertext: str
     values: dict[str, str]
-
-
-@dataclass(frozen=True)
-class _Row:
-    status: str
-    status_message: str | None
-    ciphertext: str | None
 
 
 class LivePublisher:
@@ -169,7 +167,7 @@ class LivePublisher:
 
     async def _credentials(self, job: PublishJob, name: str) -> StoredCredentials:
         """The account's decrypted credentials; fails fast if it must be reconnected first."""
-        row = await asyncio.to_thread(self._read, job.account.id)
+        row = job.access or await asyncio.to_thread(self._read, job.account.id)
         if row is None:
             raise PublishFailure(FailureKind.PERMANENT, "The account no longer exists.")
         if row.status == AccountStatus.NEEDS_RECONNECT:
@@ -265,6 +263,15 @@ class LivePublisher:
         flagged = await asyncio.to_thread(self._flag, job.account.id, stored.ciphertext, reason)
         if flagged:
             log.warning("account %s needs reconnecting: %s", job.account.id, reason)
+        elif await self._adopt_newer(job, stored):
+            # The job's credentials were read with the claim; the user has replaced them since.
+            return PublishFailure(
+                FailureKind.RETRYABLE,
+                f"{name} refused the account's previous credentials ({reason}); they were "
+                "replaced meanwhile, so the post goes again with the new ones.",
+                http_status=needed.http_status,
+                request=self._record(attempt),
+            )
         return PublishFailure(
             FailureKind.PERMANENT,
             f"Reconnect your {name} account: {reason}. The account is marked as needing "
@@ -331,13 +338,13 @@ class LivePublisher:
 
     # -- database (run in a thread: the driver is synchronous) ----------------------------
 
-    def _read(self, account_id: str) -> _Row | None:
+    def _read(self, account_id: str) -> AccountAccess | None:
         # Read-only: on SQLite a plain session would queue every send for the write lock.
         with self.database.session(read_only=True) as session:
             account = publishing.accounts_by_id(session, [account_id]).get(account_id)
             if account is None:
                 return None
-            return _Row(account.status, account.status_message, account.credentials_ciphertext)
+            return AccountAccess.of(account)
 
     def _swap(self, account_id: str, old: str, new: str) -> bool:
         with self.database.session() as session:

@@ -5,8 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from service.accounts.models import Account
 from service.networks import rules_for
 from service.networks.base import AccountRef, FailureKind, Network, PostContent
+
+
+@dataclass(frozen=True)
+class AccountAccess:
+    """The account's standing and encrypted credentials, as read from the database."""
+
+    status: str
+    status_message: str | None
+    ciphertext: str | None
+
+    @classmethod
+    def of(cls, account: Account) -> AccountAccess:
+        return cls(account.status, account.status_message, account.credentials_ciphertext)
 
 
 @dataclass(frozen=True)
@@ -17,6 +31,9 @@ class PublishJob:
     account: AccountRef
     content: PostContent
     attempt: int
+    # As read with the claim, which saves a read per send; a live publisher reads it when
+    # absent, and again whenever the network refuses these credentials.
+    access: AccountAccess | None = None
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,30 @@ def renew_leases(
     return int(session.exec(statement).rowcount)
 
 
+def release_claims(
+    session: Session, post_ids: Collection[str], *, worker: str, now: datetime
+) -> int:
+    """Put posts this worker claimed but never sent back in the queue, as if never claimed."""
+    statement = (
+        update(Post)
+        .where(
+            col(Post.id).in_(list(post_ids)),
+            col(Post.state) == PostState.PUBLISHING,
+            col(Post.claimed_by) == worker,
+        )
+        .values(
+            state=PostState.SCHEDULED,
+            claimed_by=None,
+            claimed_until=None,
+            attempt_count=Post.attempt_count - 1,
+            version=Post.version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.exec(statement).rowcount)
+
+
 def expired_leases(session: Session, *, now: datetime, limit: int) -> list[Post]:
     statement = (
         select(Post)
