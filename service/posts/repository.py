@@ -124,9 +124,9 @@ def guard_candidates(
         .order_by(func.count().desc())
         .limit(fingerprint_candidates or guard.FINGERPRINT_CANDIDATES)
     )
-    # Each list of ids picks its posts by key, and nothing else in the query can use an
+    # Each list of ids picks its posts by key, and nothing else in the query may use an
     # index: given the user or the state, SQLite's planner would rather scan all the user's
-    # posts of this length, or in that state. Those conditions are checked here instead.
+    # posts of this length, or in that state. The owner is checked here instead.
     columns = (
         col(Post.id),
         col(Post.user_id),
@@ -135,13 +135,19 @@ def guard_candidates(
         col(Post.state),
         col(Post.guard_text),
     )
-    lengths = (col(Post.guard_length) >= min_length, col(Post.guard_length) <= max_length)
-    statement = union_all(
-        sa_select(*columns).where(col(Post.id).in_(recent), *lengths),
-        sa_select(*columns).where(col(Post.id).in_(shared), *lengths),
-    )
     allowed = {str(s) for s in only_states}
     ignored = {str(s) for s in GUARD_IGNORED_STATES}
+    # coalesce() keeps the planner off the state index (the state is never null).
+    state = func.coalesce(col(Post.state), "")
+    conditions = (
+        col(Post.guard_length) >= min_length,
+        col(Post.guard_length) <= max_length,
+        state.in_(sorted(allowed)) if allowed else state.not_in(sorted(ignored)),
+    )
+    statement = union_all(
+        sa_select(*columns).where(col(Post.id).in_(recent), *conditions),
+        sa_select(*columns).where(col(Post.id).in_(shared), *conditions),
+    )
     seen = set(exclude_post_ids)
     found: list[GuardEntry] = []
     for post_id, owner, account_id, network, state, text in session.execute(statement):
