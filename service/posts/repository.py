@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    Select,
     String,
     delete,
     event,
@@ -144,9 +146,10 @@ def guard_candidates(
         col(Post.guard_length) <= max_length,
         state.in_(sorted(allowed)) if allowed else state.not_in(sorted(ignored)),
     )
+    postgresql = session.get_bind().dialect.name == "postgresql"
     statement = union_all(
-        sa_select(*columns).where(col(Post.id).in_(recent), *conditions),
-        sa_select(*columns).where(col(Post.id).in_(shared), *conditions),
+        sa_select(*columns).where(_by_key(recent, postgresql), *conditions),
+        sa_select(*columns).where(_by_key(shared, postgresql), *conditions),
     )
     seen = set(exclude_post_ids)
     found: list[GuardEntry] = []
@@ -161,6 +164,18 @@ def guard_candidates(
         ):
             found.append(GuardEntry(post_id, account_id, network, text))
     return found
+
+
+def _by_key(ids: Select[Any], postgresql: bool) -> ColumnElement[bool]:
+    """The posts whose id is in ``ids``, read through the primary key.
+
+    PostgreSQL is given the ids as one array, computed first: with ``IN (subquery)`` it may
+    rather scan the whole table and hash-join, which reads every row version of every user's
+    posts (after a burst of updates, many times the table).
+    """
+    if postgresql:
+        return col(Post.id) == func.any(func.array(ids.scalar_subquery()))
+    return col(Post.id).in_(ids)
 
 
 # --- the guard's fingerprints follow each post's guard_text, in the same flush ---------------
