@@ -59,6 +59,9 @@ class Claimed:
 
 # Outcomes that finish while a write is under way are written together in the next one.
 RECORD_BATCH = 64
+# While other sends are in flight, the writer waits this long for their outcomes to join the
+# batch: in a burst, a transaction per few posts would cost more than the sends themselves.
+RECORD_GATHER_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -228,8 +231,10 @@ class Dispatcher:
             while self._ready and free > 0 and not self._stopping:
                 self._launch(*self._ready.popleft())
                 free -= 1
-            if not (self._ready or self._claiming or self._stopping) and more_due:
-                self._claiming = asyncio.create_task(self._claim_ahead(max(0, free) + concurrency))
+            low = concurrency // 2
+            if len(self._ready) <= low and not (self._claiming or self._stopping) and more_due:
+                wanted = max(0, free) + low + concurrency - len(self._ready)
+                self._claiming = asyncio.create_task(self._claim_ahead(wanted))
             claiming = self._claiming
             waiting: set[asyncio.Task[Any]] = set(self._in_flight)
             if claiming is not None:
@@ -474,6 +479,8 @@ class Dispatcher:
             self._recorder = asyncio.create_task(self._write_finished())
 
     async def _write_finished(self) -> None:
+        if self._in_flight:
+            await asyncio.sleep(RECORD_GATHER_SECONDS)
         while self._finished:
             batch = self._finished[:RECORD_BATCH]
             del self._finished[:RECORD_BATCH]
