@@ -213,12 +213,14 @@ class Dispatcher:
     async def _drain(self) -> None:
         """Keep ``publish_concurrency`` sends in flight for as long as posts are due.
 
-        Posts are claimed ahead of the free slots, up to one concurrency's worth, so a slot
-        whose send ends is filled at once instead of after a round trip to the database, and
-        the next claim runs while the sends go on. A claim is made when those claimed ahead
-        have all gone out: large claims cost less per post (a transaction and a guard query
-        per claim), which is what a burst needs. Posts claimed ahead wait about one send; their
-        leases are renewed like those of posts in flight.
+        Posts are claimed ahead of the free slots, so a slot whose send ends is filled at once
+        instead of after a round trip to the database. The next claim starts while a
+        concurrency's worth of posts is still waiting, and tops them up to two: its
+        transaction and its guard check (which the posts must pass before they go) finish
+        while those waiting go out. Claims of a concurrency's worth cost little per post,
+        which is what a burst needs. Posts claimed ahead wait about two sends; their leases
+        are renewed like those of posts in flight, and a stopping worker hands them back.
+        (A worker killed outright leaves them to recovery, like the posts it was sending.)
         """
         concurrency = self.settings.publish_concurrency
         more_due = True  # the last claim got as many posts as it asked for
@@ -231,9 +233,9 @@ class Dispatcher:
             while self._ready and free > 0 and not self._stopping:
                 self._launch(*self._ready.popleft())
                 free -= 1
-            low = concurrency // 2
-            if len(self._ready) <= low and not (self._claiming or self._stopping) and more_due:
-                wanted = max(0, free) + low + concurrency - len(self._ready)
+            waiting_posts = len(self._ready)
+            if waiting_posts <= concurrency and more_due and not (self._claiming or self._stopping):
+                wanted = max(0, free) + 2 * concurrency - waiting_posts
                 self._claiming = asyncio.create_task(self._claim_ahead(wanted))
             claiming = self._claiming
             waiting: set[asyncio.Task[Any]] = set(self._in_flight)
