@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from service.config import Settings
 from service.db import Database
 from service.posts.models import Post, PostState
+from service.publishing import repository
 from service.publishing.dispatcher import Dispatcher, Finished
 from service.publishing.models import PublishAttempt
 from service.publishing.publishers import PublishResult
@@ -66,3 +71,44 @@ def test_a_batch_settles_its_posts_and_marks_a_lapsed_claim(
     assert set(messages) == {*mine, taken}
     assert "claim had expired" in messages[taken]
     assert not any("claim had expired" in messages[post_id] for post_id in mine)
+
+
+def test_a_batch_takes_its_posts_in_id_order(
+    make_client: AppFactory, database: Database, database_url: str
+) -> None:
+    """Each set of new values is one statement, so a batch would lock its posts in no set
+    order, and two batches holding the same posts (after a lapsed claim) could deadlock.
+    It locks them in id order first: while it waits for the lowest, it holds no other."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks: SQLite serialises whole write transactions")
+    account = create_account(make_client(dispatch=False), "mastodon")
+    low, high = sorted(_publishing(database, account["id"], i, "this-worker") for i in range(2))
+    now = datetime.now(UTC)
+    # The first statement (published) writes `high`; the second (failed) writes `low`.
+    settlements = [
+        (high, {"state": PostState.PUBLISHED, "updated_at": now}),
+        (low, {"state": PostState.FAILED, "last_error": "refused", "updated_at": now}),
+    ]
+    settled: list[bool] = []
+
+    def write_batch() -> None:
+        with database.session() as session:
+            settled.append(repository.settle_many(session, "this-worker", settlements))
+            session.commit()
+
+    with database.engine.connect() as other:
+        other.execute(text("SELECT id FROM posts WHERE id = :id FOR UPDATE"), {"id": low})
+        batch = threading.Thread(target=write_batch)
+        batch.start()
+        time.sleep(0.5)  # the batch is now waiting for `low`
+        # It holds nothing else meanwhile: `high` can be taken at once.
+        taken = other.execute(
+            text("SELECT id FROM posts WHERE id = :id FOR UPDATE NOWAIT"), {"id": high}
+        ).scalar_one()
+        assert taken == high
+        other.rollback()
+    batch.join(timeout=10)
+    assert settled == [True]
+    with database.session() as session:
+        states = {p.id: p.state for p in session.exec(select(Post))}
+    assert states == {high: PostState.PUBLISHED, low: PostState.FAILED}

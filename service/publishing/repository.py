@@ -153,10 +153,21 @@ def settle_many(
 
     True when every post was settled. False when some claim had lapsed, or the driver cannot
     count the rows of an executemany: then the caller rolls back and settles one by one.
+
+    The rows are locked first, in the order of their ids: the executemanys take them in
+    another order, and two transactions that wait for each other's rows would deadlock.
+    (Two workers settle the same post only after a lapsed claim, but then they may.)
     """
     connection = session.connection()
     if not connection.dialect.supports_sane_multi_rowcount:
         return False
+    ids = sorted(post_id for post_id, _ in settlements)
+    session.exec(
+        select(Post.id)
+        .where(col(Post.id).in_(ids))
+        .order_by(col(Post.id))
+        .with_for_update(key_share=True)  # NO KEY UPDATE, as the UPDATE takes
+    ).all()
     table: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for post_id, values in settlements:
