@@ -34,6 +34,18 @@ REPO = Path(__file__).resolve().parents[1]
 POSTGRES_THROWAWAY = REPO / "scripts" / "postgres-throwaway"
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the child processes and databases are cleaned up.
+
+    (A script started in the background by a shell ignores SIGINT.)
+    """
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -221,7 +233,7 @@ def service_env(url: str, directory: Path, **settings: Any) -> dict[str, str]:
     env["HANDPOST_DATABASE_URL"] = url
     env.setdefault("HANDPOST_SECRET_KEY", Fernet.generate_key().decode())
     env["HANDPOST_SECRET_KEY_FILE"] = str(directory / "handpost.key")
-    env["HANDPOST_LOG_LEVEL"] = "WARNING"
+    env["HANDPOST_LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
     for name, value in settings.items():
         if isinstance(value, dict | list):
             value = json.dumps(value)
@@ -362,6 +374,40 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return math.nan
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of the process, its children and its ended children (e.g. PostgreSQL and
+    its backends)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _stat(int(entry.name))
+        except OSError:  # it ended meanwhile
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pid(url: str) -> int | None:
+    """The postmaster serving ``url`` on loopback, found by its port."""
+    port = url.rsplit(":", 1)[1].split("/", 1)[0]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"postgres") and port.encode() in b" ".join(argv):
+                return int(entry.name)
+    return None
 
 
 def api_client(base_url: str, token: str, **kwargs: Any) -> httpx.Client:

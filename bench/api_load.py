@@ -199,6 +199,7 @@ def main() -> int:
     parser.add_argument("--guard-probes", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
+    common.exit_on_sigterm()
     sizes = [int(s) for s in args.sizes.split(",")]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
 

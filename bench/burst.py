@@ -123,6 +123,7 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    common.exit_on_sigterm()
 
     from tests.emulator.server import EmulatorServer
 
@@ -172,17 +173,33 @@ def run(url: str, directory: Any, emulator: Any, args: argparse.Namespace) -> No
             if due < datetime.now(UTC) + timedelta(seconds=3):
                 common.progress("WARNING: the insert ran into the due time; raise --lead-seconds")
             bound = args.posts * args.latency_ms / 1000 / args.concurrency
-            wait_until_settled(url, args.posts, timeout=max(120.0, bound * 10 + 60))
             processes = [w.process for w in workers] if workers else [server.process]
-            rss = sum(common.rss_mib(p.pid) for p in processes if p is not None)
+            pids = {"publishing": [p.pid for p in processes if p is not None]}
+            pids["emulator"] = [emulator.pid] if emulator.pid is not None else []
+            postmaster = common.postgres_pid(url) if common.is_postgres(url) else None
+            pids["PostgreSQL"] = [postmaster] if postmaster is not None else []
+
+            def cpu_now() -> dict[str, float]:
+                return {k: sum(common.tree_cpu_seconds(p) for p in v) for k, v in pids.items()}
+
+            cpu_before = cpu_now()
+            wait_until_settled(url, args.posts, timeout=max(120.0, bound * 10 + 60))
+            cpu = {k: v - cpu_before[k] for k, v in cpu_now().items()}
+            rss = sum(common.rss_mib(p) for p in pids["publishing"])
         finally:
             for worker in workers:
                 worker.stop()
-    report(url, emulator, args, due, bound, rss)
+    report(url, emulator, args, due, bound, rss, cpu)
 
 
 def report(
-    url: str, emulator: Any, args: argparse.Namespace, due: datetime, bound: float, rss: float
+    url: str,
+    emulator: Any,
+    args: argparse.Namespace,
+    due: datetime,
+    bound: float,
+    rss: float,
+    cpu: dict[str, float],
 ) -> None:
     attempts = common.query(
         url, "SELECT post_id, outcome, due_at, started_at, finished_at FROM publish_attempts"
@@ -191,6 +208,7 @@ def report(
     published = [a for a in attempts if a[1] == "published"]
     lateness = [(as_utc(a[4]) - due).total_seconds() for a in published]
     claim_lateness = [(as_utc(a[3]) - due).total_seconds() for a in published]
+    durations = [(as_utc(a[4]) - as_utc(a[3])).total_seconds() * 1000 for a in published]
     print(f"post states: {dict(states)}")
     print(f"attempt outcomes: {dict(Counter(a[1] for a in attempts))}")
     if not lateness:
@@ -204,9 +222,20 @@ def report(
     common.print_figure("lateness p99", stats["p99"], "s")
     common.print_figure("lateness max", stats["max"], "s")
     common.print_figure("start lateness p50 / p99", f"{starts['p50']:.3f} / {starts['p99']:.3f} s")
+    sends = common.summary(durations)
+    common.print_figure(
+        "send duration p50 / p99", f"{sends['p50']:.1f} / {sends['p99']:.1f} ms", "", "start to end"
+    )
     common.print_figure("drain time", drain, "s")
     common.print_figure("throughput", len(published) / drain if drain > 0 else math.nan, "posts/s")
     common.print_figure("publishing processes' RSS after the burst", rss, "MiB")
+    for role, seconds in cpu.items():
+        if role == "PostgreSQL" and not seconds:
+            continue
+        per_post = seconds / len(published) * 1000
+        common.print_figure(
+            f"{role} CPU, insert to settled", seconds, "s", f"{per_post:.2f} ms per post"
+        )
     if args.mode == "live":
         created = emulator.posts("mastodon")
         keys = Counter(p.get("idempotency_key") or p["id"] for p in created)
