@@ -51,6 +51,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         database = Database(settings.database_url)
+        database.checkpoint_in_background()
         if settings.metrics_port is not None:
             _serve_worker_metrics(database, settings.host, settings.metrics_port)
         dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))

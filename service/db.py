@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +13,8 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger("handpost.db")
 
 
 def utcnow() -> datetime:
@@ -148,12 +151,17 @@ def _serialise_writers(engine: Engine, lock: _WriteLock) -> None:
     event.listen(engine.pool, "invalidate", lambda raw, _record, _exc: lock.release(raw))
 
 
+# How often a long-running process checkpoints a SQLite database's write-ahead log.
+CHECKPOINT_SECONDS = 1.0
+
+
 class Database:
     """The process's engine; one per app so tests can run several apps side by side."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._stop_checkpoints: threading.Event | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -166,7 +174,45 @@ class Database:
             session.connection(execution_options={READ_ONLY: True})
         return session
 
+    def checkpoint_in_background(self) -> None:
+        """SQLite: copy the write-ahead log into the database in a thread of its own.
+
+        Otherwise the commit that takes the log past 1,000 pages does it, and syncs the file,
+        on a request's path: one create in thirty took twice as long (p99 19 ms, 12 ms with
+        this). Connections made from now on leave checkpoints to this thread; it stops with
+        ``dispose``. Short-lived processes need none: SQLite checkpoints when they close.
+        """
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+            return
+        if self._stop_checkpoints is not None:
+            return
+
+        def no_automatic_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+        event.listen(self.engine, "connect", no_automatic_checkpoints)
+        self.engine.dispose()  # pooled connections made before still checkpoint themselves
+        stop = self._stop_checkpoints = threading.Event()
+
+        def checkpoints() -> None:
+            while not stop.wait(CHECKPOINT_SECONDS):
+                try:
+                    connection = self.engine.raw_connection()
+                    try:  # outside a transaction: the driver connection is in autocommit
+                        cursor = connection.cursor()
+                        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                        cursor.close()
+                    finally:
+                        connection.close()
+                except Exception:  # a busy or missing database: the next round tries again
+                    log.exception("checkpointing the SQLite write-ahead log failed")
+
+        threading.Thread(target=checkpoints, name="handpost-checkpoints", daemon=True).start()
+
     def dispose(self) -> None:
+        if self._stop_checkpoints is not None:
+            self._stop_checkpoints.set()
         self.engine.dispose()
 
 

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database.checkpoint_in_background()
         dispatcher = None
         if run_dispatcher:
             dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
