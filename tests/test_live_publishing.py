@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -558,3 +559,46 @@ def test_an_unclear_x_send_cut_short_by_a_crash_is_left_unknown(
     assert final["state"] == "unknown"
     assert "stopped while publishing" in final["last_error"]
     assert network.received("x") == []
+
+
+def test_an_x_post_a_dead_worker_had_only_claimed_is_sent(
+    make_client: AppFactory, network: EmulatorServer, database: Database
+) -> None:
+    """Claimed ahead, never begun: it did not go out, so it is sent now, once."""
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "x")
+    post = create_post(client, account["id"], "Claimed; the worker died before sending.").json()
+    mark_as_claimed_by_a_dead_worker(database, post["id"], send_started=False)
+    worker = live_client(make_client)
+    assert settled(worker, post["id"])["state"] == "published"
+    [recovery, sent] = attempts(worker, post["id"])
+    assert recovery["outcome"] == "retrying"
+    assert "dead-worker stopped before sending it" in recovery["message"]
+    assert sent["outcome"] == "published"
+    assert [p["text"] for p in created(network, "x")] == [post["text"]]
+
+
+def test_the_start_of_an_x_send_is_committed_before_the_request_leaves(
+    make_client: AppFactory, network: EmulatorServer, database: Database
+) -> None:
+    """Mid-send, the database already says so: a crash now would leave the post unknown, not
+    resent (X cannot tell a resend from a new post)."""
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "x")
+    network.set_latency(1500, "x")
+    post = publish_now(client, account["id"], "Slow to answer, and noted before it was sent.")
+    live_client(make_client)
+
+    def claim() -> tuple[str, str | None, str | None] | None:
+        with database.engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT state, claimed_by, claimed_unsent_by FROM posts WHERE id = :id"),
+                {"id": post["id"]},
+            ).one()
+        return (row[0], row[1], row[2]) if row[0] == "publishing" else None
+
+    state, claimed_by, _ = wait_for(claim, timeout=20, interval=0.01)
+    time.sleep(0.5)  # the request is at the emulator, which answers after 1.5 s
+    assert network.received("x", "create") == []
+    assert claim() == (state, claimed_by, None)
+    network.set_latency(0, "x")

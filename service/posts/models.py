@@ -83,6 +83,10 @@ class Post(SQLModel, table=True):
     attempt_count: int = Field(default=0)
     claimed_by: str | None = Field(default=None, max_length=128)
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The claiming worker, until it begins to send the post to a network that cannot take it
+    # twice (then cleared, and committed before the send). A dead worker's post that still
+    # names its claimed_by here was only claimed, never sent, so it can be sent again.
+    claimed_unsent_by: str | None = Field(default=None, max_length=128)
     external_id: str | None = Field(default=None, max_length=255)
     external_url: str | None = Field(default=None, max_length=2048)
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

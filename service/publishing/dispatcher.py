@@ -18,8 +18,9 @@ import socket
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -417,12 +418,25 @@ class Dispatcher:
             # Past the grace window it would only be marked missed, which is not true if the
             # interrupted send went out (and a later reschedule could then post it twice).
             in_time = post.scheduled_at is None or now - post.scheduled_at <= grace
+            # Where a resend could duplicate the post, the worker noted each send it began:
+            # a post without that note was only claimed, and never went out.
+            publisher = self.publishers.for_account(account)
+            never_sent = (
+                post.claimed_unsent_by is not None
+                and post.claimed_unsent_by == post.claimed_by
+                and not publisher.may_resend_after_crash(job)
+            )
+            if never_sent and not in_time:
+                self._settle_missed(session, post, now)
+                continue
             # A post that every worker dies sending is not sent forever: it counts as attempts.
             attempts_left = post.attempt_count < self.settings.max_attempts
-            resend = self.publishers.for_account(account).may_resend_after_crash(job)
+            resend = never_sent or publisher.may_resend_after_crash(job)
             if in_time and attempts_left and resend:
                 message = (
-                    f"Worker {post.claimed_by} stopped while publishing; sending again, "
+                    f"Worker {post.claimed_by} stopped before sending it; sending it now."
+                    if never_sent
+                    else f"Worker {post.claimed_by} stopped while publishing; sending again, "
                     "which cannot create a duplicate on this network."
                 )
                 values = {"state": PostState.SCHEDULED, "next_attempt_at": now, "updated_at": now}
@@ -457,6 +471,8 @@ class Dispatcher:
             refusal = (await refusals).get(post.id)
             if refusal is not None:
                 raise refusal
+            if not claimed.publisher.may_resend_after_crash(job):
+                job = replace(job, before_send=partial(self._note_send_started, post.id))
             result: PublishResult | PublishFailure = await claimed.publisher.publish(job)
         except PublishFailure as failure:
             result = failure
@@ -466,6 +482,28 @@ class Dispatcher:
                 FailureKind.UNKNOWN, f"Unexpected error while publishing: {exc!r}"
             )
         self._record_soon(Finished(post, started, utcnow(), result))
+
+    async def _note_send_started(self, post_id: str) -> None:
+        """Commit that the send begins, so that if this worker dies from here on, recovery
+        knows the post may have gone out (and, before, that it did not)."""
+        try:
+            noted = await asyncio.to_thread(self._mark_send_started, post_id)
+        except Exception as exc:
+            raise PublishFailure(
+                FailureKind.RETRYABLE,
+                f"Could not note the start of the send, so nothing was sent: {exc!r}",
+            ) from None
+        if not noted:
+            raise PublishFailure(
+                FailureKind.RETRYABLE,
+                "This worker's claim had lapsed before the send, so nothing was sent.",
+            )
+
+    def _mark_send_started(self, post_id: str) -> bool:
+        with self.database.session() as session:
+            noted = repository.mark_send_started(session, post_id, worker=self.worker)
+            session.commit()
+        return noted
 
     def _record_soon(self, finished: Finished) -> None:
         """Hand the outcome to the writer; the post stays claimed until it is written.

@@ -108,6 +108,8 @@ class LivePublisher:
                 "upload); switch the account to sandbox mode.",
             )
         async with self._limit(job.network):
+            if job.before_send is not None:
+                await job.before_send()
             return await self._publish(adapter, job)
 
     async def aclose(self) -> None:

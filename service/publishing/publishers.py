@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +35,9 @@ class PublishJob:
     # As read with the claim, which saves a read per send; a live publisher reads it when
     # absent, and again whenever the network refuses these credentials.
     access: AccountAccess | None = None
+    # Awaited right before the first request leaves (after any wait for the network's limit);
+    # if it raises, nothing is sent.
+    before_send: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

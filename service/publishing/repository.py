@@ -47,6 +47,7 @@ def claim_due(
             state=PostState.PUBLISHING,
             claimed_by=worker,
             claimed_until=lease_until,
+            claimed_unsent_by=worker,
             attempt_count=Post.attempt_count + 1,
             version=Post.version + 1,
             updated_at=now,
@@ -83,6 +84,21 @@ def renew_leases(
     return int(session.exec(statement).rowcount)
 
 
+def mark_send_started(session: Session, post_id: str, *, worker: str) -> bool:
+    """Note that this worker is about to send the post; False if its claim is gone."""
+    statement = (
+        update(Post)
+        .where(
+            col(Post.id) == post_id,
+            col(Post.state) == PostState.PUBLISHING,
+            col(Post.claimed_by) == worker,
+        )
+        .values(claimed_unsent_by=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(session.exec(statement).rowcount == 1)
+
+
 def release_claims(
     session: Session, post_ids: Collection[str], *, worker: str, now: datetime
 ) -> int:
@@ -98,6 +114,7 @@ def release_claims(
             state=PostState.SCHEDULED,
             claimed_by=None,
             claimed_until=None,
+            claimed_unsent_by=None,
             attempt_count=Post.attempt_count - 1,
             version=Post.version + 1,
             updated_at=now,

@@ -142,19 +142,23 @@ def created(emulator: EmulatorServer, network: str) -> list[dict[str, Any]]:
     return emulator.posts(network)
 
 
-def mark_as_claimed_by_a_dead_worker(database: Database, post_id: str) -> None:
-    """The post as a worker leaves it that died mid-send: publishing, its lease expired."""
+def mark_as_claimed_by_a_dead_worker(
+    database: Database, post_id: str, *, send_started: bool = True
+) -> None:
+    """The post as a worker leaves it that died mid-send (or, with ``send_started=False``,
+    before it began the send): publishing, its lease expired."""
     now = datetime.now(UTC)
     with database.engine.begin() as connection:
         connection.execute(
             text(
                 "UPDATE posts SET state = 'publishing', claimed_by = 'dead-worker', "
                 "claimed_until = :past, scheduled_at = :now, next_attempt_at = :now, "
-                "attempt_count = 1 WHERE id = :id"
+                "claimed_unsent_by = :unsent, attempt_count = 1 WHERE id = :id"
             ),
             {
                 "past": _db_time(database, now - timedelta(minutes=5)),
                 "now": _db_time(database, now),
+                "unsent": None if send_started else "dead-worker",
                 "id": post_id,
             },
         )
