@@ -157,6 +157,20 @@ def test_a_revoked_token_marks_the_account_and_its_posts_fail_fast(
     assert len(network.received("mastodon", "create")) == calls
 
     # New credentials reconnect the account, and a post goes out again.
+    patched = _give_a_new_mastodon_token(client, network, account, registered)
+    assert patched["status"] == "active"
+    assert patched["status_message"] is None
+    third = publish_now(client, account["id"], "Back, with a fresh token.")
+    assert settled(client, third["id"])["state"] == "published"
+
+
+def _give_a_new_mastodon_token(
+    client: TestClient,
+    network: EmulatorServer,
+    account: dict[str, Any],
+    registered: dict[str, Any],
+) -> dict[str, Any]:
+    """The user reconnects the account with a new token; returns the account as patched."""
     fresh = network.register_account(
         "mastodon", account_id=registered["account"], username=registered["username"]
     )
@@ -165,10 +179,8 @@ def test_a_revoked_token_marks_the_account_and_its_posts_fail_fast(
         json={"credentials": {"access_token": fresh["access_token"]}},
     )
     assert patched.status_code == 200, patched.text
-    assert patched.json()["status"] == "active"
-    assert patched.json()["status_message"] is None
-    third = publish_now(client, account["id"], "Back, with a fresh token.")
-    assert settled(client, third["id"])["state"] == "published"
+    result: dict[str, Any] = patched.json()
+    return result
 
 
 def test_credentials_replaced_after_the_claim_are_taken_up_not_flagged(
@@ -190,14 +202,7 @@ def test_credentials_replaced_after_the_claim_are_taken_up_not_flagged(
     account, registered = connect(client, network, "mastodon")
     read_with_the_claim = AccountAccess("active", None, ciphertext(database, account["id"]))
     network.revoke_token("mastodon", registered["access_token"])
-    fresh = network.register_account(
-        "mastodon", account_id=registered["account"], username=registered["username"]
-    )
-    patched = client.patch(
-        f"/api/v1/accounts/{account['id']}",
-        json={"credentials": {"access_token": fresh["access_token"]}},
-    )
-    assert patched.status_code == 200, patched.text
+    _give_a_new_mastodon_token(client, network, account, registered)
 
     job = PublishJob(
         post_id="p1",
