@@ -139,8 +139,8 @@ class Dispatcher:
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop looking; let sends already under way finish (their claims would expire anyway).
 
-        Posts claimed ahead but not yet sent go back to the queue at once: left to their
-        leases, they would be taken for posts cut mid-send.
+        Posts claimed ahead but not yet sent go back to the queue at once, rather than wait
+        for their leases to lapse and another worker's recovery.
         """
         self._stopping = True
         self._scheduler.pause()  # no new looks; the one under way ends with its sends
@@ -221,7 +221,7 @@ class Dispatcher:
         while those waiting go out. Claims of a concurrency's worth cost little per post,
         which is what a burst needs. Posts claimed ahead wait about two sends; their leases
         are renewed like those of posts in flight, and a stopping worker hands them back.
-        (A worker killed outright leaves them to recovery, like the posts it was sending.)
+        (If it is killed, recovery sends them again: they carry no note of a send begun.)
         """
         concurrency = self.settings.publish_concurrency
         more_due = True  # the last claim got as many posts as it asked for
