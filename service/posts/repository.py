@@ -134,17 +134,16 @@ def guard_candidates(
         col(Post.user_id),
         col(Post.account_id),
         col(Post.network),
-        col(Post.state),
         col(Post.guard_text),
     )
-    allowed = {str(s) for s in only_states}
-    ignored = {str(s) for s in GUARD_IGNORED_STATES}
     # coalesce() keeps the planner off the state index (the state is never null).
     state = func.coalesce(col(Post.state), "")
     conditions = (
         col(Post.guard_length) >= min_length,
         col(Post.guard_length) <= max_length,
-        state.in_(sorted(allowed)) if allowed else state.not_in(sorted(ignored)),
+        state.in_(sorted(map(str, only_states)))
+        if only_states
+        else state.not_in(sorted(map(str, GUARD_IGNORED_STATES))),
     )
     postgresql = session.get_bind().dialect.name == "postgresql"
     statement = union_all(
@@ -153,15 +152,11 @@ def guard_candidates(
     )
     seen = set(exclude_post_ids)
     found: list[GuardEntry] = []
-    for post_id, owner, account_id, network, state, text in session.execute(statement):
+    for post_id, owner, account_id, network, text in session.execute(statement):
         if post_id in seen:
             continue
         seen.add(post_id)
-        if (
-            owner == user_id
-            and account_id != other_than_account
-            and (state in allowed if allowed else state not in ignored)
-        ):
+        if owner == user_id and account_id != other_than_account:
             found.append(GuardEntry(post_id, account_id, network, text))
     return found
 

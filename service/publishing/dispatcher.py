@@ -420,18 +420,18 @@ class Dispatcher:
             in_time = post.scheduled_at is None or now - post.scheduled_at <= grace
             # Where a resend could duplicate the post, the worker noted each send it began:
             # a post without that note was only claimed, and never went out.
-            publisher = self.publishers.for_account(account)
+            resend_safe = self.publishers.for_account(account).may_resend_after_crash(job)
             never_sent = (
                 post.claimed_unsent_by is not None
                 and post.claimed_unsent_by == post.claimed_by
-                and not publisher.may_resend_after_crash(job)
+                and not resend_safe
             )
             if never_sent and not in_time:
                 self._settle_missed(session, post, now)
                 continue
             # A post that every worker dies sending is not sent forever: it counts as attempts.
             attempts_left = post.attempt_count < self.settings.max_attempts
-            resend = never_sent or publisher.may_resend_after_crash(job)
+            resend = never_sent or resend_safe
             if in_time and attempts_left and resend:
                 message = (
                     f"Worker {post.claimed_by} stopped before sending it; sending it now."

@@ -178,13 +178,14 @@ def settle_many(
     connection = session.connection()
     if not connection.dialect.supports_sane_multi_rowcount:
         return False
-    ids = sorted(post_id for post_id, _ in settlements)
-    session.exec(
-        select(Post.id)
-        .where(col(Post.id).in_(ids))
-        .order_by(col(Post.id))
-        .with_for_update(key_share=True)  # NO KEY UPDATE, as the UPDATE takes
-    ).all()
+    if connection.dialect.name != "sqlite":  # SQLite locks the whole database, not rows
+        ids = sorted(post_id for post_id, _ in settlements)
+        session.exec(
+            select(Post.id)
+            .where(col(Post.id).in_(ids))
+            .order_by(col(Post.id))
+            .with_for_update(key_share=True)  # NO KEY UPDATE, as the UPDATE takes
+        ).all()
     table: Table = Post.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for post_id, values in settlements:
