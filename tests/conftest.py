@@ -38,6 +38,8 @@ AppFactory = Callable[..., TestClient]
 TokenFactory = Callable[[str], str]
 
 TEST_USER = "tester"
+# GET /metrics on the API needs HANDPOST_METRICS_TOKEN; every test app has this one.
+METRICS_TOKEN = "test-metrics-token"
 
 
 @pytest.fixture
@@ -72,6 +74,7 @@ def make_client(database_url: str, user_token: TokenFactory) -> Iterator[AppFact
             settings = Settings(
                 database_url=database_url,
                 poll_seconds=overrides.pop("poll_seconds", 0.2),
+                metrics_token=overrides.pop("metrics_token", METRICS_TOKEN),
                 **overrides,
             )
             client = stack.enter_context(TestClient(create_app(settings, dispatch=dispatch)))

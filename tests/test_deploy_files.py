@@ -397,6 +397,11 @@ def workload(name: str) -> dict[str, Any]:
     return found
 
 
+def configmap() -> dict[str, Any]:
+    [config] = [doc for _, doc in manifests() if doc["kind"] == "ConfigMap"]
+    return config
+
+
 def pod_spec(document: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = document["spec"]["template"]["spec"]
     return spec
@@ -462,7 +467,10 @@ def test_kubernetes_probes_point_at_the_apps_routes() -> None:
         assert get["port"] in port_names | {8000}, probe
         assert_route_exists(get["path"])
     annotations = api["spec"]["template"]["metadata"]["annotations"]
-    assert_route_exists(annotations["prometheus.io/path"])
+    # Scraped on the metrics listener (HANDPOST_METRICS_PORT), a port the pod declares.
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"] != ports["http"]
+    assert configmap()["data"]["HANDPOST_METRICS_PORT"] == annotations["prometheus.io/port"]
 
     worker = workload("handpost-worker")
     assert worker["spec"]["replicas"] == 2
@@ -487,7 +495,7 @@ def test_kubernetes_pods_are_locked_down() -> None:
 
 
 def test_kubernetes_references_resolve() -> None:
-    [config] = [doc for _, doc in manifests() if doc["kind"] == "ConfigMap"]
+    config = configmap()
     [secret] = load_all(SECRET_EXAMPLE)
     assert_settings_accept(config["data"], "configmap.yaml")
     assert_settings_accept(secret["stringData"], "secret.example.yaml")
