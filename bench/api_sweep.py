@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from bench import _common as common
+from bench._raw_http import RawClient, RawResponse
 from bench.api_load import seed_user
 
 ANSWER_WITHIN_SECONDS = 5.0
@@ -45,10 +46,16 @@ class Level:
     successes: int = 0
     wall: float = 0.0
     shed_without_retry_after: int = 0
+    server_cpu: float = 0.0  # seconds of CPU the server processes used during the level
+    client_cpu: float = 0.0  # and this load generator
 
     @property
     def throughput(self) -> float:
         return self.successes / self.wall if self.wall else 0.0
+
+    @property
+    def cpu_ms_per_success(self) -> float:
+        return self.server_cpu * 1000 / self.successes if self.successes else 0.0
 
     @property
     def slow(self) -> int:
@@ -62,59 +69,63 @@ class Workload:
         self.serials = count(start)
         self.when = datetime.now(UTC) + timedelta(days=30)
 
-    async def create(self, client: httpx.AsyncClient, _index: int) -> httpx.Response:
+    async def create(self, client: RawClient, _index: int) -> RawResponse:
         serial = next(self.serials)
         text, _ = self.texts.text(serial)
         account = self.accounts[serial % len(self.accounts)]
-        return await client.post(
+        return await client.request(
+            "POST",
             "/api/v1/posts",
-            json={
+            {
                 "account_id": account["id"],
                 "text": text,
                 "scheduled_at": (self.when + timedelta(seconds=serial)).isoformat(),
             },
         )
 
-    async def list(self, client: httpx.AsyncClient, _index: int) -> httpx.Response:
-        return await client.get("/api/v1/posts", params={"limit": "50"})
-
-
-def new_client(base_url: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=httpx.Timeout(60.0),
-        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-    )
+    async def list(self, client: RawClient, _index: int) -> RawResponse:
+        return await client.request("GET", "/api/v1/posts?limit=50")
 
 
 async def run_level(
-    base_url: str, token: str, clients: int, seconds: float, operation: Any
+    base_url: str,
+    token: str,
+    clients: int,
+    seconds: float,
+    operation: Any,
+    server_pid: int | None = None,
 ) -> Level:
     level = Level()
     deadline = time.perf_counter() + seconds
+    cpu_before = common.tree_cpu_seconds(server_pid) if server_pid else 0.0
+    client_before = time.process_time()
 
     async def one_client(index: int) -> None:
-        async with new_client(base_url, token) as client:
+        async with RawClient(base_url, token) as client:
             while time.perf_counter() < deadline:
                 began = time.perf_counter()
                 try:
                     response = await operation(client, index)
-                except httpx.HTTPError as exc:
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     level.statuses[type(exc).__name__] += 1
+                    await client.reconnect()
                     continue
                 level.latencies.append((time.perf_counter() - began) * 1000)
-                level.statuses[response.status_code] += 1
-                if response.is_success:
+                level.statuses[response.status] += 1
+                if 200 <= response.status < 300:
                     level.successes += 1
-                elif response.status_code == 503:
-                    if not response.headers.get("retry-after"):
+                elif response.status == 503:
+                    retry_after = response.headers.get("retry-after")
+                    if not retry_after:
                         level.shed_without_retry_after += 1
-                    await asyncio.sleep(float(response.headers.get("retry-after", "1")) / 10)
+                    await asyncio.sleep(float(retry_after or "1") / 10)
 
     began = time.perf_counter()
     await asyncio.gather(*(one_client(i) for i in range(clients)))
     level.wall = time.perf_counter() - began
+    level.client_cpu = time.process_time() - client_before
+    if server_pid:
+        level.server_cpu = common.tree_cpu_seconds(server_pid) - cpu_before
     return level
 
 
@@ -124,13 +135,14 @@ async def valid_client_p99(base_url: str, token: str, seconds: float, flood: boo
     flooded: Counter[int | str] = Counter()
 
     async def flooder() -> None:
-        async with new_client(base_url, "hp_invalid-token-from-the-flood") as client:
+        async with RawClient(base_url, "hp_invalid-token-from-the-flood") as client:
             while not stop.is_set():
                 try:
-                    response = await client.get("/api/v1/posts")
-                    flooded[response.status_code] += 1
-                except httpx.HTTPError as exc:
+                    response = await client.request("GET", "/api/v1/posts")
+                    flooded[response.status] += 1
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     flooded[type(exc).__name__] += 1
+                    await client.reconnect()
 
     tasks = [asyncio.create_task(flooder()) for _ in range(FLOOD_CLIENTS if flood else 0)]
     await asyncio.sleep(1.0 if flood else 0)
@@ -147,7 +159,10 @@ def describe(level: Level) -> str:
     stats = common.summary(level.latencies) if level.latencies else {"p50": 0, "p99": 0, "max": 0}
     return (
         f"{level.throughput:7.1f} ok/s  p50 {stats['p50']:7.1f} ms  p99 {stats['p99']:7.1f} ms  "
-        f"max {stats['max']:7.1f} ms  over 5 s: {level.slow}  statuses {dict(level.statuses)}"
+        f"max {stats['max']:7.1f} ms  server CPU {level.cpu_ms_per_success:5.1f} ms/ok "
+        f"({level.server_cpu / level.wall if level.wall else 0:.2f} cores, load generator "
+        f"{level.client_cpu / level.wall if level.wall else 0:.2f})  "
+        f"over 5 s: {level.slow}  statuses {dict(level.statuses)}"
     )
 
 
@@ -190,7 +205,14 @@ def main() -> int:
                 for clients in levels:
                     common.progress(f"{name}: {clients} clients for {args.seconds:g} s")
                     level = asyncio.run(
-                        run_level(server.url, user.token, clients, args.seconds, operation)
+                        run_level(
+                            server.url,
+                            user.token,
+                            clients,
+                            args.seconds,
+                            operation,
+                            server.process.pid if server.process else None,
+                        )
                     )
                     results[(name, clients)] = level
                     common.print_figure(f"{name:6} c={clients:3}", describe(level))

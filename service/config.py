@@ -80,11 +80,11 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=2, le=1000)
     # Load shedding: requests handled at once by this process; others queue this long at
     # most, then get 503 with Retry-After instead of waiting on the database.
-    max_concurrent_requests: int = Field(default=16, ge=1)
+    max_concurrent_requests: int = Field(default=8, ge=1)
     request_queue_seconds: float = Field(default=2.0, ge=0)
     # A request with an unknown, expired or revoked token gets its 401 this much later,
     # without holding any capacity: a flood of bad tokens cannot crowd out real users.
-    auth_failure_delay_seconds: float = Field(default=0.5, ge=0, le=10)
+    auth_failure_delay_seconds: float = Field(default=1.0, ge=0, le=10)
     # Database connections per process, how long a request waits for one, and (SQLite) how
     # long a write waits for the file's single write lock.
     db_pool_size: int = Field(default=20, ge=2)

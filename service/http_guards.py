@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import random
 import re
 from collections import deque
 from collections.abc import Iterable
@@ -371,7 +372,7 @@ class LoadShedding:
             ):
                 held = False
                 slots.release()
-                await asyncio.sleep(self.auth_failure_delay)
+                await asyncio.sleep(self.auth_failure_delay * random.uniform(0.5, 1.5))  # noqa: S311
             await send(message)
 
         try:

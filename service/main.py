@@ -34,6 +34,7 @@ from service.publishing.dispatcher import Dispatcher
 from service.publishing.endpoints import router as publishing_router
 from service.publishing.registry import PublisherRegistry
 from service.strategy.endpoints import router as strategy_router
+from service.users.auth import RefusedTokens, RefuseKnownBadTokens
 from service.users.endpoints import router as users_router
 from service.users.security import PasswordSlots
 from service.web.endpoints import router as web_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.settings = settings
     app.state.database = database
     app.state.password_slots = PasswordSlots(settings.password_hash_concurrency)
+    app.state.refused_tokens = RefusedTokens()
     app.state.dispatcher = None
 
     def posts_due() -> int:
@@ -114,7 +116,13 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         queue_seconds=settings.request_queue_seconds,
         auth_failure_delay=settings.auth_failure_delay_seconds,
     )
-    # Cheap refusals come before the queue: an oversized request never waits for a slot.
+    # Cheap refusals come before the queue: a token refused before, or an oversized request,
+    # never waits for a slot.
+    app.add_middleware(
+        RefuseKnownBadTokens,
+        refused=app.state.refused_tokens,
+        delay=settings.auth_failure_delay_seconds,
+    )
     app.add_middleware(
         RequestLimits,
         max_bytes=settings.max_body_bytes,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import ipaddress
 import json
 import re
 import shlex
@@ -291,6 +292,15 @@ def test_compose_environment_is_settings() -> None:
     assert environment == compose()["services"]["api"]["environment"]
     assert_settings_accept(environment, "compose.yaml")
     assert environment["HANDPOST_DATABASE_URL"].startswith("postgresql+psycopg://")
+
+
+def test_compose_trusts_only_the_gateway_its_proxy_comes_through() -> None:
+    """The host's reverse proxy reaches the API through the network's gateway; nothing else
+    may set the client's address with X-Forwarded-For."""
+    [ipam] = compose()["networks"]["default"]["ipam"]["config"]
+    trusted = compose()["x-handpost-env"]["HANDPOST_TRUSTED_PROXIES"]
+    assert trusted == ipam["gateway"]
+    assert ipaddress.ip_address(trusted) in ipaddress.ip_network(ipam["subnet"])
 
 
 def env_file(path: Path) -> dict[str, str]:
