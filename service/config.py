@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.db import PoolLimits
+from service.outbound import OutboundPolicy
 
 
 def _default_database_url() -> str:
@@ -68,6 +69,11 @@ class Settings(BaseSettings):
     # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed;
     # none by default, so a client cannot claim another address.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Requests to addresses users give (webhooks, link cards, a self-hosted instance or blog)
+    # may not reach private, loopback or link-local addresses, unless allowed here: all of
+    # them (a LAN-only install, tests), or these networks (CIDR, comma-separated).
+    outbound_allow_private: bool = False
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Browser origins allowed to call the API from another site (the built-in UI needs none).
     cors_origins: list[str] = Field(default_factory=list)
     # Larger request bodies are refused with 413 before they are read.
@@ -117,9 +123,9 @@ class Settings(BaseSettings):
     # API processes for `handpost serve` (uvicorn workers); more than one needs PostgreSQL.
     workers: int = Field(default=1, ge=1, le=64)
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "outbound_allowed_networks", mode="before")
     @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
+    def _split_networks(cls, value: Any) -> Any:
         """A comma-separated list of addresses or CIDR networks (a JSON list also works)."""
         if isinstance(value, str):
             text = value.strip()
@@ -133,6 +139,12 @@ class Settings(BaseSettings):
             for entry in value:
                 ipaddress.ip_network(str(entry).strip(), strict=False)  # ValueError: refused
         return value
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        return OutboundPolicy.from_settings(
+            self.outbound_allow_private, self.outbound_allowed_networks
+        )
 
     @property
     def pool_limits(self) -> PoolLimits:
