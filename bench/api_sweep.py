@@ -155,6 +155,39 @@ async def valid_client_p99(base_url: str, token: str, seconds: float, flood: boo
     return measured
 
 
+def header_abuse(port: int, clients: int = 8, header_mb: int = 100) -> Counter[str]:
+    """``clients`` connections at once, each sending a request whose header is ``header_mb``
+    MB (in 64 KiB pieces): what the server does with them, by outcome."""
+    import socket
+    import threading
+
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    piece = b"a" * 65536
+
+    def one() -> None:
+        outcome = "sent whole header"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ")
+                for _ in range(header_mb * 16):
+                    sock.sendall(piece)
+                sock.sendall(b"\r\n\r\n")
+                answer = sock.recv(200)
+                outcome = answer.split(b"\r\n", 1)[0].decode() or "closed"
+        except OSError as exc:
+            outcome = f"cut off ({type(exc).__name__})"
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 def describe(level: Level) -> str:
     stats = common.summary(level.latencies) if level.latencies else {"p50": 0, "p99": 0, "max": 0}
     return (
@@ -222,6 +255,13 @@ def main() -> int:
             common.print_figure("valid client alone  ", describe(alone))
             common.print_figure("valid client, flood ", describe(flooded))
             common.print_figure("server RSS after the run", server.rss_mib(), "MiB")
+            before = server.rss_mib()
+            common.progress("8 requests with 100 MB headers at once")
+            outcomes = header_abuse(server.port)
+            common.print_figure("header abuse: outcomes", str(dict(outcomes)))
+            common.print_figure(
+                "header abuse: server RSS growth", server.rss_mib() - before, "MiB"
+            )
         report(results, levels, alone, flooded)
     return 0
 

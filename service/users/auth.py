@@ -105,8 +105,7 @@ def get_current_user(
     digest = token_digest(token)
     now = utcnow()
     with database.session(read_only=True) as session:
-        found = repository.find_token(session, digest)
-        user = repository.get(session, found.user_id) if found is not None else None
+        found, user = repository.find_token(session, digest) or (None, None)
     if (
         found is None
         or user is None
