@@ -29,8 +29,6 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench import _common as common
 from bench._raw_http import RawClient, RawResponse
 from bench.api_load import seed_user
@@ -259,9 +257,7 @@ def main() -> int:
             common.progress("8 requests with 100 MB headers at once")
             outcomes = header_abuse(server.port)
             common.print_figure("header abuse: outcomes", str(dict(outcomes)))
-            common.print_figure(
-                "header abuse: server RSS growth", server.rss_mib() - before, "MiB"
-            )
+            common.print_figure("header abuse: server RSS growth", server.rss_mib() - before, "MiB")
         report(results, levels, alone, flooded)
     return 0
 
