@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 
 from rapidfuzz import fuzz, process
@@ -41,15 +42,31 @@ class GuardEntry:
     normalised: str  # normalise(text) of that post
 
 
+class Move(StrEnum):
+    """How a refused text was made from the earlier post (``CrossPostMatch.kind``)."""
+
+    SAME = "same"
+    SHORTENED = "shortened"
+    REORDERED = "reordered"
+    LINE_ADDED = "line-added"
+
+
 @dataclass(frozen=True)
 class CrossPostMatch:
-    """Why the guard refuses: which earlier post the text repeats, and how closely."""
+    """Why the guard refuses: which earlier post the text repeats, how, and how closely.
+
+    ``similarity`` is the value of the measure that refused the text, ``threshold`` its limit:
+    for the similarity measure the two texts' similarity; for the reuse measures
+    (service.guard.policy) the share of the new text that is the earlier post's words.
+    """
 
     post_id: str
     account_id: str
     network: str
     similarity: float  # 0..1, rounded to 3 decimals
     threshold: float
+    kind: Move = Move.SAME
+    how: str = "the same text"  # ``kind`` in words, for a person
 
 
 def _check_threshold(threshold: float) -> None:
@@ -91,14 +108,33 @@ def find_cross_post(
     caller's order (e.g. newest first) decides. An empty text has nothing to compare and never
     matches. A link-only text matches only an entry with exactly the same links, since two
     different links are different posts however alike their URLs look.
+
+    This is the similarity measure alone; ``service.guard.policy.check`` adds the others.
     """
+    found = most_similar(normalised, others, threshold)
+    if found is None:
+        return None
+    entry, similarity = found
+    return CrossPostMatch(
+        post_id=entry.post_id,
+        account_id=entry.account_id,
+        network=entry.network,
+        similarity=round(similarity, 3),
+        threshold=threshold,
+    )
+
+
+def most_similar(
+    normalised: str, others: Iterable[GuardEntry], threshold: float
+) -> tuple[GuardEntry, float] | None:
+    """``find_cross_post``'s entry and its similarity (0..1), unrounded."""
     _check_threshold(threshold)
     if not normalised:
         return None
     if is_link_only(normalised):
         for entry in others:
             if entry.normalised == normalised:
-                return _match(entry, 1.0, threshold)
+                return entry, 1.0
         return None
     candidates = [e for e in others if e.normalised and not is_link_only(e.normalised)]
     best = process.extractOne(
@@ -111,14 +147,4 @@ def find_cross_post(
     if best is None:
         return None
     _, score, index = best
-    return _match(candidates[index], score / 100, threshold)
-
-
-def _match(entry: GuardEntry, similarity: float, threshold: float) -> CrossPostMatch:
-    return CrossPostMatch(
-        post_id=entry.post_id,
-        account_id=entry.account_id,
-        network=entry.network,
-        similarity=round(similarity, 3),
-        threshold=threshold,
-    )
+    return candidates[index], score / 100

@@ -1,0 +1,243 @@
+"""The guard's verdict: is a new text an earlier post of the user, unchanged or made mechanically?
+
+Two measures, each with its own limit (``GuardPolicy``, from the ``HANDPOST_GUARD_*`` settings):
+
+* **similarity** (``service.guard.match``): the two texts as wholes, character by character.
+  It catches the trivial changes: case, punctuation, emoji, hashtags, links, a word or two.
+* **reuse** (``service.guard.measures``): how much of the new text is runs of the earlier one's
+  words. A new text at least ``copied_share`` of which is the earlier post is a copy: the first
+  120 characters and a link, a sentence dropped, the sentences reordered. A new text that holds
+  the whole earlier post (``whole_share`` of it) and adds no more than a line
+  (``line_added_chars``), so that the earlier post is still ``line_added_share`` of it, is the
+  same text with a line added. Either needs ``min_copied_chars`` copied, so that a short phrase
+  that recurs in a person's writing never makes a copy.
+
+What is allowed follows from the direction: a translation shares no runs, a rewrite for another
+audience shares a few phrases, an article that quotes or grows out of a short post and a teaser
+written in its own words are mostly their own words.
+
+The defaults were chosen on the tuning part of the labelled corpus in tests/guard_corpus/; the
+held-out part checks them (tests/test_guard_corpus.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from service.guard.match import (
+    _MAX_LENGTH,
+    _TOLERANCE,
+    DEFAULT_THRESHOLD,
+    CrossPostMatch,
+    GuardEntry,
+    Move,
+    length_window,
+    most_similar,
+)
+from service.guard.measures import Reuse, reuse, size
+from service.guard.normalise import is_link_only
+
+DEFAULT_COPIED_SHARE = 0.75
+DEFAULT_LINE_ADDED_SHARE = 0.5
+DEFAULT_LINE_ADDED_CHARS = 100
+DEFAULT_WHOLE_SHARE = 0.9
+DEFAULT_MIN_COPIED_CHARS = 30
+
+# A text similar enough to be "the same" is still told as a line added when its own words are
+# at least _ADDED_NOTICEABLY of it (and the earlier post is whole in it), and as a shortened
+# copy when it leaves out at least _LEFT_OUT_NOTICEABLY of the earlier post. Below, the change
+# is decoration: a word or two, a hashtag.
+_ADDED_NOTICEABLY = 0.05
+_LEFT_OUT_NOTICEABLY = 0.1
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    """The limits of the guard's measures (see the module docstring)."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    copied_share: float = DEFAULT_COPIED_SHARE
+    line_added_share: float = DEFAULT_LINE_ADDED_SHARE
+    line_added_chars: int = DEFAULT_LINE_ADDED_CHARS
+    whole_share: float = DEFAULT_WHOLE_SHARE
+    min_copied_chars: int = DEFAULT_MIN_COPIED_CHARS
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "copied_share", "line_added_share", "whole_share"):
+            value = getattr(self, name)
+            if not 0 < value <= 1:  # 0 would call every text a copy; NaN none
+                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+        for name in ("line_added_chars", "min_copied_chars"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class CandidateWindows:
+    """Normalised lengths (inclusive) of the earlier posts a text of a given length is
+    compared with: the user's recent posts in ``recent``, and the posts that share a
+    fingerprint with it in ``shared`` (a shortened copy can come from a post of any length)."""
+
+    recent: tuple[int, int]
+    shared: tuple[int, int]
+
+
+def candidate_windows(normalised_length: int, policy: GuardPolicy) -> CandidateWindows:
+    """The lengths worth reading from the database for a text of ``normalised_length``.
+
+    ``recent`` is the similarity's ``length_window``, reaching down to the shortest text the
+    copied share could call a copy. ``shared`` reaches down to the shortest earlier post any
+    measure could find in the text, and has no upper bound.
+    """
+    low, high = length_window(normalised_length, policy.threshold)
+    new_size = normalised_length + 1
+    # copied <= each text's size: a copy by share needs an earlier text at least that long.
+    copy_low = max(math.floor(policy.copied_share * new_size - _SLACK) - 1, 0)
+    any_low = max(
+        math.floor(
+            max(
+                policy.min_copied_chars,
+                min(policy.copied_share, policy.line_added_share) * new_size,
+            )
+            - _SLACK
+        )
+        - 1,
+        0,
+    )
+    return CandidateWindows(
+        recent=(min(low, copy_low), high), shared=(min(low, any_low), _MAX_LENGTH)
+    )
+
+
+# Bounds are widened by this much, more than float rounding can move a share.
+_SLACK = 1e-6
+
+
+def check(
+    normalised: str, others: Iterable[GuardEntry], policy: GuardPolicy = GuardPolicy()
+) -> CrossPostMatch | None:
+    """The earlier post the new text repeats, and how; None when it is the person's own text.
+
+    Callers pass entries from OTHER accounts of the same user only. The most similar entry at
+    or above the similarity threshold wins; failing that, of the entries the reuse limits call
+    a copy, the one that makes the largest share of the new text. Ties go to the first entry
+    given. Empty and link-only texts are compared as ``find_cross_post`` compares them.
+    """
+    entries = list(others)
+    similar = most_similar(normalised, entries, policy.threshold)
+    if similar is not None:
+        entry, similarity = similar
+        kind, how = Move.SAME, "the same text"
+        if not is_link_only(normalised):
+            kind, how = _name_similar(reuse(normalised, entry.normalised), policy)
+        return _match(entry, similarity, policy.threshold, kind, how)
+    if not normalised or is_link_only(normalised):
+        return None
+    best: tuple[GuardEntry, Reuse] | None = None
+    for entry in _may_be_copies(normalised, entries, policy):
+        found = reuse(normalised, entry.normalised)
+        if _is_copy(found, policy) and (best is None or found.of_new > best[1].of_new):
+            best = (entry, found)
+    if best is None:
+        return None
+    entry, found = best
+    kind, how = _name_copy(found, policy)
+    by_share = found.of_new >= policy.copied_share - _TOLERANCE
+    limit = policy.copied_share if by_share else policy.line_added_share
+    return _match(entry, found.of_new, limit, kind, how)
+
+
+def _is_copy(found: Reuse, policy: GuardPolicy) -> bool:
+    if found.copied < policy.min_copied_chars:
+        return False
+    if found.of_new >= policy.copied_share - _TOLERANCE:
+        return True
+    own = found.new_size - found.copied
+    return (
+        found.of_old >= policy.whole_share - _TOLERANCE
+        and found.of_new >= policy.line_added_share - _TOLERANCE
+        and own <= policy.line_added_chars
+    )
+
+
+def _may_be_copies(
+    normalised: str, entries: list[GuardEntry], policy: GuardPolicy
+) -> list[GuardEntry]:
+    """The entries whose reuse could make a copy, in the order given, found in C++.
+
+    The tiling uses each word of either text once, so what it copies is at most the words the
+    two texts have in common, counted with their spaces. Those words, sorted, are a common
+    subsequence of both texts' sorted words: the longest common subsequence that
+    ``token_sort_ratio`` measures (2 * LCS / (a + b)) is at least their size less one.
+    """
+    worded = [e for e in entries if e.normalised and not is_link_only(e.normalised)]
+    new_size = size(normalised)
+    scores = process.extract(
+        normalised,
+        [e.normalised for e in worded],
+        scorer=fuzz.token_sort_ratio,
+        processor=None,
+        limit=None,
+    )
+    keep: list[int] = []
+    for _, score, index in scores:
+        old_form = worded[index].normalised
+        common = score / 100 * (len(normalised) + len(old_form)) / 2 + 1
+        old_size = size(old_form)
+        needed = max(
+            policy.min_copied_chars,
+            min(
+                policy.copied_share * new_size,
+                max(
+                    policy.line_added_share * new_size,
+                    policy.whole_share * old_size,
+                    new_size - policy.line_added_chars,
+                ),
+            ),
+        )
+        if common + _SLACK * (new_size + old_size) >= needed - _TOLERANCE * new_size:
+            keep.append(index)
+    return [worded[i] for i in sorted(keep)]
+
+
+def _name_similar(found: Reuse, policy: GuardPolicy) -> tuple[Move, str]:
+    """A text over the similarity threshold is the same text, unless a move shows."""
+    if found.reordered:
+        return Move.REORDERED, "the same sentences in another order"
+    own = found.new_size - found.copied
+    whole = found.of_old >= policy.whole_share - _TOLERANCE
+    if whole and own >= _ADDED_NOTICEABLY * found.new_size:
+        return Move.LINE_ADDED, "the same text with a line added"
+    if found.old_size - found.copied >= _LEFT_OUT_NOTICEABLY * found.old_size:
+        return Move.SHORTENED, "a shortened copy"
+    return Move.SAME, "the same text"
+
+
+def _name_copy(found: Reuse, policy: GuardPolicy) -> tuple[Move, str]:
+    whole = found.of_old >= policy.whole_share - _TOLERANCE
+    if found.reordered:
+        if whole:
+            return Move.REORDERED, "the same sentences in another order"
+        return Move.REORDERED, "a shortened copy with its sentences in another order"
+    if not whole:
+        return Move.SHORTENED, "a shortened copy"
+    if found.copied < found.new_size:
+        return Move.LINE_ADDED, "the same text with a line added"
+    return Move.SAME, "the same text"
+
+
+def _match(entry: GuardEntry, value: float, limit: float, kind: Move, how: str) -> CrossPostMatch:
+    return CrossPostMatch(
+        post_id=entry.post_id,
+        account_id=entry.account_id,
+        network=entry.network,
+        similarity=round(value, 3),
+        threshold=limit,
+        kind=kind,
+        how=how,
+    )
