@@ -45,10 +45,31 @@ def test_empty_short_and_link_only_forms() -> None:
     assert fingerprints(link_only) == fingerprints(normalise("http://www.example.org/a/"))
 
 
-def test_a_post_keeps_only_a_fraction_of_its_shingles() -> None:
-    text = normalise(distinct_text(1, words=40))
+def test_a_long_post_keeps_only_a_fraction_of_its_shingles() -> None:
+    text = normalise(" ".join(distinct_text(seed) for seed in range(5)))
+    assert len(text.split()) > guard.fingerprint.ALL_SHINGLES_UP_TO
     shingles = len(text.split()) - guard.fingerprint.SHINGLE_WORDS + 1
     assert 0 < len(fingerprints(text)) < shingles
+
+
+def test_a_short_post_keeps_every_shingle() -> None:
+    """Short posts have short sentences: a copy may share only four words in a row."""
+    text = normalise(distinct_text(1, words=40))
+    shingles = len(text.split()) - guard.fingerprint.SHINGLE_WORDS + 1
+    assert len(fingerprints(text)) == shingles
+
+
+# Together at most ALL_SHINGLES_UP_TO (40) words: 16 + 8 + 16.
+side = st.lists(word, max_size=16)
+
+
+@given(before_a=side, before_b=side, run=st.lists(word, min_size=4, max_size=8),
+       after_a=side, after_b=side)  # fmt: skip
+def test_short_posts_sharing_four_words_in_a_row_share_a_fingerprint(
+    before_a: list[str], before_b: list[str], run: list[str], after_a: list[str], after_b: list[str]
+) -> None:
+    a, b = before_a + run + after_a, before_b + run + after_b
+    assert set(fingerprints(form(a))) & set(fingerprints(form(b)))
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from service.guard.fingerprint import (
     GUARANTEED_RUN,
     RECENT_POSTS,
     fingerprints,
-    query_fingerprints,
 )
 from service.guard.match import (
     DEFAULT_THRESHOLD,
@@ -45,7 +44,6 @@ __all__ = [
     "length_window",
     "normalise",
     "own_words",
-    "query_fingerprints",
     "reuse",
     "words_of",
 ]

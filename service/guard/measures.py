@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Indel
+
 RUN_WORDS = 3
 """Words in a row two texts must share to count as copied: fewer is a common phrase."""
 
@@ -84,6 +86,28 @@ def reuse(new_form: str, old_form: str, run_words: int = RUN_WORDS) -> Reuse:
     )
 
 
+@dataclass(frozen=True)
+class Passages:
+    """The longest passages, in words in a row, that one text has and the other has not."""
+
+    added: int  # in the new text, not in the earlier one
+    left_out: int  # in the earlier text, not in the new one
+
+
+def changed_passages(new_form: str, old_form: str) -> Passages:
+    """The longest passages each text has that the other has not, in words, aligning the two
+    in order (the longest common subsequence of their words). This tells the moves apart in a
+    text that is nearly the same: a dropped sentence is a long passage left out, an added line a
+    long passage added, while a word made a hashtag leaves out one or two words here and there.
+    """
+    new, old = new_form.split(), old_form.split()
+    same = [block for block in Indel.opcodes(new, old) if block.tag == "equal"]
+    return Passages(
+        added=_longest_gap(len(new), [(b.src_start, b.src_end - b.src_start) for b in same]),
+        left_out=_longest_gap(len(old), [(b.dest_start, b.dest_end - b.dest_start) for b in same]),
+    )
+
+
 def copied_runs(new: Sequence[str], old: Sequence[str], run_words: int) -> list[Run]:
     """The new text tiled, left to right, with the longest runs of at least ``run_words``
     words it shares with the earlier one; no word of either text is in two runs.
@@ -137,6 +161,16 @@ def copied_runs(new: Sequence[str], old: Sequence[str], run_words: int) -> list[
         follow = best_start + best_length
         i += best_length
     return runs
+
+
+def _longest_gap(length: int, spans: Sequence[tuple[int, int]]) -> int:
+    """The most words in a row of a text of ``length`` words that no span (start, words)
+    covers."""
+    longest, at = 0, 0
+    for start, words in sorted(spans):
+        longest = max(longest, start - at)
+        at = max(at, start + words)
+    return max(longest, length - at)
 
 
 def _weight(words: Sequence[str], run: Run) -> int:

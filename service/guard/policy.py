@@ -38,7 +38,7 @@ from service.guard.match import (
     length_window,
     most_similar,
 )
-from service.guard.measures import Reuse, reuse, size
+from service.guard.measures import Reuse, changed_passages, reuse, size
 from service.guard.normalise import is_link_only
 
 DEFAULT_COPIED_SHARE = 0.75
@@ -47,12 +47,12 @@ DEFAULT_LINE_ADDED_CHARS = 100
 DEFAULT_WHOLE_SHARE = 0.9
 DEFAULT_MIN_COPIED_CHARS = 30
 
-# A text similar enough to be "the same" is still told as a line added when its own words are
-# at least _ADDED_NOTICEABLY of it (and the earlier post is whole in it), and as a shortened
-# copy when it leaves out at least _LEFT_OUT_NOTICEABLY of the earlier post. Below, the change
-# is decoration: a word or two, a hashtag.
-_ADDED_NOTICEABLY = 0.05
-_LEFT_OUT_NOTICEABLY = 0.1
+# A text similar enough to be "the same" is still told as a line added when it adds a passage of
+# at least _ADDED_WORDS words in a row to the whole earlier post, and as a shortened copy when
+# it leaves out a passage of at least _LEFT_OUT_WORDS words in a row (a sentence, a clause).
+# Scattered changes (a word made a hashtag, "nine" written "9") are still "the same text".
+_ADDED_WORDS = 2
+_LEFT_OUT_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def check(
         entry, similarity = similar
         kind, how = Move.SAME, "the same text"
         if not is_link_only(normalised):
-            kind, how = _name_similar(reuse(normalised, entry.normalised), policy)
+            kind, how = _name_similar(normalised, entry.normalised, policy)
         return _match(entry, similarity, policy.threshold, kind, how)
     if not normalised or is_link_only(normalised):
         return None
@@ -205,15 +205,16 @@ def _may_be_copies(
     return [worded[i] for i in sorted(keep)]
 
 
-def _name_similar(found: Reuse, policy: GuardPolicy) -> tuple[Move, str]:
+def _name_similar(normalised: str, earlier: str, policy: GuardPolicy) -> tuple[Move, str]:
     """A text over the similarity threshold is the same text, unless a move shows."""
+    found = reuse(normalised, earlier)
     if found.reordered:
         return Move.REORDERED, "the same sentences in another order"
-    own = found.new_size - found.copied
+    passages = changed_passages(normalised, earlier)
     whole = found.of_old >= policy.whole_share - _TOLERANCE
-    if whole and own >= _ADDED_NOTICEABLY * found.new_size:
+    if whole and passages.added >= _ADDED_WORDS:
         return Move.LINE_ADDED, "the same text with a line added"
-    if found.old_size - found.copied >= _LEFT_OUT_NOTICEABLY * found.old_size:
+    if passages.left_out >= _LEFT_OUT_WORDS:
         return Move.SHORTENED, "a shortened copy"
     return Move.SAME, "the same text"
 

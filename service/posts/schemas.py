@@ -172,7 +172,7 @@ class CrossPostPreview(BaseModel):
         "only trivially), a shortened copy (cut short, or sentences dropped), the same "
         "sentences reordered, or the same text with a line added."
     )
-    how: str = Field(description="`kind` in words, e.g. \"a shortened copy\".")
+    how: str = Field(description='`kind` in words, e.g. "a shortened copy".')
     similarity: float = Field(
         description="0..1, by the measure that refused the text: for `same`, how much of "
         "the text is the same; otherwise, the share of this text that is the earlier post's "

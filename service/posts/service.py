@@ -199,7 +199,7 @@ def find_cross_post(
         user_id=post.user_id,
         other_than_account=post.account_id,
         windows=guard.candidate_windows(post.guard_length, policy.guard),
-        fingerprints=guard.query_fingerprints(post.guard_text),
+        fingerprints=guard.fingerprints(post.guard_text),
         exclude_post_ids=excluded,
         only_states=only_states,
     )
@@ -236,7 +236,7 @@ def find_cross_posts(
                     max(w.shared[1] for w in windows.values()),
                 ),
             ),
-            fingerprints=sorted({f for p in group for f in guard.query_fingerprints(p.guard_text)}),
+            fingerprints=sorted({f for p in group for f in guard.fingerprints(p.guard_text)}),
             only_states=only_states,
             fingerprint_candidates=guard.FINGERPRINT_CANDIDATES * len(group),
         )
