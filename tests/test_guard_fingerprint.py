@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import Session, col, delete, select
 
 from service import guard
+from service.db import Database
 from service.guard import GUARANTEED_RUN, fingerprints, normalise
+from service.migrate import alembic_config, upgrade
+from service.posts.models import Post, PostFingerprint
 from tests.support.api import assert_problem, create_account, create_post, distinct_text
+from tests.support.rows import insert_post
 
 word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäö", min_size=1, max_size=8)
 words = st.lists(word, min_size=0, max_size=30)
@@ -114,3 +120,41 @@ def test_fingerprints_follow_an_edited_text(client: TestClient) -> None:
     # ...while the new wording is still guarded.
     repeat = create_post(client, linkedin["id"], distinct_text(99, words=20) + "!")
     assert_problem(repeat, 409, "cross-post")
+
+
+def test_the_migration_gives_short_posts_every_shingle(
+    database: Database, database_url: str, client: TestClient
+) -> None:
+    """Posts fingerprinted before 0004_guard kept only winnowed shingles above nine words."""
+    mastodon = create_account(client, "mastodon")
+    texts = {
+        "tiny": "Ship it on Friday",
+        "short": " ".join(distinct_text(seed) for seed in range(2)),  # about 30 words
+        "long": " ".join(distinct_text(seed) for seed in range(2, 7)),  # about 75 words
+    }
+    ids = {name: insert_post(database, mastodon["id"], text) for name, text in texts.items()}
+    command.downgrade(alembic_config(database_url), "0003")
+    short = fingerprints(normalise(texts["short"]))
+    with database.session() as session:  # as 0002 left it: a fraction of the shingles
+        session.execute(delete(PostFingerprint).where(col(PostFingerprint.post_id) == ids["short"]))
+        session.add_all(
+            PostFingerprint(user_id=mastodon_owner(session, ids["short"]), fingerprint=f,
+                            post_id=ids["short"])
+            for f in short[::3]
+        )  # fmt: skip
+        session.commit()
+
+    upgrade(database_url)
+
+    with database.session() as session:
+        for name, text in texts.items():
+            stored = session.exec(
+                select(PostFingerprint.fingerprint).where(PostFingerprint.post_id == ids[name])
+            ).all()
+            assert sorted(stored) == fingerprints(normalise(text)), name
+
+
+def mastodon_owner(session: Session, post_id: str) -> str:
+    post = session.get(Post, post_id)
+    assert post is not None
+    return post.user_id

@@ -123,7 +123,7 @@ def guard_candidates(
         .limit(guard.RECENT_POSTS)
         .subquery()
     )
-    recent_low, recent_high = windows.recent
+    recent_low, recent_high = map(_length_bound, windows.recent)
     recent = select(newest.c.id).where(
         newest.c.guard_length >= recent_low, newest.c.guard_length <= recent_high
     )
@@ -154,7 +154,7 @@ def guard_candidates(
         if only_states
         else state.not_in(sorted(map(str, GUARD_IGNORED_STATES)))
     )
-    shared_low, shared_high = windows.shared
+    shared_low, shared_high = map(_length_bound, windows.shared)
     postgresql = session.get_bind().dialect.name == "postgresql"
     statement = union_all(
         sa_select(*columns, literal(False).label("by_fingerprint")).where(
@@ -182,6 +182,14 @@ def guard_candidates(
         if owner == user_id and account_id != other_than_account:
             found.append(GuardEntry(post_id, account_id, network, text))
     return GuardCandidates(found, frozenset(by_fingerprint))
+
+
+# posts.guard_length is a 32-bit INTEGER: a bound beyond it (an open window) would not bind.
+_LONGEST = 2**31 - 1
+
+
+def _length_bound(length: int) -> int:
+    return min(max(length, 0), _LONGEST)
 
 
 def _by_key(ids: Select[Any], postgresql: bool) -> ColumnElement[bool]:
