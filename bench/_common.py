@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,11 +188,17 @@ def has_table(url: str, table: str) -> bool:
     return bool(query(url, sql, (table,))[0][0])
 
 
-def insert_posts(url: str, rows: Iterable[Sequence[Any]], chunk: int = 50_000) -> int:
+def insert_posts(
+    url: str,
+    rows: Iterable[Sequence[Any]],
+    chunk: int = 50_000,
+    fingerprints: Callable[[str], list[int]] | None = None,
+) -> int:
     """Bulk-insert rows of POST_COLUMNS, with the guard's fingerprint rows where the schema
-    has them (``service.guard.fingerprints`` of each post's guard_text), chunk by chunk."""
+    has them (``service.guard.fingerprints`` of each post's guard_text, unless another
+    ``fingerprints`` function is given), chunk by chunk."""
     fingerprinted = has_table(url, "post_fingerprints")
-    if fingerprinted:
+    if fingerprinted and fingerprints is None:
         from service.guard import fingerprints
     total = 0
     iterator = iter(rows)
@@ -203,6 +209,7 @@ def insert_posts(url: str, rows: Iterable[Sequence[Any]], chunk: int = 50_000) -
                 return total
             total += _insert(connection, url, "posts", POST_COLUMNS, batch)
             if fingerprinted:
+                assert fingerprints is not None
                 post_id, user_id, guard_text = (
                     POST_COLUMNS.index(name) for name in ("id", "user_id", "guard_text")
                 )

@@ -160,7 +160,7 @@ def guard_cost(url: str, user: common.BenchUser, texts: common.TextFactory, prob
     from service.posts.service import PostPolicy, find_cross_post
 
     database = Database(url)
-    policy = PostPolicy(threshold=0.9)
+    policy = PostPolicy()
     [(account_id, network)] = common.query(
         url,
         "SELECT id, network FROM accounts WHERE user_id = ? AND network = 'mastodon'",

@@ -245,16 +245,26 @@ def test_the_prefilter_never_drops_a_copy(new: str, earlier: str, policy: GuardP
 def test_the_candidate_windows_never_exclude_a_copy(
     new: str, earlier: str, policy: GuardPolicy
 ) -> None:
-    """Every refused earlier post is in the shared window; one refused by the similarity or
-    the copied share, and not longer than the similarity window, is in the recent window."""
+    """Every refused earlier post is in the shared window (the posts sharing a fingerprint);
+    one refused by the similarity is in the recent window too."""
     found = check(new, [GuardEntry("p", "a", "x", earlier)], policy)
     if found is None:
         return
     windows = candidate_windows(len(new), policy)
     assert windows.shared[0] <= len(earlier) <= windows.shared[1]
-    by_share = found.threshold in (policy.threshold, policy.copied_share)
-    if by_share and len(earlier) <= length_window(len(new), policy.threshold)[1]:
+    if found.threshold == policy.threshold and most_similar(
+        new, [GuardEntry("p", "a", "x", earlier)], policy.threshold
+    ):
+        assert windows.recent == length_window(len(new), policy.threshold)
         assert windows.recent[0] <= len(earlier) <= windows.recent[1]
+
+
+def test_only_the_entries_sharing_a_fingerprint_are_read_for_reuse() -> None:
+    cut = normalise(" ".join(SENTENCES[:2]))
+    assert check(cut, [entry(POST, "source")], sharing={"source"}) is not None
+    assert check(cut, [entry(POST, "source")], sharing=set()) is None
+    # The similarity measure reads every entry.
+    assert check(normalise(POST), [entry(POST, "source")], sharing=set()) is not None
 
 
 def test_the_most_similar_wins_and_ties_go_to_the_first_entry() -> None:

@@ -23,7 +23,7 @@ held-out part checks them (tests/test_guard_corpus.py).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -80,8 +80,9 @@ class GuardPolicy:
 @dataclass(frozen=True)
 class CandidateWindows:
     """Normalised lengths (inclusive) of the earlier posts a text of a given length is
-    compared with: the user's recent posts in ``recent``, and the posts that share a
-    fingerprint with it in ``shared`` (a shortened copy can come from a post of any length)."""
+    compared with: the user's recent posts in ``recent`` (the similarity measure's
+    ``length_window``), and the posts that share a fingerprint with it in ``shared``, which has
+    no upper bound (a shortened copy comes from a longer post)."""
 
     recent: tuple[int, int]
     shared: tuple[int, int]
@@ -90,28 +91,16 @@ class CandidateWindows:
 def candidate_windows(normalised_length: int, policy: GuardPolicy) -> CandidateWindows:
     """The lengths worth reading from the database for a text of ``normalised_length``.
 
-    ``recent`` is the similarity's ``length_window``, reaching down to the shortest text the
-    copied share could call a copy. ``shared`` reaches down to the shortest earlier post any
-    measure could find in the text, and has no upper bound.
+    The copied characters are at most the earlier text's size, so ``shared`` starts at the
+    shortest earlier post any measure could find in the text (or the similarity's window).
     """
     low, high = length_window(normalised_length, policy.threshold)
-    new_size = normalised_length + 1
-    # copied <= each text's size: a copy by share needs an earlier text at least that long.
-    copy_low = max(math.floor(policy.copied_share * new_size - _SLACK) - 1, 0)
-    any_low = max(
-        math.floor(
-            max(
-                policy.min_copied_chars,
-                min(policy.copied_share, policy.line_added_share) * new_size,
-            )
-            - _SLACK
-        )
-        - 1,
-        0,
+    least_copied = max(
+        policy.min_copied_chars,
+        min(policy.copied_share, policy.line_added_share) * (normalised_length + 1),
     )
-    return CandidateWindows(
-        recent=(min(low, copy_low), high), shared=(min(low, any_low), _MAX_LENGTH)
-    )
+    reuse_low = max(math.floor(least_copied - _SLACK) - 1, 0)
+    return CandidateWindows(recent=(low, high), shared=(min(low, reuse_low), _MAX_LENGTH))
 
 
 # Bounds are widened by this much, more than float rounding can move a share.
@@ -119,7 +108,10 @@ _SLACK = 1e-6
 
 
 def check(
-    normalised: str, others: Iterable[GuardEntry], policy: GuardPolicy = GuardPolicy()
+    normalised: str,
+    others: Iterable[GuardEntry],
+    policy: GuardPolicy = GuardPolicy(),
+    sharing: Container[str] | None = None,
 ) -> CrossPostMatch | None:
     """The earlier post the new text repeats, and how; None when it is the person's own text.
 
@@ -127,6 +119,10 @@ def check(
     or above the similarity threshold wins; failing that, of the entries the reuse limits call
     a copy, the one that makes the largest share of the new text. Ties go to the first entry
     given. Empty and link-only texts are compared as ``find_cross_post`` compares them.
+
+    ``sharing`` names the entries that share a fingerprint with the text (by post id): only
+    they can share the runs of words a copy is made of, so only they are read for reuse; the
+    others are compared by similarity alone. None reads every entry for reuse.
     """
     entries = list(others)
     similar = most_similar(normalised, entries, policy.threshold)
@@ -138,6 +134,8 @@ def check(
         return _match(entry, similarity, policy.threshold, kind, how)
     if not normalised or is_link_only(normalised):
         return None
+    if sharing is not None:
+        entries = [entry for entry in entries if entry.post_id in sharing]
     best: tuple[GuardEntry, Reuse] | None = None
     for entry in _may_be_copies(normalised, entries, policy):
         found = reuse(normalised, entry.normalised)

@@ -203,7 +203,9 @@ def find_cross_post(
         exclude_post_ids=excluded,
         only_states=only_states,
     )
-    return guard.check(post.guard_text, candidates.entries, policy.guard)
+    return guard.check(
+        post.guard_text, candidates.entries, policy.guard, sharing=candidates.by_fingerprint
+    )
 
 
 def find_cross_posts(
@@ -213,8 +215,9 @@ def find_cross_posts(
     dispatcher's check of a claimed batch at publish time, one query per user, not per post.
 
     Each post is compared with the candidates its own check would read: the batch's recent
-    posts within its own recent window, and the posts reached through a fingerprint (of any
-    post of the batch) within its shared window.
+    posts within its own recent window, and the posts reached through a fingerprint within its
+    shared window. A post reached through another post's fingerprint is read too: at least
+    what the post's own check would find, never less.
     """
     by_user: dict[str, list[Post]] = {}
     for post in posts:
@@ -255,7 +258,9 @@ def find_cross_posts(
                     )
                 )
             ]
-            match = guard.check(post.guard_text, own, policy.guard)
+            match = guard.check(
+                post.guard_text, own, policy.guard, sharing=candidates.by_fingerprint
+            )
             if match is not None:
                 matches[post.id] = match
     return matches
