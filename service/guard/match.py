@@ -22,14 +22,14 @@ DEFAULT_THRESHOLD: float = 0.9
 
 # Similarities are floats; a pair whose exact similarity equals the threshold (e.g. 9/10 at 0.9)
 # must match even if rounding puts it a hair below.
-_TOLERANCE = 1e-9
+TOLERANCE = 1e-9
 
-# length_window widens its bound by more than _TOLERANCE, so it can never exclude a pair that
+# length_window widens its bound by more than TOLERANCE, so it can never exclude a pair that
 # find_cross_post would accept, whatever rounding the C++ scorer does.
 _WINDOW_SLACK = 1e-6
 
-# Upper bounds are capped so that they fit a 64-bit database integer.
-_MAX_LENGTH = 2**63 - 1
+# The longest length a window names: no upper bound (the database layer clamps it to its column).
+MAX_LENGTH = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -88,12 +88,12 @@ def length_window(normalised_length: int, threshold: float) -> tuple[int, int]:
     length = normalised_length
     t = Fraction(threshold - _WINDOW_SLACK)
     if t <= 0:
-        return 0, _MAX_LENGTH
+        return 0, MAX_LENGTH
     # Shorter b: 2b / (a + b) >= t  <=>  b >= t * a / (2 - t).
     # Longer b:  2a / (a + b) >= t  <=>  b <= a * (2 - t) / t.
     low = math.ceil(t * length / (2 - t))
     high = math.floor(length * (2 - t) / t)
-    return low, min(high, _MAX_LENGTH)
+    return low, min(high, MAX_LENGTH)
 
 
 def find_cross_post(
@@ -142,7 +142,7 @@ def most_similar(
         [e.normalised for e in candidates],
         scorer=fuzz.ratio,
         processor=None,
-        score_cutoff=max(threshold - _TOLERANCE, 0.0) * 100,
+        score_cutoff=max(threshold - TOLERANCE, 0.0) * 100,
     )
     if best is None:
         return None

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from service.guard.match import (
-    _MAX_LENGTH,
-    _TOLERANCE,
     DEFAULT_THRESHOLD,
+    MAX_LENGTH,
+    TOLERANCE,
     CrossPostMatch,
     GuardEntry,
     Move,
@@ -53,6 +53,9 @@ DEFAULT_MIN_COPIED_CHARS = 30
 # Scattered changes (a word made a hashtag, "nine" written "9") are still "the same text".
 _ADDED_WORDS = 2
 _LEFT_OUT_WORDS = 3
+
+# Bounds are widened by this much, more than float rounding can move a share.
+_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,7 @@ def candidate_windows(normalised_length: int, policy: GuardPolicy) -> CandidateW
         min(policy.copied_share, policy.line_added_share) * (normalised_length + 1),
     )
     reuse_low = max(math.floor(least_copied - _SLACK) - 1, 0)
-    return CandidateWindows(recent=(low, high), shared=(min(low, reuse_low), _MAX_LENGTH))
-
-
-# Bounds are widened by this much, more than float rounding can move a share.
-_SLACK = 1e-6
+    return CandidateWindows(recent=(low, high), shared=(min(low, reuse_low), MAX_LENGTH))
 
 
 def check(
@@ -145,7 +144,7 @@ def check(
         return None
     entry, found = best
     kind, how = _name_copy(found, policy)
-    by_share = found.of_new >= policy.copied_share - _TOLERANCE
+    by_share = found.of_new >= policy.copied_share - TOLERANCE
     limit = policy.copied_share if by_share else policy.line_added_share
     return _match(entry, found.of_new, limit, kind, how)
 
@@ -153,12 +152,12 @@ def check(
 def _is_copy(found: Reuse, policy: GuardPolicy) -> bool:
     if found.copied < policy.min_copied_chars:
         return False
-    if found.of_new >= policy.copied_share - _TOLERANCE:
+    if found.of_new >= policy.copied_share - TOLERANCE:
         return True
     own = found.new_size - found.copied
     return (
-        found.of_old >= policy.whole_share - _TOLERANCE
-        and found.of_new >= policy.line_added_share - _TOLERANCE
+        found.of_old >= policy.whole_share - TOLERANCE
+        and found.of_new >= policy.line_added_share - TOLERANCE
         and own <= policy.line_added_chars
     )
 
@@ -198,7 +197,7 @@ def _may_be_copies(
                 ),
             ),
         )
-        if common + _SLACK * (new_size + old_size) >= needed - _TOLERANCE * new_size:
+        if common + _SLACK * (new_size + old_size) >= needed - TOLERANCE * new_size:
             keep.append(index)
     return [worded[i] for i in sorted(keep)]
 
@@ -209,7 +208,7 @@ def _name_similar(normalised: str, earlier: str, policy: GuardPolicy) -> tuple[M
     if found.reordered:
         return Move.REORDERED, "the same sentences in another order"
     passages = changed_passages(normalised, earlier)
-    whole = found.of_old >= policy.whole_share - _TOLERANCE
+    whole = found.of_old >= policy.whole_share - TOLERANCE
     if whole and passages.added >= _ADDED_WORDS:
         return Move.LINE_ADDED, "the same text with a line added"
     if passages.left_out >= _LEFT_OUT_WORDS:
@@ -218,7 +217,7 @@ def _name_similar(normalised: str, earlier: str, policy: GuardPolicy) -> tuple[M
 
 
 def _name_copy(found: Reuse, policy: GuardPolicy) -> tuple[Move, str]:
-    whole = found.of_old >= policy.whole_share - _TOLERANCE
+    whole = found.of_old >= policy.whole_share - TOLERANCE
     if found.reordered:
         if whole:
             return Move.REORDERED, "the same sentences in another order"
