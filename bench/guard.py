@@ -33,7 +33,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from hashlib import blake2b
 from typing import Any
 
@@ -123,32 +122,9 @@ def seed(
         session.commit()
         user_id = user.id
         account_ids = [(a.id, a.network) for a in accounts]
-    now = datetime.now(UTC)
-    rng = random.Random(size)
-
-    def rows() -> Any:
-        for serial in range(size):
-            account_id, network = account_ids[serial % len(account_ids)]
-            text, guard_text = texts.text(serial)
-            age = (size - serial) / size
-            if age < 0.1:
-                state, scheduled = "scheduled", now + timedelta(days=rng.uniform(1, 60))
-                created = now - timedelta(days=age * 1000)
-            else:
-                state, scheduled = "published", now - timedelta(days=age * 1000)
-                created = scheduled - timedelta(days=rng.uniform(0, 3))
-            yield common.post_row(
-                user_id=user_id,
-                account_id=account_id,
-                network=network,
-                text=text,
-                guard_text=guard_text,
-                state=state,
-                scheduled_at=scheduled,
-                created_at=created,
-            )
-
-    common.insert_posts(url, rows(), fingerprints=fingerprints)
+    common.insert_posts(
+        url, common.history_rows(user_id, account_ids, size, texts), fingerprints=fingerprints
+    )
     mastodon = account_ids[0]
     return Seeded(user_id, mastodon[0], mastodon[1])
 
@@ -180,26 +156,13 @@ def measure(
     database: Any, seeded: dict[str, Seeded], probes: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Milliseconds per check, and how many probes each guard refused."""
-    from service.guard import normalise
-    from service.posts.models import Post, PostState
-
     checks = {"old": old_check, "new": new_check}
     timings: dict[str, list[float]] = {name: [] for name in checks}
     refused = dict.fromkeys(checks, 0)
     for text in probes:
-        guard_text = normalise(text)
         for name, check in checks.items():
             who = seeded[name]
-            post = Post(
-                user_id=who.user_id,
-                account_id=who.account_id,
-                network=who.network,
-                text=text,
-                visibility="public",
-                state=PostState.SCHEDULED,
-                guard_text=guard_text,
-                guard_length=len(guard_text),
-            )
+            post = common.probe_post(who.user_id, who.account_id, who.network, text)
             with database.session(read_only=True) as session:
                 began = time.perf_counter()
                 found = check(session, post)

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session, col, delete, select
 
+from migrations import guard_fingerprints
 from service import guard
 from service.db import Database
 from service.guard import GUARANTEED_RUN, fingerprints, normalise
@@ -158,3 +159,24 @@ def mastodon_owner(session: Session, post_id: str) -> str:
     post = session.get(Post, post_id)
     assert post is not None
     return post.user_id
+
+
+def test_the_migrations_fill_walks_every_post_batch_by_batch(
+    database: Database, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What 0002 ran on the posts already stored (and 0004_guard on the short ones)."""
+    monkeypatch.setattr(guard_fingerprints, "BATCH", 2)
+    mastodon = create_account(client, "mastodon")
+    texts = [OLD, distinct_text(1), " ".join(distinct_text(seed) for seed in range(2, 7))]
+    texts += [distinct_text(seed) for seed in range(10, 13)]
+    ids = [insert_post(database, mastodon["id"], text) for text in texts]
+    with database.engine.begin() as connection:
+        connection.execute(delete(PostFingerprint))
+        guard_fingerprints.fingerprint_posts(connection, needs=lambda _text: True, replace=False)
+
+    with database.session() as session:
+        for post_id, text in zip(ids, texts, strict=True):
+            stored = session.exec(
+                select(PostFingerprint.fingerprint).where(PostFingerprint.post_id == post_id)
+            ).all()
+            assert sorted(stored) == fingerprints(normalise(text))

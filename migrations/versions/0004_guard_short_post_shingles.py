@@ -15,60 +15,29 @@ a guard check meanwhile finds less, never wrongly.
 """
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
-from service.guard.fingerprint import ALL_SHINGLES_UP_TO, fingerprints
+from migrations.guard_fingerprints import fingerprint_posts
+from service.guard.fingerprint import ALL_SHINGLES_UP_TO
 
 revision: str = '0004_guard'
 down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BATCH = 5000
 # Posts of up to this many words kept all their shingles before (six shingles).
 ALREADY_ALL_UP_TO = 9
 
 
 def upgrade() -> None:
     """Refingerprint, batch by batch in key order, the posts whose fingerprints change."""
-    connection = op.get_bind()
-    table = sa.table(
-        'post_fingerprints',
-        sa.column('user_id', sa.String),
-        sa.column('fingerprint', sa.BigInteger),
-        sa.column('post_id', sa.String),
+    fingerprint_posts(
+        op.get_bind(),
+        needs=lambda text: ALREADY_ALL_UP_TO < len(text.split()) <= ALL_SHINGLES_UP_TO,
+        replace=True,
     )
-    after = ''
-    while True:
-        rows = connection.execute(
-            sa.text(
-                'SELECT id, user_id, guard_text FROM posts WHERE id > :after ORDER BY id LIMIT :n'
-            ),
-            {'after': after, 'n': BATCH},
-        ).all()
-        if not rows:
-            return
-        changed = [
-            (post_id, user_id, guard_text)
-            for post_id, user_id, guard_text in rows
-            if ALREADY_ALL_UP_TO < len(guard_text.split()) <= ALL_SHINGLES_UP_TO
-        ]
-        if changed:
-            connection.execute(
-                table.delete().where(table.c.post_id.in_([post_id for post_id, _, _ in changed]))
-            )
-            connection.execute(
-                table.insert(),
-                [
-                    {'user_id': user_id, 'fingerprint': fingerprint, 'post_id': post_id}
-                    for post_id, user_id, guard_text in changed
-                    for fingerprint in fingerprints(guard_text)
-                ],
-            )
-        after = rows[-1][0]
 
 
 def downgrade() -> None:
     """Nothing to undo: the extra rows are a superset of what the earlier code looks up, and
-    it finds the same posts through them."""
+    it finds the same posts through them, and more."""

@@ -115,12 +115,26 @@ def find_cross_post(
     if found is None:
         return None
     entry, similarity = found
+    return match_of(entry, similarity, threshold)
+
+
+def match_of(
+    entry: GuardEntry,
+    value: float,
+    limit: float,
+    kind: Move = Move.SAME,
+    how: str = "the same text",
+) -> CrossPostMatch:
+    """The answer that ``entry`` is repeated: ``value`` of the measure that refused it, its
+    ``limit``, and how the text was made from it."""
     return CrossPostMatch(
         post_id=entry.post_id,
         account_id=entry.account_id,
         network=entry.network,
-        similarity=round(similarity, 3),
-        threshold=threshold,
+        similarity=round(value, 3),
+        threshold=limit,
+        kind=kind,
+        how=how,
     )
 
 

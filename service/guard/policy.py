@@ -36,6 +36,7 @@ from service.guard.match import (
     GuardEntry,
     Move,
     length_window,
+    match_of,
     most_similar,
 )
 from service.guard.measures import Reuse, changed_passages, reuse, size
@@ -130,7 +131,7 @@ def check(
         kind, how = Move.SAME, "the same text"
         if not is_link_only(normalised):
             kind, how = _name_similar(normalised, entry.normalised, policy)
-        return _match(entry, similarity, policy.threshold, kind, how)
+        return match_of(entry, similarity, policy.threshold, kind, how)
     if not normalised or is_link_only(normalised):
         return None
     if sharing is not None:
@@ -146,7 +147,7 @@ def check(
     kind, how = _name_copy(found, policy)
     by_share = found.of_new >= policy.copied_share - TOLERANCE
     limit = policy.copied_share if by_share else policy.line_added_share
-    return _match(entry, found.of_new, limit, kind, how)
+    return match_of(entry, found.of_new, limit, kind, how)
 
 
 def _is_copy(found: Reuse, policy: GuardPolicy) -> bool:
@@ -227,15 +228,3 @@ def _name_copy(found: Reuse, policy: GuardPolicy) -> tuple[Move, str]:
     if found.copied < found.new_size:
         return Move.LINE_ADDED, "the same text with a line added"
     return Move.SAME, "the same text"
-
-
-def _match(entry: GuardEntry, value: float, limit: float, kind: Move, how: str) -> CrossPostMatch:
-    return CrossPostMatch(
-        post_id=entry.post_id,
-        account_id=entry.account_id,
-        network=entry.network,
-        similarity=round(value, 3),
-        threshold=limit,
-        kind=kind,
-        how=how,
-    )
