@@ -171,6 +171,23 @@ def test_changed_passages() -> None:
     assert added == Passages(added=4, left_out=0)
 
 
+def test_long_articles_are_measured_too() -> None:
+    """Past a few thousand characters the tiling runs without the C++ bound (it is cheaper)."""
+    article = " ".join(f"{SENTENCES[i % 3]} Part {i} of the story." for i in range(120))
+    assert len(article) > 6000
+    match = refused(
+        article[: len(article) * 3 // 4] + " Continue reading: https://ex.com/a", article
+    )
+    assert match is not None
+    assert match.kind == Move.SHORTENED
+    own = (
+        article[: len(article) // 4]
+        + " "
+        + " ".join(f"My own thought number {i}." for i in range(300))
+    )
+    assert refused(own, article) is None
+
+
 @pytest.mark.timeout(30)  # a guard against quadratic work, not a benchmark
 def test_a_text_of_one_phrase_repeated_completes() -> None:
     earlier = normalise("we ship on friday " * 20_000)

@@ -58,6 +58,10 @@ _LEFT_OUT_WORDS = 3
 # Bounds are widened by this much, more than float rounding can move a share.
 _SLACK = 1e-6
 
+# Pairs of texts longer than this together (in characters) skip the C++ bound on the reuse:
+# it costs the product of their lengths, the tiling only their sum (see _may_be_copies).
+_BOUND_UP_TO = 6000
+
 
 @dataclass(frozen=True)
 class GuardPolicy:
@@ -166,41 +170,58 @@ def _is_copy(found: Reuse, policy: GuardPolicy) -> bool:
 def _may_be_copies(
     normalised: str, entries: list[GuardEntry], policy: GuardPolicy
 ) -> list[GuardEntry]:
-    """The entries whose reuse could make a copy, in the order given, found in C++.
+    """The entries whose reuse could make a copy, in the order given.
 
-    The tiling uses each word of either text once, so what it copies is at most the words the
-    two texts have in common, counted with their spaces. Those words, sorted, are a common
-    subsequence of both texts' sorted words: the longest common subsequence that
-    ``token_sort_ratio`` measures (2 * LCS / (a + b)) is at least their size less one.
+    The tiling uses each word of either text once, so what it copies is at most the smaller
+    text, and at most the words the two texts have in common, counted with their spaces. Those
+    words, sorted, are a common subsequence of both texts' sorted words: the longest common
+    subsequence that ``token_sort_ratio`` measures in C++ (2 * LCS / (a + b)) is at least their
+    size less one. That bound costs the product of the two lengths, the tiling only their sum:
+    for a pair of long texts (an article) the tiling is the cheaper test, and is run unbounded.
     """
-    worded = [e for e in entries if e.normalised and not is_link_only(e.normalised)]
     new_size = size(normalised)
+    bounded: list[int] = []
+    keep: list[int] = []
+    needs: dict[int, float] = {}
+    for index, entry in enumerate(entries):
+        if not entry.normalised or is_link_only(entry.normalised):
+            continue
+        old_size = size(entry.normalised)
+        needed = (
+            max(
+                policy.min_copied_chars,
+                min(
+                    policy.copied_share * new_size,
+                    max(
+                        policy.line_added_share * new_size,
+                        policy.whole_share * old_size,
+                        new_size - policy.line_added_chars,
+                    ),
+                ),
+            )
+            - TOLERANCE * new_size
+            - _SLACK * (new_size + old_size)
+        )
+        if min(new_size, old_size) < needed:
+            continue
+        if new_size + old_size > _BOUND_UP_TO:
+            keep.append(index)
+        else:
+            bounded.append(index)
+            needs[index] = needed
     scores = process.extract(
         normalised,
-        [e.normalised for e in worded],
+        [entries[i].normalised for i in bounded],
         scorer=fuzz.token_sort_ratio,
         processor=None,
         limit=None,
     )
-    keep: list[int] = []
-    for _, score, index in scores:
-        old_form = worded[index].normalised
-        common = score / 100 * (len(normalised) + len(old_form)) / 2 + 1
-        old_size = size(old_form)
-        needed = max(
-            policy.min_copied_chars,
-            min(
-                policy.copied_share * new_size,
-                max(
-                    policy.line_added_share * new_size,
-                    policy.whole_share * old_size,
-                    new_size - policy.line_added_chars,
-                ),
-            ),
-        )
-        if common + _SLACK * (new_size + old_size) >= needed - TOLERANCE * new_size:
+    for _, score, at in scores:
+        index = bounded[at]
+        common = score / 100 * (new_size + size(entries[index].normalised) - 2) / 2 + 1
+        if common >= needs[index]:
             keep.append(index)
-    return [worded[i] for i in sorted(keep)]
+    return [entries[i] for i in sorted(keep)]
 
 
 def _name_similar(normalised: str, earlier: str, policy: GuardPolicy) -> tuple[Move, str]:
