@@ -86,13 +86,16 @@ def test_each_move_is_refused_with_a_message_that_names_it(
     problem = assert_problem(create_post(client, accounts["x"]["id"], new), 409, "cross-post")
     assert problem["conflicting_post"]["id"] == first["id"]
     assert (problem["kind"], problem["how"]) == (kind, how)
-    assert f"This text is {how} of post {first['id']} on Mastodon" in problem["detail"]
+    assert problem["detail"].startswith(
+        f"This text repeats post {first['id']} on Mastodon as {how}: "
+        f"{problem['similarity']:.0%} of it is that post's words"
+    )
+    assert problem["measure"] in ("copied-share", "line-added-share")
     assert problem["similarity"] >= problem["threshold"]
     # The composer's dry run says the same, before anything is saved.
     cross = preview(client, accounts["x"]["id"], new)["cross_post"]
-    assert {k: cross[k] for k in ("kind", "how", "similarity", "threshold", "detail")} == {
-        k: problem[k] for k in ("kind", "how", "similarity", "threshold", "detail")
-    }
+    members = ("kind", "how", "measure", "similarity", "threshold", "detail")
+    assert {k: cross[k] for k in members} == {k: problem[k] for k in members}
     assert len(client.get("/api/v1/posts").json()["items"]) == 1
 
 

@@ -51,6 +51,14 @@ class Move(StrEnum):
     LINE_ADDED = "line-added"
 
 
+class Measure(StrEnum):
+    """Which of the guard's measures refused a text (``CrossPostMatch.measure``)."""
+
+    SIMILARITY = "similarity"  # the two texts as wholes (service.guard.match)
+    COPIED_SHARE = "copied-share"  # the share of the new text copied (service.guard.policy)
+    LINE_ADDED_SHARE = "line-added-share"  # the whole earlier post, and a line added
+
+
 @dataclass(frozen=True)
 class CrossPostMatch:
     """Why the guard refuses: which earlier post the text repeats, how, and how closely.
@@ -67,6 +75,7 @@ class CrossPostMatch:
     threshold: float
     kind: Move = Move.SAME
     how: str = "the same text"  # ``kind`` in words, for a person
+    measure: Measure = Measure.SIMILARITY
 
 
 def _check_threshold(threshold: float) -> None:
@@ -124,8 +133,9 @@ def match_of(
     limit: float,
     kind: Move = Move.SAME,
     how: str = "the same text",
+    measure: Measure = Measure.SIMILARITY,
 ) -> CrossPostMatch:
-    """The answer that ``entry`` is repeated: ``value`` of the measure that refused it, its
+    """The answer that ``entry`` is repeated: ``value`` of the ``measure`` that refused it, its
     ``limit``, and how the text was made from it."""
     return CrossPostMatch(
         post_id=entry.post_id,
@@ -135,6 +145,7 @@ def match_of(
         threshold=limit,
         kind=kind,
         how=how,
+        measure=measure,
     )
 
 

@@ -34,6 +34,7 @@ from service.guard.match import (
     TOLERANCE,
     CrossPostMatch,
     GuardEntry,
+    Measure,
     Move,
     length_window,
     match_of,
@@ -149,9 +150,11 @@ def check(
         return None
     entry, found = best
     kind, how = _name_copy(found, policy)
-    by_share = found.of_new >= policy.copied_share - TOLERANCE
-    limit = policy.copied_share if by_share else policy.line_added_share
-    return match_of(entry, found.of_new, limit, kind, how)
+    if found.of_new >= policy.copied_share - TOLERANCE:
+        return match_of(entry, found.of_new, policy.copied_share, kind, how, Measure.COPIED_SHARE)
+    return match_of(
+        entry, found.of_new, policy.line_added_share, kind, how, Measure.LINE_ADDED_SHARE
+    )
 
 
 def _is_copy(found: Reuse, policy: GuardPolicy) -> bool:

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.guard import Move
+from service.guard import Measure, Move
 from service.networks.base import Network
 from service.posts.models import PostState
 from service.timefields import IsoDatetime, IsoNaiveDatetime
@@ -173,10 +173,14 @@ class CrossPostPreview(BaseModel):
         "sentences reordered, or the same text with a line added."
     )
     how: str = Field(description='`kind` in words, e.g. "a shortened copy".')
+    measure: Measure = Field(
+        description="The measure that refused the text: `similarity` (the two texts as "
+        "wholes), `copied-share` (the share of this text that is the earlier post's words), "
+        "or `line-added-share` (the same, for the whole earlier post with a line added)."
+    )
     similarity: float = Field(
-        description="0..1, by the measure that refused the text: for `same`, how much of "
-        "the text is the same; otherwise, the share of this text that is the earlier post's "
-        "words."
+        description="0..1, by `measure`: how much of the text is the same, or the share of "
+        "this text that is the earlier post's words."
     )
     threshold: float = Field(description="The guard refuses at or above this value.")
     detail: str = Field(description="The problem's explanation in plain words.")

@@ -151,24 +151,23 @@ def _refresh_guard_text(post: Post) -> None:
 
 def cross_post_problem(match: guard.CrossPostMatch, other: Post | None) -> ProblemError:
     """The 409 ``cross-post`` problem: which earlier post, how this text was made from it
-    (``kind``, ``how``), and the measure that refused it (``similarity`` and ``threshold``)."""
-    network = rules_for(match.network).display_name
-    if match.kind == guard.Move.SAME:
-        measure = (
-            f"This text is {match.similarity:.0%} the same as post {match.post_id} on {network} "
-            f"(the guard refuses {match.threshold:.0%} or more)."
-        )
+    (``kind``, ``how``), and the measure that refused it (``measure``, ``similarity``,
+    ``threshold``)."""
+    earlier = f"post {match.post_id} on {rules_for(match.network).display_name}"
+    limit = f"(the guard refuses {match.threshold:.0%} or more)"
+    if match.measure == guard.Measure.SIMILARITY:
+        value = f"{match.similarity:.0%} the same as that post {limit}"
     else:
-        measure = (
-            f"This text is {match.how} of post {match.post_id} on {network}: "
-            f"{match.similarity:.0%} of it is that post's words (the guard refuses "
-            f"{match.threshold:.0%} or more)."
-        )
+        value = f"{match.similarity:.0%} of it is that post's words {limit}"
+    if match.kind == guard.Move.SAME and match.measure == guard.Measure.SIMILARITY:
+        said = f"This text is {match.similarity:.0%} the same as {earlier} {limit}."
+    else:
+        said = f"This text repeats {earlier} as {match.how}: {value}."
     return ProblemError(
         409,
         "cross-post",
         "Same text on another network",
-        f"{measure} Write this version for its own audience instead of reposting the same words.",
+        f"{said} Write this version for its own audience instead of reposting the same words.",
         conflicting_post={
             "id": match.post_id,
             "account_id": match.account_id,
@@ -178,6 +177,7 @@ def cross_post_problem(match: guard.CrossPostMatch, other: Post | None) -> Probl
         },
         kind=str(match.kind),
         how=match.how,
+        measure=str(match.measure),
         similarity=match.similarity,
         threshold=match.threshold,
     )
