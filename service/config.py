@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.db import PoolLimits
+from service.guard import policy as guard
+from service.guard.match import DEFAULT_THRESHOLD
 from service.outbound import OutboundPolicy
 
 
@@ -39,7 +41,13 @@ class Settings(BaseSettings):
     port: int = 8000
     # Where this process runs the dispatcher: `serve` dispatches too unless this is false.
     dispatch: bool = True
-    guard_threshold: float = Field(default=0.9, gt=0, le=1)
+    # The cross-post guard's limits (service.guard.policy; README, "Configuration").
+    guard_threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, le=1)
+    guard_copied_share: float = Field(default=guard.DEFAULT_COPIED_SHARE, gt=0, le=1)
+    guard_line_added_share: float = Field(default=guard.DEFAULT_LINE_ADDED_SHARE, gt=0, le=1)
+    guard_line_added_chars: int = Field(default=guard.DEFAULT_LINE_ADDED_CHARS, ge=0)
+    guard_whole_share: float = Field(default=guard.DEFAULT_WHOLE_SHARE, gt=0, le=1)
+    guard_min_copied_chars: int = Field(default=guard.DEFAULT_MIN_COPIED_CHARS, ge=0)
     # Posts reached later than this after their time are marked missed, not published.
     missed_grace_seconds: float = Field(default=1800, ge=0)
     # The dispatcher also looks at the database this often, for posts written by other replicas.

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from service.config import Settings
 from service.db import SessionDep, on_commit
-from service.posts.service import PostPolicy
+from service.posts.service import PostPolicy, guard_policy
 from service.strategy import service as strategies
 from service.users.auth import CurrentUser
 
@@ -24,10 +24,8 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 def get_post_policy(settings: SettingsDep, user: CurrentUser, session: SessionDep) -> PostPolicy:
-    """The guard's threshold and the caller's goals and spheres, loaded once per request."""
-    return PostPolicy(
-        threshold=settings.guard_threshold, values=strategies.value_context(session, user)
-    )
+    """The guard's limits and the caller's goals and spheres, loaded once per request."""
+    return PostPolicy(guard=guard_policy(settings), values=strategies.value_context(session, user))
 
 
 PostPolicyDep = Annotated[PostPolicy, Depends(get_post_policy)]
