@@ -92,9 +92,12 @@ class Settings(BaseSettings):
     # JSON bodies: members (keys and array items) in all, and nesting depth.
     max_json_members: int = Field(default=2_000, ge=10)
     max_json_depth: int = Field(default=32, ge=2, le=1000)
-    # Load shedding: requests handled at once by this process; others queue this long at
-    # most, then get 503 with Retry-After instead of waiting on the database.
-    max_concurrent_requests: int = Field(default=8, ge=1)
+    # Load shedding: API requests handled at once by this process (one Python process runs
+    # one thread at a time, so more only costs each of them CPU), and apart from those, the
+    # requests that mostly wait on another server (login, connect, accounts, webhooks,
+    # media). Others queue this long at most, then get 503 with Retry-After.
+    max_concurrent_requests: int = Field(default=1, ge=1)
+    max_concurrent_waiting_requests: int = Field(default=8, ge=1)
     request_queue_seconds: float = Field(default=2.0, ge=0)
     # A request with an unknown, expired or revoked token gets its 401 this much later,
     # without holding any capacity: a flood of bad tokens cannot crowd out real users.
