@@ -38,9 +38,13 @@ def decode_cursor(cursor: str, kind: str) -> list[Any]:
             raise ValueError(cursor)
         return list(data["v"])
     except (ValueError, binascii.Error, UnicodeDecodeError, KeyError) as exc:
-        raise ProblemError(
-            422,
-            "invalid-cursor",
-            "Invalid cursor",
-            "The cursor is not one this listing returned; start again without a cursor.",
-        ) from exc
+        raise invalid_cursor() from exc
+
+
+def invalid_cursor() -> ProblemError:
+    return ProblemError(
+        422,
+        "invalid-cursor",
+        "Invalid cursor",
+        "The cursor is not one this listing returned; start again without a cursor.",
+    )
