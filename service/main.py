@@ -15,6 +15,7 @@ from service.accounts.endpoints import router as accounts_router
 from service.background import BackgroundChores, default_chores
 from service.config import Settings, get_settings
 from service.db import Database, utcnow
+from service.feeds.endpoints import router as feeds_router
 from service.health.endpoints import router as health_router
 from service.http_guards import (
     ClientAddress,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         users_router,
         strategy_router,
         webhooks_router,
+        feeds_router,
         metrics_router,
     ):
         app.include_router(router)
