@@ -14,9 +14,10 @@ from service.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Page,
+    before_id,
     decode_cursor,
-    encode_cursor,
     invalid_cursor,
+    page_of,
 )
 from service.problems import not_found, problem_responses
 from service.users.auth import CurrentUser
@@ -168,11 +169,9 @@ def list_deliveries(
     webhooks.get_or_404(session, user, webhook_id)
     before = _delivery_key(decode_cursor(cursor, "webhook-deliveries")) if cursor else None
     rows = repository.list_deliveries(session, user.id, webhook_id, before, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor("webhook-deliveries", [last.created_at.isoformat(), last.id])
+    rows, next_cursor = page_of(
+        rows, limit, "webhook-deliveries", lambda d: [d.created_at.isoformat(), d.id]
+    )
     return Page[DeliveryRead](
         items=[DeliveryRead.model_validate(d) for d in rows], next_cursor=next_cursor
     )
@@ -193,13 +192,9 @@ def delivery_log(
     """The delivery log: every attempt to send to this endpoint, newest first, with the
     receiver's status, the start of its answer, the time it took and any error."""
     webhooks.get_or_404(session, user, webhook_id)
-    before = decode_cursor(cursor, "webhook-attempts") if cursor else None
-    before_id = before[0] if before and isinstance(before[0], int) else None
-    rows = repository.list_attempts(session, user.id, webhook_id, before_id, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor("webhook-attempts", [rows[-1].id])
+    before = before_id(cursor, "webhook-attempts")
+    rows = repository.list_attempts(session, user.id, webhook_id, before, limit + 1)
+    rows, next_cursor = page_of(rows, limit, "webhook-attempts", lambda a: [a.id])
     return Page[DeliveryAttemptRead](
         items=[DeliveryAttemptRead.model_validate(a) for a in rows], next_cursor=next_cursor
     )

@@ -26,7 +26,8 @@ pytestmark = [
 
 def open_screen(page: Any, site: Site) -> None:
     log_in(page, site)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calendar & webhooks").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Calendar & webhooks").click()
     expect(page.get_by_role("heading", name="Calendar & webhooks", level=1)).to_be_visible()
 
 
