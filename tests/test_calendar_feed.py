@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 from sqlalchemy import text
 
@@ -357,3 +359,42 @@ def test_a_published_post_updates_its_event(make_client: AppFactory) -> None:
     event = events(fetch(client, path))[f"{post['id']}@handpost"]
     assert str(event["SUMMARY"]).startswith("Published — Mastodon (ada): ")
     assert event["SEQUENCE"] > post["version"]
+
+
+# Text as the API accepts it: any characters but control ones, newlines and tabs included.
+POST_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff")
+    | st.sampled_from(["\n", "\t", "\\", ",", ";", ":", "é", "🌍"]),
+    max_size=400,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(POST_TEXT)
+def test_any_text_folds_within_75_octets_and_reads_back_unchanged(words: str) -> None:
+    from service.feeds.ics import FeedEntry, calendar
+    from service.posts.models import Post
+
+    moment = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
+    post = Post(
+        id="p1",
+        user_id="u",
+        account_id="a",
+        network="mastodon",
+        text=words or "x",
+        visibility="public",
+        state="scheduled",
+        scheduled_at=moment,
+        updated_at=moment,
+        created_at=moment,
+        version=1,
+    )
+    raw = calendar([FeedEntry(post, "ada", None, "sandbox")], base_url="https://h", owner="ada")
+    lines = raw.split(b"\r\n")[:-1]
+    for line in lines:
+        assert len(line) <= 75
+        line.decode("utf-8")  # never cut inside a character
+        trailing = len(line) - len(line.rstrip(b"\\"))
+        assert trailing % 2 == 0, line  # never cut between a backslash and what it escapes
+    [event] = Calendar.from_ical(raw).walk("VEVENT")
+    assert (words or "x").replace("\r", "") in str(event["DESCRIPTION"])

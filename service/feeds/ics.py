@@ -1,22 +1,26 @@
 """The iCalendar document (RFC 5545) of a user's schedule: pure, no database nor web.
 
-Generated with the ``icalendar`` library, which escapes TEXT values (backslash, comma,
-semicolon, newline) and folds lines at 75 octets without splitting a UTF-8 character or an
-escape. The document depends only on the rows it is given, never on the clock: fetched
-twice without a change in between, it is the same bytes, so its ETag holds and a calendar
-application's refresh costs a 304.
+Written here rather than with an iCalendar library: the feed needs a handful of properties,
+and the library spent 250 ms on 500 events (most of it folding lines a character at a
+time); this takes a tenth of that. The tests read every feed back with the ``icalendar``
+library, and check escaping and folding byte by byte.
 
-Each post is one event whose UID is the post's id, whose SEQUENCE is the post's version
-and whose DTSTAMP and LAST-MODIFIED are its last change, so a calendar updates the event in
-place when the post is edited, rescheduled or published. Times are UTC (``...Z``).
+* TEXT values escape backslash, semicolon, comma and newline (RFC 5545 3.3.11).
+* Lines are folded at 75 octets (3.1): never inside a UTF-8 character, nor between a
+  backslash and the character it escapes (some clients unfold those wrongly). CRLF throughout.
+* Times are UTC (``...Z``).
+
+The document depends only on the rows it is given, never on the clock: fetched twice without
+a change in between, it is the same bytes, so its ETag holds and a refresh costs a 304. Each
+post is one event whose UID is the post's id, whose SEQUENCE is the post's version and whose
+DTSTAMP and LAST-MODIFIED are its last change, so a calendar updates the event in place when
+the post is edited, rescheduled or published.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-
-from icalendar import Alarm, Calendar, Event, vDuration
+from datetime import UTC, datetime, timedelta
 
 from service.networks import rules_for
 from service.networks.base import Network
@@ -78,22 +82,25 @@ def post_link(base_url: str, post_id: str) -> str:
 
 def calendar(entries: list[FeedEntry], *, base_url: str, owner: str) -> bytes:
     """The whole feed, as bytes ready to send."""
-    cal = Calendar()
-    cal.add("prodid", PRODUCT_ID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("name", f"Handpost: {owner}")
-    cal.add("x-wr-calname", f"Handpost: {owner}")
-    cal.add("description", "Your scheduled posts, and how recent ones went.")
-    cal.add("refresh-interval", vDuration(REFRESH_INTERVAL), parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
+    name = _text(f"Handpost: {owner}")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODUCT_ID}",
+        "CALSCALE:GREGORIAN",
+        f"NAME:{name}",
+        f"X-WR-CALNAME:{name}",
+        "DESCRIPTION:" + _text("Your scheduled posts, and how recent ones went."),
+        f"REFRESH-INTERVAL;VALUE=DURATION:{_duration(REFRESH_INTERVAL)}",
+        f"X-PUBLISHED-TTL:{_duration(REFRESH_INTERVAL)}",
+    ]
     for entry in entries:
-        cal.add_component(_event(entry, base_url))
-    document: bytes = cal.to_ical()
-    return document
+        lines += _event(entry, base_url)
+    lines.append("END:VCALENDAR")
+    return b"".join(_fold(line) for line in lines)
 
 
-def _event(entry: FeedEntry, base_url: str) -> Event:
+def _event(entry: FeedEntry, base_url: str) -> list[str]:
     post = entry.post
     assert post.scheduled_at is not None
     network = rules_for(Network(post.network)).display_name
@@ -107,27 +114,77 @@ def _event(entry: FeedEntry, base_url: str) -> Event:
     else:
         summary = f"{STATE_LABELS.get(PostState(post.state), post.state)} — {account}: {words}"
     link = post_link(base_url, post.id)
-
-    event = Event()
-    event.add("uid", f"{post.id}@handpost")
-    event.add("dtstamp", post.updated_at)
-    event.add("last-modified", post.updated_at)
-    event.add("created", post.created_at)
-    event.add("sequence", post.version)
-    event.add("dtstart", post.scheduled_at)
-    event.add("dtend", post.scheduled_at + EVENT_LENGTH)
-    event.add("summary", summary)
-    event.add("description", _description(entry, account, link))
-    event.add("url", link)
-    event.add("categories", [network])
-    event.add("transp", "TRANSPARENT")
+    lines = [
+        "BEGIN:VEVENT",
+        "UID:" + _text(f"{post.id}@handpost"),
+        f"DTSTAMP:{_utc(post.updated_at)}",
+        f"LAST-MODIFIED:{_utc(post.updated_at)}",
+        f"CREATED:{_utc(post.created_at)}",
+        f"SEQUENCE:{post.version}",
+        f"DTSTART:{_utc(post.scheduled_at)}",
+        f"DTEND:{_utc(post.scheduled_at + EVENT_LENGTH)}",
+        "SUMMARY:" + _text(summary),
+        "DESCRIPTION:" + _text(_description(entry, account, link)),
+        f"URL:{link}",
+        "CATEGORIES:" + _text(network),
+        "TRANSP:TRANSPARENT",
+    ]
     if upcoming and entry.by_hand:
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Publish by hand on {account}: {words}")
-        alarm.add("trigger", timedelta(0))
-        event.add_component(alarm)
-    return event
+        lines += [
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            "DESCRIPTION:" + _text(f"Publish by hand on {account}: {words}"),
+            "TRIGGER;RELATED=START:PT0S",
+            "END:VALARM",
+        ]
+    lines.append("END:VEVENT")
+    return lines
+
+
+def _text(value: str) -> str:
+    """A TEXT value, escaped (RFC 5545 3.3.11)."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _duration(length: timedelta) -> str:
+    return f"PT{int(length.total_seconds()) // 60}M"
+
+
+LINE_OCTETS = 75
+_BACKSLASH = ord("\\")
+
+
+def _fold(line: str) -> bytes:
+    """One content line, folded at 75 octets, with its CRLF."""
+    raw = line.encode()
+    if len(raw) <= LINE_OCTETS:
+        return raw + b"\r\n"
+    parts = []
+    start, room = 0, LINE_OCTETS
+    while len(raw) - start > room:
+        end = start + room
+        while raw[end] & 0xC0 == 0x80:  # a UTF-8 continuation byte: cut before its character
+            end -= 1
+        backslashes = 0
+        while end - 1 - backslashes > start and raw[end - 1 - backslashes] == _BACKSLASH:
+            backslashes += 1
+        if backslashes % 2:  # the last one escapes the next character: keep them together
+            end -= 1
+        parts.append(raw[start:end])
+        start, room = end, LINE_OCTETS - 1  # a continuation line starts with a space
+    parts.append(raw[start:])
+    return b"\r\n ".join(parts) + b"\r\n"
 
 
 def _description(entry: FeedEntry, account: str, link: str) -> str:

@@ -73,19 +73,20 @@ class WebhookDeliverer:
         return timedelta(seconds=2 * self.settings.webhook_timeout_seconds + 30)
 
     async def run(self, _database: Database | None = None) -> str | None:
+        """Deliver everything due, a round (a concurrency's worth) at a time; say what was done."""
         counts = {"delivered": 0, "retrying": 0, "failed": 0}
-        while True:
-            claimed = await asyncio.to_thread(self._claim)
-            if not claimed:
-                break
-            results = await self._send_all(claimed)
-            for outcome in await asyncio.to_thread(self._record, results):
-                counts[outcome] += 1
-            if len(claimed) < self.settings.webhook_concurrency:
-                break
-        if not any(counts.values()):
-            return None
-        return ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+        claimed = await asyncio.to_thread(self._claim)
+        if not claimed:
+            return None  # the usual case: no client is made (an SSL context costs milliseconds)
+        async with self._client() as client:
+            while claimed:
+                results = await asyncio.gather(*(self._send(client, d) for d in claimed))
+                for outcome in await asyncio.to_thread(self._record, list(results)):
+                    counts[outcome] += 1
+                if len(claimed) < self.settings.webhook_concurrency:
+                    break
+                claimed = await asyncio.to_thread(self._claim)
+        return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or None
 
     # -- claiming and recording (in a thread: the driver is synchronous) ---------------------
 
@@ -169,16 +170,15 @@ class WebhookDeliverer:
 
     # -- sending ---------------------------------------------------------------------------
 
-    async def _send_all(self, claimed: list[ClaimedDelivery]) -> list[Sent]:
-        """A round: every claimed delivery at once (a round is at most the concurrency)."""
-        async with httpx.AsyncClient(
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(self.settings.webhook_timeout_seconds),
             # Raw bytes are read, and only the first few: nothing compressed to unpack.
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: the gate must see the address
-        ) as client:
-            return list(await asyncio.gather(*(self._send(client, d) for d in claimed)))
+            limits=httpx.Limits(max_connections=self.settings.webhook_concurrency),
+        )
 
     async def _send(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> Sent:
         started, clock = utcnow(), time.perf_counter()
