@@ -34,7 +34,7 @@ def list_accounts(session: SessionDep, user: CurrentUser) -> list[AccountRead]:
     "",
     response_model=AccountRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409),
+    responses=problem_responses(409, 503),
 )
 def create_account(
     data: AccountCreate,
@@ -63,7 +63,9 @@ def get_account(
     return AccountRead.model_validate(account)
 
 
-@router.patch("/{account_id}", response_model=AccountRead, responses=problem_responses(404, 412))
+@router.patch(
+    "/{account_id}", response_model=AccountRead, responses=problem_responses(404, 412, 503)
+)
 def update_account(
     account_id: str,
     data: AccountUpdate,
