@@ -9,15 +9,19 @@ A chore that fails is logged and tried again at its next turn; it never stops th
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
+from service.webhooks.delivery import WebhookDeliverer, purge_old_deliveries
 
 log = logging.getLogger("handpost.background")
 
@@ -26,8 +30,9 @@ log = logging.getLogger("handpost.background")
 class Chore:
     name: str
     every: timedelta
-    # Runs in a worker thread (the database driver is synchronous); returns what it did.
-    run: Callable[[Database], str | None]
+    # Returns what it did. A plain function runs in a worker thread (the database driver is
+    # synchronous); a coroutine function (one that waits on the network) runs in the loop.
+    run: Callable[[Database], str | None] | Callable[[Database], Awaitable[str | None]]
 
 
 def purge_idempotency_keys(database: Database) -> str | None:
@@ -38,6 +43,18 @@ def purge_idempotency_keys(database: Database) -> str | None:
 
 
 DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempotency_keys),)
+
+
+def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
+    """Every chore a process that publishes runs, as configured."""
+    deliverer = WebhookDeliverer(database, settings)
+    return (
+        *DEFAULT_CHORES,
+        Chore(
+            "webhook-deliveries", timedelta(seconds=settings.webhook_poll_seconds), deliverer.run
+        ),
+        Chore("webhook-log", timedelta(hours=1), partial(purge_old_deliveries, settings=settings)),
+    )
 
 
 class BackgroundChores:
@@ -66,7 +83,10 @@ class BackgroundChores:
 
     async def _run(self, chore: Chore) -> None:
         try:
-            done = await asyncio.to_thread(chore.run, self.database)
+            if inspect.iscoroutinefunction(chore.run):
+                done = await chore.run(self.database)
+            else:
+                done = await asyncio.to_thread(chore.run, self.database)
         except Exception:
             log.exception("background chore %s failed; it runs again later", chore.name)
             return

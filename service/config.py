@@ -82,6 +82,30 @@ class Settings(BaseSettings):
     # them (a LAN-only install, tests), or these networks (CIDR, comma-separated).
     outbound_allow_private: bool = False
     outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Where people reach this install's web UI (https://handpost.example.org): the base of
+    # links Handpost hands out to be opened elsewhere, such as the calendar feed's address
+    # and each event's link back to its post (also in webhook payloads). Unset, the feed's
+    # address is taken from the request, and webhook payloads carry no link.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # The calendar feed: posts scheduled from this many days ago onwards (so recent outcomes
+    # show too), at most this many events (the nearest ones: the feed's size stays bounded).
+    calendar_past_days: int = Field(default=30, ge=0, le=3660)
+    calendar_max_events: int = Field(default=500, ge=1, le=10_000)
+    # Webhooks: the delivery worker looks for due deliveries this often, sends at most
+    # webhook_concurrency at once per process, and gives a receiver webhook_timeout_seconds
+    # to answer (all of the exchange). Failed deliveries are retried with exponential backoff
+    # and jitter from webhook_retry_base_seconds up to webhook_retry_max_seconds, this many
+    # attempts in all (the defaults: about six hours); then the delivery is given up.
+    webhook_poll_seconds: float = Field(default=2.0, gt=0)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=21_600.0, gt=0)
+    # Endpoints per user (each event is sent to each of them), and how long deliveries and
+    # their log are kept.
+    webhook_max_endpoints: int = Field(default=10, ge=1, le=100)
+    webhook_log_days: float = Field(default=30, gt=0)
     # Browser origins allowed to call the API from another site (the built-in UI needs none).
     cors_origins: list[str] = Field(default_factory=list)
     # Larger request bodies are refused with 413 before they are read.
@@ -150,6 +174,11 @@ class Settings(BaseSettings):
             for entry in value:
                 ipaddress.ip_network(str(entry).strip(), strict=False)  # ValueError: refused
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
 
     @property
     def outbound(self) -> OutboundPolicy:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from service.config import Settings
 from service.db import SessionDep, on_commit
+from service.outbound import OutboundPolicy
 from service.posts.service import PostPolicy, guard_policy
 from service.strategy import service as strategies
 from service.users.auth import CurrentUser
@@ -21,6 +22,14 @@ def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_outbound_policy(settings: SettingsDep) -> OutboundPolicy:
+    """The gate for addresses users give (a dependency, so tests can give it a resolver)."""
+    return settings.outbound
+
+
+OutboundPolicyDep = Annotated[OutboundPolicy, Depends(get_outbound_policy)]
 
 
 def get_post_policy(settings: SettingsDep, user: CurrentUser, session: SessionDep) -> PostPolicy:

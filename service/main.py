@@ -12,9 +12,10 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import problems
 from service.accounts.endpoints import router as accounts_router
-from service.background import BackgroundChores
+from service.background import BackgroundChores, default_chores
 from service.config import Settings, get_settings
 from service.db import Database, utcnow
+from service.feeds.endpoints import router as feeds_router
 from service.health.endpoints import router as health_router
 from service.http_guards import (
     ClientAddress,
@@ -38,6 +39,7 @@ from service.users.auth import RefusedTokens, RefuseKnownBadTokens
 from service.users.endpoints import router as users_router
 from service.users.security import PasswordSlots
 from service.web.endpoints import router as web_router
+from service.webhooks.endpoints import router as webhooks_router
 
 log = logging.getLogger("handpost")
 
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.checkpoint_in_background()
         dispatcher = None
-        chores = BackgroundChores(database)
+        chores = BackgroundChores(database, default_chores(database, settings))
         if run_dispatcher:
             dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
             await dispatcher.start()
@@ -108,6 +110,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         web_router,
         users_router,
         strategy_router,
+        webhooks_router,
+        feeds_router,
         metrics_router,
     ):
         app.include_router(router)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -148,11 +149,30 @@ async def send(
 ) -> httpx.Response:
     """``method url`` through the gate: checked, pinned to the checked address, no redirects."""
     target = await policy.check(url)
-    return await client.request(
-        method,
-        target.pinned_url(),
-        headers={**(headers or {}), "Host": target.host_header()},
-        extensions={"sni_hostname": target.host},
-        follow_redirects=False,
-        **kwargs,
-    )
+    return await client.request(method, **_pinned(target, headers), **kwargs)
+
+
+@asynccontextmanager
+async def stream(
+    client: httpx.AsyncClient,
+    policy: OutboundPolicy,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> AsyncIterator[httpx.Response]:
+    """``send``, with the response body left unread: for answers from an address a user gave,
+    whose size nobody bounds (read what you need with ``aiter_bytes``, then leave)."""
+    target = await policy.check(url)
+    async with client.stream(method, **_pinned(target, headers), **kwargs) as response:
+        yield response
+
+
+def _pinned(target: PinnedTarget, headers: Mapping[str, str] | None) -> dict[str, Any]:
+    return {
+        "url": target.pinned_url(),
+        "headers": {**(headers or {}), "Host": target.host_header()},
+        "extensions": {"sni_hostname": target.host},
+        "follow_redirects": False,
+    }

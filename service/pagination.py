@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 from service.problems import ProblemError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -38,9 +40,33 @@ def decode_cursor(cursor: str, kind: str) -> list[Any]:
             raise ValueError(cursor)
         return list(data["v"])
     except (ValueError, binascii.Error, UnicodeDecodeError, KeyError) as exc:
-        raise ProblemError(
-            422,
-            "invalid-cursor",
-            "Invalid cursor",
-            "The cursor is not one this listing returned; start again without a cursor.",
-        ) from exc
+        raise invalid_cursor() from exc
+
+
+def page_of(
+    rows: list[R], limit: int, kind: str, key: Callable[[R], list[Any]]
+) -> tuple[list[R], str | None]:
+    """The first ``limit`` of ``rows`` (fetched as ``limit + 1``), and the cursor to the rest."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(kind, key(rows[-1]))
+
+
+def before_id(cursor: str | None, kind: str) -> int | None:
+    """The row id an id-keyed cursor (newest first) continues before; None without one."""
+    if not cursor:
+        return None
+    key = decode_cursor(cursor, kind)
+    if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool):
+        raise invalid_cursor()
+    return key[0]
+
+
+def invalid_cursor() -> ProblemError:
+    return ProblemError(
+        422,
+        "invalid-cursor",
+        "Invalid cursor",
+        "The cursor is not one this listing returned; start again without a cursor.",
+    )

@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from service.config import Settings
 from service.networks.base import Network
-from service.problems import invalid
+from service.problems import ProblemError, invalid
 
 
 class CredentialsUnreadable(Exception):
@@ -182,6 +182,20 @@ def cipher_for(settings: Settings) -> CredentialCipher:
             cipher = CredentialCipher(_keys(configured, settings.secret_key_file, embedded))
             _ciphers[cache_key] = cipher
         return cipher
+
+
+def cipher_or_problem(settings: Settings) -> CredentialCipher:
+    """The cipher, or a 503 problem for a request that must store a secret without a key."""
+    try:
+        return cipher_for(settings)
+    except SecretKeyMissing as exc:
+        raise ProblemError(
+            503,
+            "secret-key-missing",
+            "Secrets cannot be stored",
+            "This server has no HANDPOST_SECRET_KEY to encrypt secrets with; ask its "
+            "administrator to set one.",
+        ) from exc
 
 
 def _keys(configured: str, key_file: Path, embedded: bool) -> list[bytes]:

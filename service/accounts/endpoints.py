@@ -6,14 +6,14 @@ from fastapi import APIRouter, Header, Response, status
 
 from service.accounts import repository
 from service.accounts import service as accounts
-from service.accounts.credentials import CredentialCipher, SecretKeyMissing, cipher_for
+from service.accounts.credentials import CredentialCipher, cipher_or_problem
 from service.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
 from service.concurrency import etag, require_if_match
 from service.config import Settings
 from service.db import SessionDep
 from service.deps import SettingsDep
 from service.idempotency.service import IdempotencyDep
-from service.problems import ProblemError, problem_responses
+from service.problems import problem_responses
 from service.strategy import service as strategies
 from service.users.auth import CurrentUser
 
@@ -22,18 +22,7 @@ router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 
 def _cipher(settings: Settings, credentials: dict[str, str] | None) -> CredentialCipher | None:
     """The app's cipher, needed only when credentials are given (sandbox accounts need none)."""
-    if credentials is None:
-        return None
-    try:
-        return cipher_for(settings)
-    except SecretKeyMissing as exc:
-        raise ProblemError(
-            503,
-            "secret-key-missing",
-            "Credentials cannot be stored",
-            "This server has no HANDPOST_SECRET_KEY to encrypt network credentials with; "
-            "ask its administrator to set one.",
-        ) from exc
+    return None if credentials is None else cipher_or_problem(settings)
 
 
 @router.get("", response_model=list[AccountRead])
@@ -45,7 +34,7 @@ def list_accounts(session: SessionDep, user: CurrentUser) -> list[AccountRead]:
     "",
     response_model=AccountRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409),
+    responses=problem_responses(409, 503),
 )
 def create_account(
     data: AccountCreate,
@@ -74,7 +63,9 @@ def get_account(
     return AccountRead.model_validate(account)
 
 
-@router.patch("/{account_id}", response_model=AccountRead, responses=problem_responses(404, 412))
+@router.patch(
+    "/{account_id}", response_model=AccountRead, responses=problem_responses(404, 412, 503)
+)
 def update_account(
     account_id: str,
     data: AccountUpdate,

@@ -101,7 +101,12 @@ class RequestContextMiddleware:
         except Exception:
             # Whatever went wrong, the client gets a problem it can quote (with the request
             # id), never a bare "Internal Server Error" in plain text; the log has the trace.
-            error_log.exception("unhandled error serving %s %s", scope.get("method"), scope["path"])
+            # The route's template, not the path: a path may carry a secret (the calendar feed).
+            error_log.exception(
+                "unhandled error serving %s %s",
+                scope.get("method"),
+                route_template(scope, root_path),
+            )
             if not started_response:
                 await send_problem(
                     send_with_id,

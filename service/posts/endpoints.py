@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from service.accounts import service as accounts
 from service.concurrency import etag, require_if_match
 from service.db import SessionDep
-from service.deps import PostPolicyDep, wake_dispatcher_after_commit
+from service.deps import PostPolicyDep, SettingsDep, wake_dispatcher_after_commit
 from service.fields import AwareTimestamp
 from service.idempotency.service import Idempotency, IdempotencyDep
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
@@ -215,13 +215,14 @@ def resolve_post(
     session: SessionDep,
     user: CurrentUser,
     policy: PostPolicyDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> PostRead:
     """Say what happened to a post whose outcome is unknown: it went out (with its URL), or it
     did not and should be sent now."""
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    post = posts.resolve_unknown(session, post, data)
+    post = posts.resolve_unknown(session, post, data, settings.public_url)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
     return _respond(post, response, policy)
 

@@ -33,6 +33,7 @@ from service.publishing.models import Outcome, PublishAttempt
 from service.strategy.service import ValueContext, canonical_goal
 from service.strategy.value import ValueInput, share_comment_problem, value_warnings
 from service.users.models import User
+from service.webhooks import outbox as webhook_outbox
 
 CONTENT_FIELDS = ("text", "link", "shares_url", "title", "visibility", "call_to_action", "goal")
 
@@ -492,8 +493,11 @@ def cancel(session: Session, post: Post) -> Post:
     return post
 
 
-def resolve_unknown(session: Session, post: Post, data: ResolveRequest) -> Post:
-    """The user says what happened to a send Handpost could not confirm; the log records it."""
+def resolve_unknown(
+    session: Session, post: Post, data: ResolveRequest, public_url: str | None = None
+) -> Post:
+    """The user says what happened to a send Handpost could not confirm; the log records it
+    (and a post marked published is a webhook event, like one the dispatcher published)."""
     if post.state != PostState.UNKNOWN:
         raise ProblemError(
             409,
@@ -518,24 +522,23 @@ def resolve_unknown(session: Session, post: Post, data: ResolveRequest) -> Post:
         # Requeued to go out now: its original time passed while its outcome was unknown.
         post.scheduled_at = post.next_attempt_at = now
         outcome, message = Outcome.RETRYING, "Requeued by you: it had not gone out; sending it now."
-    publishing_repository.add_attempt(
-        session,
-        PublishAttempt(
-            user_id=post.user_id,
-            post_id=post.id,
-            account_id=post.account_id,
-            network=post.network,
-            attempt=post.attempt_count,
-            due_at=now,
-            started_at=now,
-            finished_at=now,
-            duration_ms=0,
-            outcome=outcome,
-            message=message,
-            external_id=post.external_id,
-            external_url=post.external_url,
-        ),
+    attempt = PublishAttempt(
+        user_id=post.user_id,
+        post_id=post.id,
+        account_id=post.account_id,
+        network=post.network,
+        attempt=post.attempt_count,
+        due_at=now,
+        started_at=now,
+        finished_at=now,
+        duration_ms=0,
+        outcome=outcome,
+        message=message,
+        external_id=post.external_id,
+        external_url=post.external_url,
     )
+    publishing_repository.add_attempt(session, attempt)
+    webhook_outbox.publish_log_recorded(session, [(post, attempt)], public_url)
     _touch(post, now)
     session.add(post)
     session.flush()

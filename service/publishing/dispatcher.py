@@ -49,6 +49,7 @@ from service.publishing.publishers import (
     PublishResult,
 )
 from service.publishing.registry import PublisherRegistry
+from service.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger("handpost.dispatcher")
 
@@ -409,7 +410,9 @@ class Dispatcher:
                 "updated_at": now,
             },
         )
-        self._log_attempt(session, self._attempt(post, now, now, Outcome.MISSED, message))
+        self._log_attempts(
+            session, [(post, self._attempt(post, now, now, Outcome.MISSED, message))]
+        )
 
     def _recover_expired(self, session: Any, now: datetime) -> None:
         """Posts whose worker died mid-send: resend only where that cannot duplicate them."""
@@ -465,7 +468,8 @@ class Dispatcher:
                 }
                 outcome = Outcome.UNKNOWN
             if repository.settle(session, post.id, post.claimed_by, values):
-                self._log_attempt(session, self._attempt(post, now, now, outcome, message))
+                attempt = self._attempt(post, now, now, outcome, message)
+                self._log_attempts(session, [(post, attempt)])
                 log.warning("post %s: %s", post.id, message)
 
     async def _publish(
@@ -556,8 +560,7 @@ class Dispatcher:
                             f"{p.attempt.message} (This worker's claim had expired by then; "
                             "the post's state was settled by the recovery shown in the log.)"
                         )
-            for p in prepared:
-                self._log_attempt(session, p.attempt)
+            self._log_attempts(session, [(p.post, p.attempt) for p in prepared])
             session.commit()
         for p in prepared:
             log.info("post %s: %s", p.post.id, p.attempt.outcome)
@@ -586,15 +589,18 @@ class Dispatcher:
         attempt.request = result.request
         return Recorded(post, values, attempt)
 
-    def _log_attempt(self, session: Any, attempt: PublishAttempt) -> None:
-        """Append to the publish log, and count it for /metrics."""
-        repository.add_attempt(session, attempt)
-        record_attempt(
-            attempt.network,
-            attempt.outcome,
-            (attempt.started_at - attempt.due_at).total_seconds(),
-            attempt.duration_ms / 1000,
-        )
+    def _log_attempts(self, session: Any, logged: list[tuple[Post, PublishAttempt]]) -> None:
+        """Append to the publish log, count it for /metrics, and queue the webhook events it
+        makes, in the same transaction (the outbox: an event is never lost nor invented)."""
+        for _post, attempt in logged:
+            repository.add_attempt(session, attempt)
+            record_attempt(
+                attempt.network,
+                attempt.outcome,
+                (attempt.started_at - attempt.due_at).total_seconds(),
+                attempt.duration_ms / 1000,
+            )
+        webhook_outbox.publish_log_recorded(session, logged, self.settings.public_url)
 
     def _failure_outcome(
         self, post: Post, failure: PublishFailure, now: datetime

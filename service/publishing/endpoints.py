@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from service.db import SessionDep
 from service.fields import AwareTimestamp
-from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, before_id, page_of
 from service.posts import service as posts
 from service.problems import problem_responses
 from service.publishing import repository
@@ -25,14 +25,8 @@ def _read(attempt: PublishAttempt) -> AttemptRead:
 def _page(
     session: SessionDep, filters: repository.AttemptFilters, cursor: str | None, limit: int
 ) -> Page[AttemptRead]:
-    before = decode_cursor(cursor, "attempts") if cursor else None
-    before_id = before[0] if before and isinstance(before[0], int) else None
-    rows = repository.list_attempts(session, filters, before_id, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        assert rows[-1].id is not None
-        next_cursor = encode_cursor("attempts", [rows[-1].id])
+    rows = repository.list_attempts(session, filters, before_id(cursor, "attempts"), limit + 1)
+    rows, next_cursor = page_of(rows, limit, "attempts", lambda a: [a.id])
     return Page[AttemptRead](items=[_read(a) for a in rows], next_cursor=next_cursor)
 
 

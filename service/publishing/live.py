@@ -32,7 +32,7 @@ from service.accounts.credentials import (
     cipher_for,
     secret_values,
 )
-from service.accounts.models import AccountStatus
+from service.accounts.models import Account, AccountStatus
 from service.config import Settings
 from service.db import Database
 from service.networks import bluesky, facebook, linkedin, mastodon, threads, x
@@ -54,6 +54,7 @@ from service.publishing.publishers import (
     PublishJob,
     PublishResult,
 )
+from service.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger("handpost.live")
 
@@ -355,7 +356,19 @@ class LivePublisher:
             return saved
 
     def _flag(self, account_id: str, ciphertext: str, message: str) -> bool:
+        """Mark the account, and queue its webhook event in the same transaction."""
         with self.database.session() as session:
             flagged = accounts.mark_needs_reconnect(session, account_id, ciphertext, message)
+            account = session.get(Account, account_id) if flagged else None
+            if account is not None:
+                webhook_outbox.account_needs_reconnect(
+                    session,
+                    user_id=account.user_id,
+                    account_id=account.id,
+                    network=account.network,
+                    handle=account.handle,
+                    message=message,
+                    public_url=self.settings.public_url,
+                )
             session.commit()
             return flagged

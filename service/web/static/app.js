@@ -1,4 +1,4 @@
-// Handpost's front end: a hash router over six screens, all talking to /api/v1.
+// Handpost's front end: a hash router over seven screens, all talking to /api/v1.
 
 import { api, token } from "./api.js";
 import { clear, h } from "./dom.js";
@@ -10,6 +10,7 @@ import { renderQueue } from "./queue.js";
 import { renderLog } from "./log.js";
 import { renderAccounts } from "./accounts.js";
 import { renderStrategy } from "./strategy.js";
+import { renderIntegrations } from "./integrations.js";
 
 const ROUTES = [
   { pattern: /^#\/login$/, render: renderLogin, title: "Log in", public: true },
@@ -18,6 +19,7 @@ const ROUTES = [
   { pattern: /^#\/log$/, render: renderLog, title: "Publish log", nav: "log" },
   { pattern: /^#\/accounts$/, render: renderAccounts, title: "Accounts", nav: "accounts" },
   { pattern: /^#\/strategy$/, render: renderStrategy, title: "Strategy", nav: "strategy" },
+  { pattern: /^#\/integrations$/, render: renderIntegrations, title: "Calendar & webhooks", nav: "integrations" },
 ];
 const HOME = "#/queue";
 

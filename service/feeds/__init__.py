@@ -1,0 +1,1 @@
+"""The private calendar feed: a person's schedule in any calendar application."""

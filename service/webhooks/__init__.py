@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signed events (Standard Webhooks) for what the publish log records."""
