@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.networks.base import Network
+from service.omittable import omittable
 from service.posts.models import PostState
 from service.timefields import IsoDatetime, IsoNaiveDatetime
 
@@ -61,11 +62,11 @@ class PostCreate(ScheduleFields, PostContentFields):
 
 
 class PostUpdate(ScheduleFields):
-    """Only the fields sent change; send null to clear an optional one."""
+    """Only the fields sent change; send null to clear an optional one (not text)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str | None = Field(default=None, max_length=MAX_TEXT)
+    text: str = omittable(max_length=MAX_TEXT)
     link: str | None = Field(default=None, max_length=2048)
     shares_url: str | None = Field(
         default=None,

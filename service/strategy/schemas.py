@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.networks.base import Network
+from service.omittable import omittable
 from service.strategy.value import Sphere
 
 
@@ -16,7 +17,7 @@ class GoalCreate(BaseModel):
 class GoalUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str = omittable(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=2000)
 
 
@@ -32,9 +33,8 @@ class GoalRead(BaseModel):
 class StrategyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    review_interval_months: int | None = Field(default=None, ge=1, le=36)
-    require_goal: bool | None = Field(
-        default=None,
+    review_interval_months: int = omittable(ge=1, le=36)
+    require_goal: bool = omittable(
         description="Whether a post must name one of your goals before it can be scheduled.",
     )
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.db import Database, get_database, utcnow
 from service.problems import ProblemError
@@ -23,13 +24,24 @@ def unauthenticated(detail: str) -> ProblemError:
     return problem
 
 
+# Declares the bearer scheme in the OpenAPI document on every operation that depends on it;
+# a missing or malformed header is answered below, as a problem.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="A session token from POST /api/v1/auth/login, or a personal API token from "
+    "POST /api/v1/tokens or `handpost token create`.",
+    auto_error=False,
+)
+
+
 def get_current_user(
-    request: Request, database: Annotated[Database, Depends(get_database)]
+    request: Request,
+    database: Annotated[Database, Depends(get_database)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> User:
     """Checked in its own short transaction, done before the endpoint's session begins."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
         raise unauthenticated("Send a token in an Authorization: Bearer header; log in to get one.")
     digest = token_digest(token)
     now = utcnow()
