@@ -33,7 +33,11 @@ with _database.session() as _session:
     _session.commit()
 _database.dispose()
 
-app = create_app(Settings(database_url=_url, login_max_failures=1000), dispatch=False)
+# Made at import, before any fixture: the key file must be named here, away from the checkout.
+_settings = Settings(
+    database_url=_url, secret_key_file=_workdir / "handpost.key", login_max_failures=1000
+)
+app = create_app(_settings, dispatch=False)
 # A body over the size limit is rightly refused with 413 before it is read; schemathesis does
 # not count 413 as a rejection of invalid data by default.
 REJECTIONS = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
