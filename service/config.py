@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.setting_checks import checked_database_url, checked_log_level, checked_secret_keys
 
 
 def _default_database_url() -> str:
@@ -30,8 +32,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db (default ./handpost.db) or "
         "postgresql+psycopg://user:pass@host/db.",
     )
+    _check_database_url = field_validator("database_url")(checked_database_url)
+    _check_log_level = field_validator("log_level")(checked_log_level)
+    _check_secret_key = field_validator("secret_key")(checked_secret_keys)
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     # Where this process runs the dispatcher: `serve` dispatches too unless this is false.
     dispatch: bool = True
     guard_threshold: float = Field(default=0.9, gt=0, le=1)
