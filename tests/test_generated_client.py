@@ -90,28 +90,19 @@ def test_a_generated_client_writes_schedules_and_edits_posts(
     )
     assert api.auth.get_me.sync(client=client).username == USERNAME
 
-    created = api.accounts.create_account.sync_detailed(
-        client=client,
-        body=models.AccountCreate(
-            network=models.Network.LINKEDIN,
-            handle="ada-lovelace",
-            purpose="professionals",
-            audience="colleagues and clients",
-        ),
-    )
+    def connect(network: Any, handle: str, purpose: str, audience: str, **extra: Any) -> Any:
+        body = models.AccountCreate(
+            network=network, handle=handle, purpose=purpose, audience=audience, **extra
+        )
+        return api.accounts.create_account.sync_detailed(client=client, body=body)
+
+    created = connect(models.Network.LINKEDIN, "ada-lovelace", "professionals", "colleagues")
     assert created.status_code == 201
     linkedin = created.parsed
     assert created.headers["location"] == f"/api/v1/accounts/{linkedin.id}"
-    mastodon = api.accounts.create_account.sync(
-        client=client,
-        body=models.AccountCreate(
-            network=models.Network.MASTODON,
-            handle="ada",
-            purpose="society",
-            audience="the fediverse",
-            base_url="https://fosstodon.org",
-        ),
-    )
+    mastodon = connect(
+        models.Network.MASTODON, "ada", "society", "the fediverse", base_url="https://fosstodon.org"
+    ).parsed
 
     tomorrow = (datetime.now(ZoneInfo("Europe/Helsinki")) + timedelta(days=1)).replace(
         hour=7, minute=30, second=0, microsecond=0, tzinfo=None

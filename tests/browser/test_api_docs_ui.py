@@ -13,7 +13,8 @@ from tests.browser.conftest import Site
 from tests.support.contract import spec
 from tests.support.server import login
 
-pytestmark = pytest.mark.slow
+# The pages are the same whatever the database: one run, on SQLite.
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
 def refuse_the_outside(page: Any, site: Site) -> list[str]:
