@@ -12,7 +12,7 @@ import asyncio
 import signal
 import sys
 from importlib import metadata
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import uvicorn
 from pydantic import ValidationError
@@ -26,28 +26,58 @@ if TYPE_CHECKING:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from service.http_server import ProblemH11Protocol
     from service.main import create_app
 
     settings = get_settings()
     if not args.no_migrate:
         upgrade(settings.database_url)
-    dispatch = False if args.no_dispatch else None
-    app = create_app(settings, dispatch=dispatch)
-    uvicorn.run(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level.lower(),
+    workers = args.workers or settings.workers
+    server: dict[str, Any] = {
+        "host": args.host or settings.host,
+        "port": args.port or settings.port,
+        "log_level": settings.log_level.lower(),
         # Our handler formats uvicorn's records too; our middleware writes the access lines
         # (uvicorn's would log raw paths with query strings, which may carry secrets).
-        log_config=None,
-        access_log=False,
-    )
+        "log_config": None,
+        "access_log": False,
+        # h11 bounds the request line and headers (httptools cannot); see service.http_server.
+        "http": ProblemH11Protocol,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        # X-Forwarded-For is read by the app, only from HANDPOST_TRUSTED_PROXIES.
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if workers > 1:
+        if settings.database_url.startswith("sqlite"):
+            print(
+                "handpost: several API processes need PostgreSQL; SQLite has one writer. "
+                "Set HANDPOST_WORKERS=1 or point HANDPOST_DATABASE_URL at PostgreSQL.",
+                file=sys.stderr,
+            )
+            return 2
+        if args.no_dispatch:
+            os.environ["HANDPOST_DISPATCH"] = "false"
+        uvicorn.run("service.main:app_from_environment", factory=True, workers=workers, **server)
+        return 0
+    app = create_app(settings, dispatch=False if args.no_dispatch else None)
+    if settings.metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(
+            settings.metrics_port,
+            addr=settings.metrics_host or settings.host,
+            registry=app.state.metrics.registry,
+        )
+    uvicorn.run(app, **server)
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
     """Dispatch only: scales apart from the API; several may run against one PostgreSQL."""
+    from service.background import BackgroundChores
     from service.db import Database
     from service.publishing.dispatcher import Dispatcher
     from service.publishing.registry import PublisherRegistry
@@ -57,17 +87,22 @@ def _worker(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
 
     async def run() -> None:
-        database = Database(settings.database_url)
+        database = Database(settings.database_url, settings.pool_limits)
         database.checkpoint_in_background()
         if settings.metrics_port is not None:
-            _serve_worker_metrics(database, settings.host, settings.metrics_port)
+            _serve_worker_metrics(
+                database, settings.metrics_host or settings.host, settings.metrics_port
+            )
         dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
+        chores = BackgroundChores(database)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await dispatcher.start()
+        await chores.start()
         await stop.wait()
+        await chores.stop()
         await dispatcher.stop()
         database.dispose()
 
@@ -128,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=_port)
     serve.add_argument("--no-dispatch", action="store_true", help="API only; run workers apart")
+    serve.add_argument(
+        "--workers", type=int, help="API processes (PostgreSQL only); default HANDPOST_WORKERS"
+    )
     serve.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
     serve.set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run the dispatcher only")

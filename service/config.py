@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.db import PoolLimits
+from service.outbound import OutboundPolicy
 from service.setting_checks import checked_database_url, checked_log_level, checked_secret_keys
 
 
@@ -56,15 +60,51 @@ class Settings(BaseSettings):
     max_active_accounts: int = Field(default=5, ge=1)
     # Sign-in sessions from POST /auth/login last this long; personal tokens have their own.
     session_hours: float = Field(default=12, gt=0)
-    # After this many failed logins for one username or address within the window, logins
-    # are refused for the lockout time, doubling with each further failure.
+    # Login throttling, per username and per client address: this many attempts within the
+    # window are free; after that each attempt must wait, login_delay_seconds at first and
+    # doubling, never more than login_max_delay_seconds (so nobody can lock the owner out
+    # for long by guessing on purpose).
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=900, gt=0)
-    login_lockout_seconds: float = Field(default=60, gt=0)
+    login_delay_seconds: float = Field(default=2, gt=0)
+    login_max_delay_seconds: float = Field(default=300, gt=0)
+    # Argon2 checks running at once (each takes 64 MiB and a core for ~50 ms).
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For is believed;
+    # none by default, so a client cannot claim another address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Requests to addresses users give (webhooks, link cards, a self-hosted instance or blog)
+    # may not reach private, loopback or link-local addresses, unless allowed here: all of
+    # them (a LAN-only install, tests), or these networks (CIDR, comma-separated).
+    outbound_allow_private: bool = False
+    outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Browser origins allowed to call the API from another site (the built-in UI needs none).
     cors_origins: list[str] = Field(default_factory=list)
     # Larger request bodies are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The request line and headers together (enforced by the HTTP parser), and their number.
+    max_header_bytes: int = Field(default=16_384, ge=1024, le=1_048_576)
+    max_headers: int = Field(default=64, ge=8, le=1000)
+    # JSON bodies: members (keys and array items) in all, and nesting depth.
+    max_json_members: int = Field(default=2_000, ge=10)
+    max_json_depth: int = Field(default=32, ge=2, le=1000)
+    # Load shedding: requests handled at once by this process; others queue this long at
+    # most, then get 503 with Retry-After instead of waiting on the database.
+    max_concurrent_requests: int = Field(default=8, ge=1)
+    request_queue_seconds: float = Field(default=2.0, ge=0)
+    # A request with an unknown, expired or revoked token gets its 401 this much later,
+    # without holding any capacity: a flood of bad tokens cannot crowd out real users.
+    auth_failure_delay_seconds: float = Field(default=1.0, ge=0, le=10)
+    # Database connections per process, how long a request waits for one, and (SQLite) how
+    # long a write waits for the file's single write lock.
+    db_pool_size: int = Field(default=20, ge=2)
+    db_pool_timeout: float = Field(default=5.0, gt=0)
+    db_write_wait_seconds: float = Field(default=5.0, gt=0)
+    # A retried request with the same Idempotency-Key gets the first answer for this long.
+    idempotency_hours: float = Field(default=24, gt=0)
+    # Bearer token for GET /metrics on the API's address; unset: the API serves no metrics
+    # (use HANDPOST_METRICS_PORT for a separate, internal listener).
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     # Fernet key(s) encrypting network credentials at rest; several, comma-separated, to
     # rotate (the first encrypts, all decrypt). Unset on SQLite: generated into secret_key_file.
@@ -80,8 +120,43 @@ class Settings(BaseSettings):
     network_concurrency: dict[str, int] = Field(default_factory=_default_network_concurrency)
     # Logs: "json" (one object per line, for collectors) or "text" (for a person at a terminal).
     log_format: str = Field(default="json", pattern=r"^(json|text)$")
-    # `handpost worker` serves Prometheus metrics on this port (on HANDPOST_HOST) when set.
+    # `handpost serve` and `handpost worker` serve Prometheus metrics on this port when set,
+    # on HANDPOST_METRICS_HOST (default: HANDPOST_HOST), apart from the API.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str | None = None
+    # API processes for `handpost serve` (uvicorn workers); more than one needs PostgreSQL.
+    workers: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("trusted_proxies", "outbound_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        """A comma-separated list of addresses or CIDR networks (a JSON list also works)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                value = json.loads(text)
+            else:
+                value = [part for part in (p.strip() for p in text.split(",")) if part]
+        if isinstance(value, list):
+            for entry in value:
+                ipaddress.ip_network(str(entry).strip(), strict=False)  # ValueError: refused
+        return value
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        return OutboundPolicy.from_settings(
+            self.outbound_allow_private, self.outbound_allowed_networks
+        )
+
+    @property
+    def pool_limits(self) -> PoolLimits:
+        return PoolLimits(
+            size=self.db_pool_size,
+            timeout=self.db_pool_timeout,
+            write_wait=self.db_write_wait_seconds,
+        )
 
 
 @lru_cache

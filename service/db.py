@@ -6,15 +6,20 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, event
+from sqlalchemy import DateTime, Engine, event, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger("handpost.db")
+
+
+class DatabaseBusy(Exception):
+    """The database could not take this request's write in time (SQLite's single writer)."""
 
 
 def utcnow() -> datetime:
@@ -45,33 +50,59 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections a process keeps, and how long a request may wait for one.
+
+    The wait is short on purpose: a request that cannot get a connection in a few seconds
+    gets a 503 problem with Retry-After, not a 30-second hang followed by a 500.
+    """
+
+    size: int = 20
+    timeout: float = 5.0
+    # SQLite: how long a writer waits for the file's single write lock.
+    write_wait: float = 5.0
+
+
+def make_engine(url: str, limits: PoolLimits | None = None) -> Engine:
+    limits = limits or PoolLimits()
     if url.startswith("sqlite"):
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        # An in-memory database lives in one connection (SingletonThreadPool): no queue.
+        queue = {} if in_memory else {"max_overflow": 0, "pool_timeout": limits.timeout}
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20
+            url,
+            connect_args={"check_same_thread": False, "timeout": limits.write_wait},
+            pool_size=limits.size,
+            **queue,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        _serialise_writers(engine, _write_lock_for(url))
+        event.listen(engine, "connect", _sqlite_pragmas(limits.write_wait))
+        _serialise_writers(engine, _write_lock_for(url), limits.write_wait)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=limits.size,
+        max_overflow=0,
+        pool_timeout=limits.timeout,
+        pool_pre_ping=True,
+    )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Autocommit at the driver level: SQLAlchemy's "begin" event below issues BEGIN itself.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(write_wait: float) -> Callable[[Any, Any], None]:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" event below issues BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(write_wait * 1000)}")
+        cursor.close()
+
+    return pragmas
 
 
 READ_ONLY = "handpost_read_only"
-
-
-# A writer waits this long for the process's write lock before leaving it to SQLite's own.
-WRITE_LOCK_TIMEOUT = 30.0
 
 
 class _WriteLock:
@@ -86,10 +117,10 @@ class _WriteLock:
         self._lock = threading.Lock()
         self._holder: Any = None
 
-    def acquire(self, dbapi_connection: Any) -> None:
-        if self._lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
-            self._holder = dbapi_connection
-        # On a timeout (a writer nested in another on one thread) SQLite's lock decides.
+    def acquire(self, dbapi_connection: Any, timeout: float) -> None:
+        if not self._lock.acquire(timeout=timeout):
+            raise DatabaseBusy(f"no write to the database was possible for {timeout:g} s")
+        self._holder = dbapi_connection
 
     def release(self, dbapi_connection: Any) -> None:
         if dbapi_connection is not None and self._holder is dbapi_connection:
@@ -111,7 +142,7 @@ def _raw(connection: Any) -> Any:
     return getattr(connection, "dbapi_connection", connection)
 
 
-def _serialise_writers(engine: Engine, lock: _WriteLock) -> None:
+def _serialise_writers(engine: Engine, lock: _WriteLock, write_wait: float) -> None:
     # A writing transaction takes the write lock at BEGIN, so a read-then-write never fails
     # half-way with "database is locked" when another writer got there first; it waits
     # instead. Read-only transactions use a plain BEGIN: under WAL they never block anyone.
@@ -120,7 +151,7 @@ def _serialise_writers(engine: Engine, lock: _WriteLock) -> None:
             connection.exec_driver_sql("BEGIN")
             return
         raw = _raw(connection.connection)
-        lock.acquire(raw)
+        lock.acquire(raw, write_wait)
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -158,9 +189,11 @@ CHECKPOINT_SECONDS = 1.0
 class Database:
     """The process's engine; one per app so tests can run several apps side by side."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, limits: PoolLimits | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, limits)
+        # The same pool, for sessions that only read: their connections say so at BEGIN.
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self._stop_checkpoints: threading.Event | None = None
 
     @property
@@ -168,11 +201,12 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     def session(self, *, read_only: bool = False) -> Session:
-        """A session; ``read_only`` ones must not write (on SQLite they hold no write lock)."""
-        session = Session(self.engine, expire_on_commit=False)
-        if read_only:
-            session.connection(execution_options={READ_ONLY: True})
-        return session
+        """A session; ``read_only`` ones must not write (on SQLite they hold no write lock).
+
+        It takes a connection from the pool at its first query, not before, and gives it
+        back when it ends: a request holds a connection only while it needs one.
+        """
+        return Session(self._read_engine if read_only else self.engine, expire_on_commit=False)
 
     def checkpoint_in_background(self) -> None:
         """SQLite: copy the write-ahead log into the database in a thread of its own.

@@ -14,10 +14,18 @@ from service import problems
 from service.accounts.endpoints import router as accounts_router
 from service.apidocs import contract
 from service.apidocs.pages import router as apidocs_router
+from service.background import BackgroundChores
 from service.config import Settings, get_settings
 from service.db import Database, utcnow
 from service.health.endpoints import router as health_router
-from service.http_guards import BodyLimit, SecurityHeaders
+from service.http_guards import (
+    ClientAddress,
+    LoadShedding,
+    RequestLimits,
+    SecurityHeaders,
+    parse_networks,
+)
+from service.idempotency import service as idempotency
 from service.networks.endpoints import router as networks_router
 from service.observability.metrics import Metrics
 from service.observability.metrics import router as metrics_router
@@ -28,7 +36,9 @@ from service.publishing.dispatcher import Dispatcher
 from service.publishing.endpoints import router as publishing_router
 from service.publishing.registry import PublisherRegistry
 from service.strategy.endpoints import router as strategy_router
+from service.users.auth import RefusedTokens, RefuseKnownBadTokens
 from service.users.endpoints import router as users_router
+from service.users.security import PasswordSlots
 from service.web.endpoints import router as web_router
 
 log = logging.getLogger("handpost")
@@ -36,21 +46,24 @@ log = logging.getLogger("handpost")
 
 def create_app(settings: Settings | None = None, *, dispatch: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, settings.pool_limits)
     run_dispatcher = settings.dispatch if dispatch is None else dispatch
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.checkpoint_in_background()
         dispatcher = None
+        chores = BackgroundChores(database)
         if run_dispatcher:
             dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
             await dispatcher.start()
+            await chores.start()
         app.state.dispatcher = dispatcher
         try:
             yield
         finally:
             if dispatcher is not None:
+                await chores.stop()
                 await dispatcher.stop()
             database.dispose()
 
@@ -71,6 +84,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.password_slots = PasswordSlots(settings.password_hash_concurrency)
+    app.state.refused_tokens = RefusedTokens()
     app.state.dispatcher = None
 
     def posts_due() -> int:
@@ -79,6 +94,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
 
     app.state.metrics = Metrics(posts_due=posts_due)
     problems.install(app)
+    idempotency.install(app)
     for router in (
         health_router,
         accounts_router,
@@ -92,18 +108,41 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         apidocs_router,
     ):
         app.include_router(router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Added innermost first: each add_middleware wraps everything added before it.
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
             expose_headers=["ETag", "Location", "Retry-After"],
         )
-    app.add_middleware(SecurityHeaders)
-    # Outermost: request ids, access lines and metrics cover every response, 413s included.
+    app.add_middleware(
+        LoadShedding,
+        limit=settings.max_concurrent_requests,
+        queue_seconds=settings.request_queue_seconds,
+        auth_failure_delay=settings.auth_failure_delay_seconds,
+    )
+    # Cheap refusals come before the queue: a token refused before, or an oversized request,
+    # never waits for a slot.
+    app.add_middleware(
+        RefuseKnownBadTokens,
+        refused=app.state.refused_tokens,
+        delay=settings.auth_failure_delay_seconds,
+    )
+    app.add_middleware(
+        RequestLimits,
+        max_bytes=settings.max_body_bytes,
+        max_headers=settings.max_headers,
+        max_members=settings.max_json_members,
+        max_depth=settings.max_json_depth,
+    )
+    # Request ids, access lines and metrics cover every response, 413s and 503s included,
+    # and any error the app did not handle becomes a 500 problem here.
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
+    # Outermost: everything inside sees the client's real address.
+    app.add_middleware(ClientAddress, trusted=parse_networks(settings.trusted_proxies))
     _document_problems(app)
     return app
 
@@ -117,3 +156,8 @@ def _document_problems(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_from_environment() -> FastAPI:
+    """The app as configured by HANDPOST_* variables: what each uvicorn worker process runs."""
+    return create_app()

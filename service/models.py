@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from service.accounts.models import Account
+from service.idempotency.models import IdempotencyRecord
 from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
@@ -14,6 +15,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "Goal",
+    "IdempotencyRecord",
     "LoginThrottle",
     "Post",
     "PostFingerprint",

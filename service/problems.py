@@ -6,6 +6,8 @@ for every problem of that type; ``detail`` explains this occurrence in plain wor
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from http import HTTPStatus
 from typing import Any
@@ -14,10 +16,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.db import DatabaseBusy
+from service.observability.logging import request_id_var
 
 TYPE_BASE = "https://handpost.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+# A 422 lists at most this many field errors: 60,000 bad keys must not make a 5 MB answer.
+MAX_LISTED_ERRORS = 20
+# How long a client should wait before trying again when the service sheds load.
+RETRY_AFTER_SECONDS = 1
+
+log = logging.getLogger("handpost.errors")
 
 
 class Problem(BaseModel):
@@ -30,6 +42,7 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = None
+    request_id: str | None = None
 
 
 class ProblemError(Exception):
@@ -56,6 +69,30 @@ def invalid(detail: str, errors: list[dict[str, Any]] | None = None) -> ProblemE
     )
 
 
+def problem_body(
+    status: int, slug: str, title: str, detail: str, instance: str | None, **extensions: Any
+) -> dict[str, Any]:
+    """The problem document; the request id lets a user's report be matched to the logs."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    request_id = request_id_var.get()
+    if request_id is not None:
+        body["request_id"] = request_id
+    return {**body, **extensions}
+
+
+def problem_bytes(
+    status: int, slug: str, title: str, detail: str, instance: str | None, **extensions: Any
+) -> bytes:
+    """``problem_body`` serialised, for the ASGI layers that answer without FastAPI."""
+    return json.dumps(problem_body(status, slug, title, detail, instance, **extensions)).encode()
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -65,15 +102,15 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    body = {
-        "type": TYPE_BASE + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        **extensions,
-    }
+    body = problem_body(status, slug, title, detail, request.url.path, **extensions)
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def overloaded(detail: str) -> ProblemError:
+    """503 with Retry-After: the service is shedding load, and the request changed nothing."""
+    problem = ProblemError(503, "overloaded", "Service busy", detail)
+    problem.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return problem
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -84,9 +121,7 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(
-            request, exc.status, exc.slug, exc.title, exc.detail, exc.headers, **exc.extensions
-        )
+        return _problem_of(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -98,18 +133,47 @@ def install(app: FastAPI) -> None:
                 "Malformed JSON",
                 "The request body is not valid JSON.",
             )
+        found = exc.errors()
         errors = [
             {
                 "field": _field_path(e.get("loc", ())),
                 "code": e.get("type", "invalid"),
                 "message": e.get("msg", "invalid value"),
             }
-            for e in exc.errors()
+            for e in found[:MAX_LISTED_ERRORS]
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        if len(found) > len(errors):
+            summary += f" (and {len(found) - len(errors)} more)"
         return problem_response(
             request, 422, "validation-error", "The request is not valid", summary, errors=errors
         )
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _pool_exhausted(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+        # Every database connection was busy for the pool timeout: shed, don't hang.
+        log.warning("no database connection free in time: %s %s", request.method, request.url.path)
+        return _problem_of(request, _busy("every database connection is in use"))
+
+    @app.exception_handler(DatabaseBusy)
+    async def _database_busy(request: Request, exc: DatabaseBusy) -> JSONResponse:
+        log.warning("the database stayed busy: %s", exc)
+        return _problem_of(request, _busy(str(exc)))
+
+    @app.exception_handler(sa_exc.OperationalError)
+    async def _database_unavailable(request: Request, exc: sa_exc.OperationalError) -> JSONResponse:
+        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            return _problem_of(request, _busy("the database is locked by another writer"))
+        log.error("the database is unavailable: %s", type(exc.orig).__name__)
+        problem = ProblemError(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "The service cannot reach its database right now; nothing was changed. "
+            "Try again shortly.",
+        )
+        problem.headers["Retry-After"] = "5"
+        return _problem_of(request, problem)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -123,6 +187,22 @@ def install(app: FastAPI) -> None:
             # Starlette names only the first matching route's methods; list them all.
             headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
         return problem_response(request, exc.status_code, slug, phrase, detail, headers=headers)
+
+
+def _busy(reason: str) -> ProblemError:
+    return overloaded(f"The service is busy ({reason}); nothing was changed. Try again shortly.")
+
+
+def _problem_of(request: Request, problem: ProblemError) -> JSONResponse:
+    return problem_response(
+        request,
+        problem.status,
+        problem.slug,
+        problem.title,
+        problem.detail,
+        problem.headers,
+        **problem.extensions,
+    )
 
 
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:
@@ -141,7 +221,8 @@ def document_common_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     """Declare, on every API operation, the problems any request can get.
 
     Written once here instead of on each route: a malformed body (400), a missing token
-    (401), a body over the limit (413) and invalid input (422) are possible everywhere.
+    (401), a body over the limit (413), invalid input (422), too many headers (431), an
+    unexpected error (500) and shed load (503) are possible everywhere.
     """
     problem_ref = {"$ref": "#/components/schemas/Problem"}
     components = openapi.setdefault("components", {}).setdefault("schemas", {})
@@ -153,6 +234,9 @@ def document_common_problems(openapi: dict[str, Any]) -> dict[str, Any]:
         "401": "Missing, expired or revoked token",
         "413": "Request body too large",
         "422": "Invalid input",
+        "431": "Too many request headers",
+        "500": "An unexpected error (the problem names the request id)",
+        "503": "The service is busy; try again after Retry-After",
     }
     for path, operations in openapi.get("paths", {}).items():
         if not path.startswith("/api/"):

@@ -16,9 +16,14 @@ from service.users import repository as users_repository
 from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
-# The loopback network emulator (tests/emulator): fixtures `emulator` and `network`; and
-# the rule that tests write nothing into the checkout.
-pytest_plugins = ["tests.emulator.fixtures", "tests.support.live", "tests.support.checkout"]
+# The loopback network emulator (tests/emulator): fixtures `emulator` and `network`; real
+# servers (tests/realservers); and the rule that tests write nothing into the checkout.
+pytest_plugins = [
+    "tests.emulator.fixtures",
+    "tests.support.live",
+    "tests.realservers.fixtures",
+    "tests.support.checkout",
+]
 
 
 @pytest.fixture(params=database_kinds())
@@ -39,6 +44,8 @@ AppFactory = Callable[..., TestClient]
 TokenFactory = Callable[[str], str]
 
 TEST_USER = "tester"
+# GET /metrics on the API needs HANDPOST_METRICS_TOKEN; every test app has this one.
+METRICS_TOKEN = "test-metrics-token"
 
 
 @pytest.fixture
@@ -73,6 +80,7 @@ def make_client(database_url: str, user_token: TokenFactory) -> Iterator[AppFact
             settings = Settings(
                 database_url=database_url,
                 poll_seconds=overrides.pop("poll_seconds", 0.2),
+                metrics_token=overrides.pop("metrics_token", METRICS_TOKEN),
                 **overrides,
             )
             client = stack.enter_context(TestClient(create_app(settings, dispatch=dispatch)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,17 +55,52 @@ def test_login_logout_and_me(anonymous: TestClient) -> None:
     assert_problem(anonymous.get("/api/v1/me", headers=headers), 401, "unauthenticated")
 
 
-def test_repeated_failures_lock_the_login_out(make_client: AppFactory, user_token) -> None:
+def test_repeated_failures_slow_the_login_down(make_client: AppFactory, user_token) -> None:
     user_token("tester")
-    client = make_client(
-        dispatch=False, as_user=None, login_max_failures=3, login_lockout_seconds=30
-    )
+    client = make_client(dispatch=False, as_user=None, login_max_failures=3, login_delay_seconds=30)
     for _ in range(3):
         bad = client.post("/api/v1/auth/login", json={"username": "tester", "password": "x"})
         assert bad.status_code == 401
     locked = client.post("/api/v1/auth/login", json={"username": "tester", "password": PASSWORD})
     assert_problem(locked, 429, "login-throttled")
-    assert 1 <= int(locked.headers["retry-after"]) <= 31
+    assert 1 <= int(locked.headers["retry-after"]) <= 30
+
+
+def test_the_login_delay_grows_but_never_past_its_cap(make_client: AppFactory, user_token) -> None:
+    """Anyone can make the owner wait, but never longer than the stated maximum."""
+    user_token("tester")
+    client = make_client(
+        dispatch=False,
+        as_user=None,
+        login_max_failures=1,
+        login_delay_seconds=0.05,
+        login_max_delay_seconds=0.2,
+    )
+    waits = []
+    for _ in range(6):
+        response = client.post("/api/v1/auth/login", json={"username": "tester", "password": "x"})
+        while response.status_code == 429:
+            waits.append(int(response.headers["retry-after"]))
+            time.sleep(0.05)
+            response = client.post(
+                "/api/v1/auth/login", json={"username": "tester", "password": "x"}
+            )
+        assert response.status_code == 401
+    assert waits and max(waits) <= 1  # the 0.2 s cap, rounded up to whole seconds
+    time.sleep(0.25)
+    ok = client.post("/api/v1/auth/login", json={"username": "tester", "password": PASSWORD})
+    assert ok.status_code == 200, ok.text
+
+
+def test_a_successful_login_does_not_count_against_the_address(
+    make_client: AppFactory, user_token
+) -> None:
+    """An office behind one address logs in all day: only failures may slow it down."""
+    user_token("tester")
+    client = make_client(dispatch=False, as_user=None, login_max_failures=2)
+    for _ in range(6):
+        ok = client.post("/api/v1/auth/login", json={"username": "tester", "password": PASSWORD})
+        assert ok.status_code == 200, ok.text
 
 
 def test_personal_tokens_are_shown_once_and_revocable(client: TestClient) -> None:

@@ -19,6 +19,7 @@ import pytest
 from service.db import Database
 from service.users import repository
 from service.users import service as users
+from service.users.security import verify_password
 from tests.support.server import create_user_with_cli, free_port, run_handpost
 
 NOWHERE = f"postgresql+psycopg://handpost:hunter2@127.0.0.1:{free_port()}/handpost"
@@ -155,8 +156,10 @@ def test_a_new_password_signs_out_login_sessions(database_url: str, database: Da
     assert changed.stdout == "changed the password of ada; signed out 1 login session(s)\n"
 
     with database.session(read_only=True) as session:
-        assert users.authenticate(session, "ada", "the first password") is None
-        assert users.authenticate(session, "ada", "the second password") is not None
+        stored = repository.find_by_username(session, "ada")
+        assert stored is not None
+        assert not verify_password(stored.password_hash, "the first password")
+        assert verify_password(stored.password_hash, "the second password")
         assert repository.get_token(session, ada.id, browser.id).revoked_at is not None
         assert repository.get_token(session, ada.id, script.id).revoked_at is None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import ipaddress
 import json
 import re
 import shlex
@@ -295,6 +296,15 @@ def test_compose_environment_is_settings() -> None:
     assert environment["HANDPOST_DATABASE_URL"].startswith("postgresql+psycopg://")
 
 
+def test_compose_trusts_only_the_gateway_its_proxy_comes_through() -> None:
+    """The host's reverse proxy reaches the API through the network's gateway; nothing else
+    may set the client's address with X-Forwarded-For."""
+    [ipam] = compose()["networks"]["default"]["ipam"]["config"]
+    trusted = compose()["x-handpost-env"]["HANDPOST_TRUSTED_PROXIES"]
+    assert trusted == ipam["gateway"]
+    assert ipaddress.ip_address(trusted) in ipaddress.ip_network(ipam["subnet"])
+
+
 def env_file(path: Path) -> dict[str, str]:
     values = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -399,6 +409,11 @@ def workload(name: str) -> dict[str, Any]:
     return found
 
 
+def configmap() -> dict[str, Any]:
+    [config] = [doc for _, doc in manifests() if doc["kind"] == "ConfigMap"]
+    return config
+
+
 def pod_spec(document: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = document["spec"]["template"]["spec"]
     return spec
@@ -464,7 +479,10 @@ def test_kubernetes_probes_point_at_the_apps_routes() -> None:
         assert get["port"] in port_names | {8000}, probe
         assert_route_exists(get["path"])
     annotations = api["spec"]["template"]["metadata"]["annotations"]
-    assert_route_exists(annotations["prometheus.io/path"])
+    # Scraped on the metrics listener (HANDPOST_METRICS_PORT), a port the pod declares.
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert int(annotations["prometheus.io/port"]) == ports["metrics"] != ports["http"]
+    assert configmap()["data"]["HANDPOST_METRICS_PORT"] == annotations["prometheus.io/port"]
 
     worker = workload("handpost-worker")
     assert worker["spec"]["replicas"] == 2
@@ -489,7 +507,7 @@ def test_kubernetes_pods_are_locked_down() -> None:
 
 
 def test_kubernetes_references_resolve() -> None:
-    [config] = [doc for _, doc in manifests() if doc["kind"] == "ConfigMap"]
+    config = configmap()
     [secret] = load_all(SECRET_EXAMPLE)
     assert_settings_accept(config["data"], "configmap.yaml")
     assert_settings_accept(secret["stringData"], "secret.example.yaml")

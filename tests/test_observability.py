@@ -24,7 +24,7 @@ from service.observability.logging import CHATTY_LOGGERS, REDACTED, configure_lo
 from service.observability.metrics import LATENESS_BUCKETS, Metrics, record_attempt
 from service.observability.middleware import RequestContextMiddleware
 from service.publishing import dispatcher as dispatcher_module
-from tests.conftest import AppFactory
+from tests.conftest import METRICS_TOKEN, AppFactory
 from tests.support.api import create_account, create_post, in_seconds, post_state, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(client: TestClient) -> Samples:
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     found: Samples = {}
@@ -56,7 +56,7 @@ def test_http_requests_are_counted_by_route_template(client: TestClient) -> None
     assert client.get(f"/api/v1/posts/{missing}?marker=query-marker").status_code == 404
     assert client.get(f"/no/such/{missing}").status_code == 404
 
-    raw = client.get("/metrics").text
+    raw = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     samples = scrape(client)
     healthz = {"method": "GET", "route": "/healthz"}
     assert value(samples, "handpost_http_requests_total", status="200", **healthz) == 3

@@ -13,6 +13,7 @@ from service.concurrency import etag, require_if_match
 from service.config import Settings
 from service.db import SessionDep
 from service.deps import SettingsDep
+from service.idempotency.service import IdempotencyDep
 from service.problems import ProblemError, problem_responses
 from service.strategy import service as strategies
 from service.users.auth import CurrentUser
@@ -51,14 +52,18 @@ def create_account(
     data: AccountCreate,
     session: SessionDep,
     user: CurrentUser,
+    idempotency: IdempotencyDep,
     settings: SettingsDep,
     response: Response,
 ) -> AccountRead:
+    """Connect a network account. Send an Idempotency-Key to make a retry safe."""
     strategies.require_active_slot(session, user, settings.max_active_accounts)
     account = accounts.create(session, user, data, _cipher(settings, data.credentials))
     response.headers["ETag"] = etag(account.version)
     response.headers["Location"] = f"/api/v1/accounts/{account.id}"
-    return AccountRead.model_validate(account)
+    read = AccountRead.model_validate(account)
+    idempotency.complete(status.HTTP_201_CREATED, read, response.headers)
+    return read
 
 
 @router.get(

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from service.accounts.models import Account, AccountMode, AccountStatus
+from service.fields import Flag, Line, Text
 from service.networks.base import Network
 from service.omittable import omittable
 from service.strategy.value import Sphere
@@ -17,6 +18,12 @@ def _strip_required(value: str) -> str:
         raise ValueError("must not be blank")
     return value
 
+
+# A network's credentials are a handful of named tokens; anything bigger is not credentials.
+CredentialName = Annotated[Line, Field(min_length=1, max_length=64)]
+CredentialValue = Annotated[Line, Field(max_length=8192)]
+Credentials = dict[CredentialName, CredentialValue]
+MAX_CREDENTIALS = 32
 
 CREDENTIALS_DESCRIPTION = (
     "Write-only network credentials, required for live accounts: X access_token, "
@@ -31,12 +38,12 @@ class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     network: Network
-    handle: str = Field(min_length=1, max_length=255, description="Username, page id, DID...")
-    display_name: str | None = Field(default=None, max_length=255)
-    purpose: str = Field(
+    handle: Line = Field(min_length=1, max_length=255, description="Username, page id, DID...")
+    display_name: Line | None = Field(default=None, max_length=255)
+    purpose: Text = Field(
         min_length=1, max_length=1000, description="Why you use this network, e.g. 'professionals'."
     )
-    audience: str = Field(
+    audience: Text = Field(
         min_length=1, max_length=1000, description="Who reads you there, e.g. 'family and friends'."
     )
     sphere: Sphere | None = Field(
@@ -45,14 +52,15 @@ class AccountCreate(BaseModel):
         "colleagues, society or professionals.",
     )
     mode: AccountMode = AccountMode.SANDBOX
-    base_url: str | None = Field(
+    base_url: Line | None = Field(
         default=None,
         max_length=2048,
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
         description="API base URL: a Mastodon instance, a Bluesky PDS, or a test server.",
     )
-    credentials: dict[str, str] | None = Field(
+    credentials: Credentials | None = Field(
         default=None,
+        max_length=MAX_CREDENTIALS,
         description=CREDENTIALS_DESCRIPTION,
         json_schema_extra={"writeOnly": True},
     )
@@ -63,23 +71,24 @@ class AccountCreate(BaseModel):
 class AccountUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, max_length=255)
-    purpose: str = omittable(min_length=1, max_length=1000)
-    audience: str = omittable(min_length=1, max_length=1000)
+    display_name: Line | None = Field(default=None, max_length=255)
+    purpose: Text = omittable(min_length=1, max_length=1000)
+    audience: Text = omittable(min_length=1, max_length=1000)
     sphere: Sphere | None = Field(
         default=None,
         description="Which use of social media the account serves: family_and_friends, "
         "colleagues, society or professionals.",
     )
-    active: bool = omittable(
+    active: Flag = omittable(
         description="false takes the account out of your handful (its posts and log stay).",
     )
     mode: AccountMode = omittable()
-    base_url: str | None = Field(
+    base_url: Line | None = Field(
         default=None, max_length=2048, pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
     )
-    credentials: dict[str, str] | None = Field(
+    credentials: Credentials | None = Field(
         default=None,
+        max_length=MAX_CREDENTIALS,
         description=CREDENTIALS_DESCRIPTION + " New credentials reconnect an account that "
         "needs it; null removes them (sandbox accounts only).",
         json_schema_extra={"writeOnly": True},

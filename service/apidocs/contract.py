@@ -15,13 +15,17 @@ def operation_id(route: APIRoute) -> str:
 
 
 def document(openapi: dict[str, Any]) -> dict[str, Any]:
-    """The challenge a 401 carries, on every operation that takes the bearer token (the
-    scheme itself is declared by service.users.auth.BEARER)."""
+    """The headers answers every operation may give carry: the challenge of a 401 where the
+    bearer token is taken (the scheme itself is declared by service.users.auth.BEARER), and
+    Retry-After on every 429 and 503."""
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
+            responses = operation["responses"]
             if operation.get("security"):
-                unauthorised = operation["responses"].setdefault("401", {"description": ""})
-                unauthorised["headers"] = WWW_AUTHENTICATE
+                responses.setdefault("401", {"description": ""})["headers"] = WWW_AUTHENTICATE
+            for status in ("429", "503"):
+                if status in responses and "content" in responses[status]:
+                    responses[status]["headers"] = RETRY_AFTER
     return openapi
 
 

@@ -13,6 +13,7 @@ methods are folded into ``OTHER``.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from prometheus_client import (
     ProcessCollector,
 )
 from prometheus_client.exposition import choose_encoder
+
+from service.problems import ProblemError
 
 log = logging.getLogger("handpost.metrics")
 
@@ -158,7 +161,33 @@ router = APIRouter()
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """Prometheus text exposition (sync: the due-posts gauge queries the database)."""
+    """Prometheus text exposition (sync: the due-posts gauge queries the database).
+
+    On the API's own address it needs ``HANDPOST_METRICS_TOKEN`` as a bearer token: the
+    metrics show every user's activity, and the API may face the internet. Without that
+    setting the API serves none; ``HANDPOST_METRICS_PORT`` gives a separate listener.
+    """
+    expected = request.app.state.settings.metrics_token
+    if expected is None:
+        raise ProblemError(
+            404,
+            "not-found",
+            "Not found",
+            "Metrics are not served on this address: set HANDPOST_METRICS_TOKEN to scrape "
+            "them here, or HANDPOST_METRICS_PORT for a separate listener.",
+        )
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.get_secret_value().encode()
+    ):
+        problem = ProblemError(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            "Send the metrics token (HANDPOST_METRICS_TOKEN) as a bearer token.",
+        )
+        problem.headers["WWW-Authenticate"] = 'Bearer realm="handpost-metrics"'
+        raise problem
     app_metrics: Metrics = request.app.state.metrics
     body, content_type = app_metrics.render(request.headers.get("accept"))
     return Response(content=body, media_type=content_type)

@@ -18,6 +18,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.http_guards import send_problem
 from service.observability.logging import request_id_var
 from service.observability.metrics import UNMATCHED_ROUTE, Metrics
 
@@ -29,6 +30,7 @@ VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 access_log = logging.getLogger("handpost.access")
+error_log = logging.getLogger("handpost.errors")
 
 
 def route_template(scope: Scope, root_path: str = "") -> str:
@@ -86,23 +88,48 @@ class RequestContextMiddleware:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
+        started_response = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            # Whatever went wrong, the client gets a problem it can quote (with the request
+            # id), never a bare "Internal Server Error" in plain text; the log has the trace.
+            error_log.exception("unhandled error serving %s %s", scope.get("method"), scope["path"])
+            if not started_response:
+                await send_problem(
+                    send_with_id,
+                    scope,
+                    500,
+                    "internal-error",
+                    "Internal error",
+                    f"Something went wrong on our side; nothing is known to have changed. "
+                    f"Quote request id {request_id} when reporting it.",
+                )
         finally:
             seconds = time.perf_counter() - started
             route = route_template(scope, root_path)
-            self._finish(str(scope.get("method", "")), route, status, seconds, request_id)
+            self._finish(scope, route, status, seconds, request_id)
             request_id_var.reset(token)
 
     def _finish(
-        self, method: str, route: str, status: int, seconds: float, request_id: str
+        self, scope: Scope, route: str, status: int, seconds: float, request_id: str
     ) -> None:
+        method = str(scope.get("method", ""))
         try:
             if self.metrics is not None:
                 self.metrics.observe_request(method, route, status, seconds)
         except Exception:
             access_log.warning("could not record request metrics", exc_info=True)
         duration_ms = round(seconds * 1000, 2)
+        client = scope.get("client")
+        user_id = (scope.get("state") or {}).get("user_id")
         access_log.log(
             logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
             "%s %s %s %.1fms",
@@ -116,5 +143,7 @@ class RequestContextMiddleware:
                 "status": status,
                 "duration_ms": duration_ms,
                 "request_id": request_id,
+                "client": client[0] if client else None,
+                "user_id": user_id,
             },
         )

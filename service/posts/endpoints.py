@@ -10,6 +10,8 @@ from service.apidocs.contract import ETAG, LOCATION, with_headers
 from service.concurrency import etag, require_if_match
 from service.db import SessionDep
 from service.deps import PostPolicyDep, wake_dispatcher_after_commit
+from service.fields import AwareTimestamp
+from service.idempotency.service import Idempotency, IdempotencyDep
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import preview, repository
 from service.posts import service as posts
@@ -26,7 +28,6 @@ from service.posts.schemas import (
 )
 from service.posts.service import PostPolicy
 from service.problems import problem_responses
-from service.timefields import IsoAwareDatetime
 from service.users.auth import CurrentUser
 
 router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
@@ -37,6 +38,14 @@ IfMatch = Annotated[str | None, Header(description="The ETag from your last read
 def _respond(post: Post, response: Response, policy: PostPolicy) -> PostRead:
     response.headers["ETag"] = etag(post.version)
     return posts.to_read(post, policy.values)
+
+
+def _created(
+    post: Post, response: Response, policy: PostPolicy, idempotency: Idempotency
+) -> PostRead:
+    read = _respond(post, response, policy)
+    idempotency.complete(status.HTTP_201_CREATED, read, response.headers)
+    return read
 
 
 @router.post(
@@ -51,14 +60,15 @@ def create_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
+    idempotency: IdempotencyDep,
     policy: PostPolicyDep,
 ) -> PostRead:
     """Write a post for one account, as a draft or scheduled. Refused (409) if the same text
-    is already on another network."""
+    is already on another network. Send an Idempotency-Key to make a retry safe."""
     post = posts.create(session, user, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    return _respond(post, response, policy)
+    return _created(post, response, policy, idempotency)
 
 
 @router.get("", response_model=Page[PostRead])
@@ -68,8 +78,8 @@ def list_posts(
     policy: PostPolicyDep,
     account_id: str | None = None,
     state: Annotated[list[PostState] | None, Query()] = None,
-    scheduled_from: Annotated[IsoAwareDatetime | None, Query(alias="from")] = None,
-    scheduled_to: Annotated[IsoAwareDatetime | None, Query(alias="to")] = None,
+    scheduled_from: Annotated[AwareTimestamp | None, Query(alias="from")] = None,
+    scheduled_to: Annotated[AwareTimestamp | None, Query(alias="to")] = None,
     order: Literal["created_at", "scheduled_at"] = "created_at",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -231,6 +241,7 @@ def copy_post(
     response: Response,
     session: SessionDep,
     user: CurrentUser,
+    idempotency: IdempotencyDep,
     policy: PostPolicyDep,
 ) -> PostRead:
     """Start a draft for another account from this post. It must be rewritten for its
@@ -239,7 +250,7 @@ def copy_post(
     target = accounts.get_or_404(session, user, data.account_id)
     post = posts.copy_to(session, source, target, policy)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    return _respond(post, response, policy)
+    return _created(post, response, policy, idempotency)
 
 
 @router.post("/preview", response_model=PostPreviewRead, responses=problem_responses(404))

@@ -8,8 +8,11 @@ are refused with a message that says how to be precise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# A schedule is a plan, not an archive: further ahead than this is a typo (2062 for 2026).
+HORIZON = timedelta(days=3653)
 
 
 class ScheduleError(ValueError):
@@ -118,6 +121,14 @@ def resolve(
         if time_zone is not None:
             zone(time_zone)
         return None
+    field = "scheduled_at" if scheduled_at is not None else "local_time"
+    if at > now + HORIZON:
+        raise ScheduleError(
+            field,
+            "time-too-far",
+            f"{at.isoformat()} is more than 10 years ahead; Handpost schedules posts up to "
+            f"{(now + HORIZON).date().isoformat()}.",
+        )
     if at <= now:
         # Named as sent: a local_time is reported as the wall-clock time in its zone.
         field, when = (

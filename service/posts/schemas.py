@@ -4,10 +4,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.fields import Flag, Line, LocalTime, Text, Timestamp
 from service.networks.base import Network
 from service.omittable import omittable
 from service.posts.models import PostState
-from service.timefields import IsoDatetime, IsoNaiveDatetime
 
 MAX_TEXT = 100_000  # far above every network's limit; the network rules say the real one
 
@@ -22,34 +22,34 @@ class PostWarning(BaseModel):
 class ScheduleFields(BaseModel):
     """When to publish: an instant with offset, or a wall-clock time in an IANA zone."""
 
-    scheduled_at: IsoDatetime | None = Field(
+    scheduled_at: Timestamp | None = Field(
         default=None,
         description="ISO 8601 with a UTC offset, e.g. 2026-12-01T07:30:00+02:00.",
     )
-    local_time: IsoNaiveDatetime | None = Field(
+    local_time: LocalTime | None = Field(
         default=None, description="Wall-clock time without offset, e.g. 2026-12-01T07:30:00."
     )
-    time_zone: str | None = Field(
+    time_zone: Line | None = Field(
         default=None, max_length=64, description="IANA zone, e.g. Europe/Helsinki."
     )
-    publish_now: bool = Field(default=False, description="Publish as soon as possible.")
+    publish_now: Flag = Field(default=False, description="Publish as soon as possible.")
 
 
 class PostContentFields(BaseModel):
     """What the user writes for one account: the same for a new post and for its preview."""
 
-    account_id: str = Field(max_length=64)
-    text: str = Field(max_length=MAX_TEXT)
-    link: str | None = Field(default=None, max_length=2048)
-    shares_url: str | None = Field(
+    account_id: Line = Field(max_length=64)
+    text: Text = Field(max_length=MAX_TEXT)
+    link: Line | None = Field(default=None, max_length=2048)
+    shares_url: Line | None = Field(
         default=None,
         max_length=2048,
         description="Someone else's post or link you share; your text must comment on it.",
     )
-    title: str | None = Field(default=None, max_length=1000)
-    visibility: str | None = Field(default=None, max_length=32)
-    call_to_action: str | None = Field(default=None, max_length=1000)
-    goal: str | None = Field(default=None, max_length=255)
+    title: Line | None = Field(default=None, max_length=1000)
+    visibility: Line | None = Field(default=None, max_length=32)
+    call_to_action: Text | None = Field(default=None, max_length=1000)
+    goal: Line | None = Field(default=None, max_length=255)
 
 
 class PostCreate(ScheduleFields, PostContentFields):
@@ -66,17 +66,17 @@ class PostUpdate(ScheduleFields):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = omittable(max_length=MAX_TEXT)
-    link: str | None = Field(default=None, max_length=2048)
-    shares_url: str | None = Field(
+    text: Text = omittable(max_length=MAX_TEXT)
+    link: Line | None = Field(default=None, max_length=2048)
+    shares_url: Line | None = Field(
         default=None,
         max_length=2048,
         description="Someone else's post or link you share; your text must comment on it.",
     )
-    title: str | None = Field(default=None, max_length=1000)
-    visibility: str | None = Field(default=None, max_length=32)
-    call_to_action: str | None = Field(default=None, max_length=1000)
-    goal: str | None = Field(default=None, max_length=255)
+    title: Line | None = Field(default=None, max_length=1000)
+    visibility: Line | None = Field(default=None, max_length=32)
+    call_to_action: Text | None = Field(default=None, max_length=1000)
+    goal: Line | None = Field(default=None, max_length=255)
 
 
 class ScheduleRequest(ScheduleFields):
@@ -91,19 +91,19 @@ class ResolveRequest(BaseModel):
     outcome: Literal["published", "requeue"] = Field(
         description="published: it went out (give its URL); requeue: it did not, send it now."
     )
-    external_url: str | None = Field(
+    external_url: Line | None = Field(
         default=None,
         max_length=2048,
         pattern=r"^https?://\S+$",
         description="Required with published.",
     )
-    external_id: str | None = Field(default=None, max_length=255)
+    external_id: Line | None = Field(default=None, max_length=255)
 
 
 class CopyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: str = Field(max_length=64, description="The account to start a draft for.")
+    account_id: Line = Field(max_length=64, description="The account to start a draft for.")
 
 
 class PostRead(BaseModel):

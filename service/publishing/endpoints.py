@@ -5,13 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.db import SessionDep
+from service.fields import AwareTimestamp
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from service.posts import service as posts
 from service.problems import problem_responses
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.schemas import AttemptRead
-from service.timefields import IsoAwareDatetime
 from service.users.auth import CurrentUser
 
 router = APIRouter(prefix="/api/v1", tags=["publish log"])
@@ -43,8 +43,8 @@ def list_publish_log(
     account_id: str | None = None,
     post_id: str | None = None,
     outcome: Annotated[list[Outcome] | None, Query()] = None,
-    started_from: Annotated[IsoAwareDatetime | None, Query(alias="from")] = None,
-    started_to: Annotated[IsoAwareDatetime | None, Query(alias="to")] = None,
+    started_from: Annotated[AwareTimestamp | None, Query(alias="from")] = None,
+    started_to: Annotated[AwareTimestamp | None, Query(alias="to")] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AttemptRead]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.fields import Count, Flag, Line, Text
 from service.networks.base import Network
 from service.omittable import omittable
 from service.strategy.value import Sphere
@@ -10,15 +11,15 @@ from service.strategy.value import Sphere
 class GoalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, description="e.g. 'Build relationships'.")
-    description: str | None = Field(default=None, max_length=2000)
+    name: Line = Field(min_length=1, max_length=100, description="e.g. 'Build relationships'.")
+    description: Text | None = Field(default=None, max_length=2000)
 
 
 class GoalUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = omittable(min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Line = omittable(min_length=1, max_length=100)
+    description: Text | None = Field(default=None, max_length=2000)
 
 
 class GoalRead(BaseModel):
@@ -33,8 +34,8 @@ class GoalRead(BaseModel):
 class StrategyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    review_interval_months: int = omittable(ge=1, le=36)
-    require_goal: bool = omittable(
+    review_interval_months: Count = omittable(ge=1, le=36)
+    require_goal: Flag = omittable(
         description="Whether a post must name one of your goals before it can be scheduled.",
     )
 
@@ -42,7 +43,7 @@ class StrategyUpdate(BaseModel):
 class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    notes: str | None = Field(
+    notes: Text | None = Field(
         default=None, max_length=10_000, description="What you changed, and why."
     )
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from service.apidocs.contract import RETRY_AFTER, with_headers
 from service.db import Database, SessionDep, utcnow
 from service.deps import SettingsDep
-from service.problems import ProblemError, problem_responses
+from service.problems import ProblemError, overloaded, problem_responses
 from service.users import repository
 from service.users import service as users
 from service.users.auth import CurrentUser
@@ -19,6 +20,7 @@ from service.users.schemas import (
     TokenCreated,
     TokenRead,
 )
+from service.users.security import HashingBusy, PasswordSlots, verify_password
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -28,52 +30,59 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
     response_model=LoginResponse,
     responses=with_headers(problem_responses(401, 429), 429, RETRY_AFTER),
 )
-def login(
-    data: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
-) -> LoginResponse:
-    """Exchange a username and password for a session token. Repeated failures lock the
-    username and the client address out for a while (429 with Retry-After)."""
+def login(data: LoginRequest, request: Request, settings: SettingsDep) -> LoginResponse:
+    """Exchange a username and password for a session token.
+
+    Per username and per client address, a few attempts are free; after that each must wait
+    a little longer (429 with Retry-After), up to a few minutes at most.
+    """
+    database: Database = request.app.state.database
     keys = users.throttle_keys(data.username, request.client.host if request.client else None)
-    locked = users.locked_until(session, keys)
-    if locked is not None:
-        seconds = max(1, int((locked - utcnow()).total_seconds()) + 1)
+    limits = users.LoginLimits(
+        free=settings.login_max_failures,
+        window=timedelta(seconds=settings.login_window_seconds),
+        delay=timedelta(seconds=settings.login_delay_seconds),
+        max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+    )
+    # Each step its own short transaction: the slow password check holds no lock at all.
+    with database.session() as session:
+        locked_until = users.reserve_attempt(session, keys, limits)
+        session.commit()
+    if locked_until is not None:
+        seconds = max(1, math.ceil((locked_until - utcnow()).total_seconds()))
         problem = ProblemError(
             429,
             "login-throttled",
             "Too many failed logins",
-            f"Too many failed logins; try again in {seconds} seconds.",
+            f"Too many login attempts; try again in {seconds} seconds.",
         )
         problem.headers["Retry-After"] = str(seconds)
         raise problem
-    user = users.authenticate(session, data.username, data.password)
-    if user is None:
-        # Recorded in its own transaction, as the request's is rolled back with the 401;
-        # the request's is ended first so that it holds no lock the other one waits for.
-        session.rollback()
-        database: Database = request.app.state.database
-        with database.session() as own:
-            users.record_failure(
-                own,
-                keys,
-                max_failures=settings.login_max_failures,
-                window=timedelta(seconds=settings.login_window_seconds),
-                lockout=timedelta(seconds=settings.login_lockout_seconds),
-            )
-            own.commit()
+    with database.session(read_only=True) as session:
+        user = repository.find_by_username(session, data.username.strip())
+    slots: PasswordSlots = request.app.state.password_slots
+    try:
+        with slots.slot(timeout=settings.request_queue_seconds):
+            valid = verify_password(user.password_hash if user else None, data.password)
+    except HashingBusy:
+        raise overloaded("Too many logins are being checked at once; try again shortly.") from None
+    if user is None or not valid:
         raise ProblemError(
             401,
             "invalid-credentials",
             "Wrong username or password",
             "The username or password is wrong.",
         )
-    users.clear_failures(session, keys[:1])
-    token, plain = users.issue_token(
-        session,
-        user,
-        kind="session",
-        name="login",
-        ttl=timedelta(hours=settings.session_hours),
-    )
+    with database.session() as session:
+        users.forget_attempt(session, keys)
+        token, plain = users.issue_token(
+            session,
+            user,
+            kind="session",
+            name="login",
+            ttl=timedelta(hours=settings.session_hours),
+        )
+        session.commit()
     assert token.expires_at is not None
     return LoginResponse(access_token=plain, expires_at=token.expires_at)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from service.users.models import ApiToken, LoginThrottle, User
@@ -22,8 +24,15 @@ def all_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.username))))
 
 
-def find_token(session: Session, digest: str) -> ApiToken | None:
-    return session.exec(select(ApiToken).where(ApiToken.token_hash == digest)).first()
+def find_token(session: Session, digest: str) -> tuple[ApiToken, User] | None:
+    """The token with this digest and its user, in one indexed lookup."""
+    statement = (
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(ApiToken.token_hash == digest)
+    )
+    row = session.exec(statement).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def personal_tokens(session: Session, user_id: str) -> list[ApiToken]:
@@ -44,16 +53,28 @@ def get_token(session: Session, user_id: str, token_id: str) -> ApiToken | None:
     return token if token is not None and token.user_id == user_id else None
 
 
-def throttle(session: Session, key: str) -> LoginThrottle | None:
-    return session.get(LoginThrottle, key)
+def throttle_for_update(session: Session, key: str, now: datetime) -> LoginThrottle:
+    """The key's throttle row, created if missing, locked until the transaction ends.
 
-
-def throttles_locked_until(session: Session, keys: list[str], now: datetime) -> datetime | None:
-    statement = select(LoginThrottle.locked_until).where(
-        col(LoginThrottle.key).in_(keys), col(LoginThrottle.locked_until) > now
+    Parallel logins for one key queue on the row lock (SQLite: on the write lock), so each
+    sees the count the previous one left: no guess can slip past the limit unseen.
+    """
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(table)
+        .values(key=key, failures=0, window_started_at=now, locked_until=None)
+        .on_conflict_do_nothing(index_elements=["key"])
     )
-    times = [t for t in session.exec(statement) if t is not None]
-    return max(times) if times else None
+    row = session.exec(
+        select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+    ).one()
+    return row
+
+
+def delete_throttle(session: Session, key: str) -> None:
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == key))
 
 
 def touch_token(session: Session, token_id: str, now: datetime) -> None:

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.fields import Count, Line
+
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    username: Line = Field(min_length=1, max_length=64)
+    password: Line = Field(min_length=1, max_length=1024)
 
 
 class LoginResponse(BaseModel):
@@ -26,8 +28,8 @@ class Me(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, description="What the token is for.")
-    expires_in_days: int | None = Field(
+    name: Line = Field(min_length=1, max_length=100, description="What the token is for.")
+    expires_in_days: Count | None = Field(
         default=None, ge=1, le=3650, description="Omit for a token that does not expire."
     )
 

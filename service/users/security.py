@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,3 +44,27 @@ def token_digest(token: str) -> str:
 
 def digests_match(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+class HashingBusy(Exception):
+    """Every password-hashing slot stayed taken for the whole wait."""
+
+
+class PasswordSlots:
+    """At most ``size`` Argon2 checks at once in this process.
+
+    Each takes 64 MiB and tens of milliseconds of a core: forty logins at once would take
+    2.5 GiB and starve every other request. The rest wait here, briefly, for a slot.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def slot(self, timeout: float) -> Iterator[None]:
+        if not self._slots.acquire(timeout=timeout):
+            raise HashingBusy
+        try:
+            yield
+        finally:
+            self._slots.release()

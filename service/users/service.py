@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -9,8 +10,8 @@ from sqlmodel import Session
 from service.db import utcnow
 from service.problems import ProblemError, invalid
 from service.users import repository
-from service.users.models import ApiToken, LoginThrottle, User
-from service.users.security import hash_password, new_token, token_digest, verify_password
+from service.users.models import ApiToken, User
+from service.users.security import hash_password, new_token, token_digest
 
 MIN_PASSWORD = 10
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -46,13 +47,6 @@ def change_password(session: Session, user: User, password: str) -> int:
     return repository.revoke_sessions(session, user.id, utcnow())
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = repository.find_by_username(session, username.strip())
-    if not verify_password(user.password_hash if user else None, password):
-        return None
-    return user
-
-
 def issue_token(
     session: Session, user: User, *, kind: str, name: str, ttl: timedelta | None
 ) -> tuple[ApiToken, str]:
@@ -83,6 +77,16 @@ def revoke(session: Session, token: ApiToken) -> None:
 # -- login throttling ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    """``free`` attempts per window, then a wait of ``delay``, doubling, at most ``max_delay``."""
+
+    free: int
+    window: timedelta
+    delay: timedelta
+    max_delay: timedelta
+
+
 def throttle_keys(username: str, client_address: str | None) -> list[str]:
     keys = [f"user:{username.strip().lower()[:64]}"]
     if client_address:
@@ -90,32 +94,38 @@ def throttle_keys(username: str, client_address: str | None) -> list[str]:
     return keys
 
 
-def locked_until(session: Session, keys: list[str]) -> datetime | None:
-    return repository.throttles_locked_until(session, keys, utcnow())
+def reserve_attempt(session: Session, keys: list[str], limits: LoginLimits) -> datetime | None:
+    """Count one login attempt against every key, before the password is checked.
 
-
-def record_failure(
-    session: Session, keys: list[str], *, max_failures: int, window: timedelta, lockout: timedelta
-) -> None:
-    """Count a failed login; past ``max_failures`` in ``window``, lock out, doubling each time."""
+    Returns None when the attempt may go ahead, or the time the first refusing key allows
+    the next one (and then nothing is counted). Counting before checking is what makes the
+    throttle hold under parallel guesses; a successful login gives its count back.
+    """
     now = utcnow()
-    for key in keys:
-        row = repository.throttle(session, key) or LoginThrottle(key=key, window_started_at=now)
-        if now - row.window_started_at > window and (
-            row.locked_until is None or row.locked_until < now
-        ):
-            row.failures = 0
-            row.window_started_at = now
+    rows = [repository.throttle_for_update(session, key, now) for key in sorted(keys)]
+    for row in rows:
+        if row.locked_until is not None and row.locked_until > now:
+            return row.locked_until
+    for row in rows:
+        if now - row.window_started_at > limits.window:
+            row.failures, row.window_started_at, row.locked_until = 0, now, None
         row.failures += 1
-        if row.failures >= max_failures:
-            row.locked_until = now + lockout * 2 ** min(row.failures - max_failures, 10)
+        beyond = row.failures - limits.free
+        if beyond >= 0:
+            delay = min(limits.delay * 2 ** min(beyond, 30), limits.max_delay)
+            row.locked_until = now + delay
         session.add(row)
     session.flush()
+    return None
 
 
-def clear_failures(session: Session, keys: list[str]) -> None:
-    for key in keys:
-        row = repository.throttle(session, key)
-        if row is not None:
-            session.delete(row)
+def forget_attempt(session: Session, keys: list[str]) -> None:
+    """After a successful login: the user starts afresh; the address gets its attempt back."""
+    now = utcnow()
+    user_key, *address_keys = keys
+    repository.delete_throttle(session, user_key)
+    for key in address_keys:
+        row = repository.throttle_for_update(session, key, now)
+        row.failures = max(0, row.failures - 1)
+        session.add(row)
     session.flush()

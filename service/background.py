@@ -1,0 +1,74 @@
+"""Periodic chores beside the dispatcher: clean-ups and renewals that keep the service tidy.
+
+Every chore must be safe when several replicas run it at the same moment: it either does
+something idempotent (deleting rows past their expiry) or claims its work in the database
+with a conditional update, as the dispatcher claims posts. APScheduler only says when to look.
+A chore that fails is logged and tried again at its next turn; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from service.db import Database, utcnow
+from service.idempotency import repository as idempotency_keys
+
+log = logging.getLogger("handpost.background")
+
+
+@dataclass(frozen=True)
+class Chore:
+    name: str
+    every: timedelta
+    # Runs in a worker thread (the database driver is synchronous); returns what it did.
+    run: Callable[[Database], str | None]
+
+
+def purge_idempotency_keys(database: Database) -> str | None:
+    with database.session() as session:
+        purged = idempotency_keys.delete_expired(session, utcnow())
+        session.commit()
+    return f"forgot {purged} expired idempotency keys" if purged else None
+
+
+DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempotency_keys),)
+
+
+class BackgroundChores:
+    def __init__(self, database: Database, chores: tuple[Chore, ...] = DEFAULT_CHORES) -> None:
+        self.database = database
+        self.chores = chores
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def start(self) -> None:
+        self._scheduler.start()
+        for chore in self.chores:
+            self._scheduler.add_job(
+                self._run,
+                "interval",
+                args=[chore],
+                seconds=chore.every.total_seconds(),
+                id=chore.name,
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+
+    async def stop(self) -> None:
+        self._scheduler.shutdown(wait=False)
+
+    async def _run(self, chore: Chore) -> None:
+        try:
+            done = await asyncio.to_thread(chore.run, self.database)
+        except Exception:
+            log.exception("background chore %s failed; it runs again later", chore.name)
+            return
+        if done:
+            log.info("%s: %s", chore.name, done)
