@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from alembic import context
 
 from service.config import get_settings
@@ -10,6 +13,17 @@ from service.models import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+log = logging.getLogger("handpost.migrate")
+
+
+def _log_step(*, step: Any, **_context: Any) -> None:
+    """One line per migration applied; Alembic's own lines are kept out of the logs."""
+    revision = step.up_revision
+    log.info(
+        "migrated the database schema to %s%s",
+        step.up_revision_id,
+        f": {revision.doc}" if revision is not None and revision.doc else "",
+    )
 
 
 def run_migrations_offline() -> None:
@@ -31,6 +45,7 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_as_batch=url.startswith("sqlite"),
             compare_type=True,
+            on_version_apply=_log_step,
         )
         with context.begin_transaction():
             context.run_migrations()

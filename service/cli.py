@@ -1,4 +1,9 @@
-"""The `handpost` command: serve the API, run a publishing worker, or migrate the database."""
+"""The `handpost` command: serve the API, run a publishing worker, migrate the database, and
+manage users and tokens.
+
+Whatever a person can get wrong (a setting, a database that cannot be reached, an answer at a
+prompt) ends with one line on stderr and a non-zero exit, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,14 @@ import argparse
 import asyncio
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import uvicorn
+from pydantic import ValidationError
 
 from service.config import get_settings
-from service.migrate import upgrade
+from service.migrate import current_revision, upgrade
 from service.observability.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -119,94 +126,42 @@ def _serve_worker_metrics(database: Database, host: str, port: int) -> None:
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    upgrade(get_settings().database_url)
+    database_url = get_settings().database_url
+    upgrade(database_url)
+    print(f"the database schema is at revision {current_revision(database_url)}")
     return 0
 
 
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    import getpass
+class _Parser(argparse.ArgumentParser):
+    """A refused argument is one line on stderr (with where to look), not the usage text."""
 
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
-        raise SystemExit("The passwords differ; nothing was changed.")
-    return first
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _user_create(args: argparse.Namespace) -> int:
-    """The first user is made here: the API has no sign-up, so nobody can add themselves."""
-    from service.db import Database
-    from service.problems import ProblemError
-    from service.users import service as users
+def _port(value: str) -> int:
+    port = int(value) if value.isdigit() else 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {value!r}")
+    return port
 
-    settings = get_settings()
-    upgrade(settings.database_url)
-    password = _read_password(args.password_stdin)
-    database = Database(settings.database_url)
+
+def _version() -> str:
     try:
-        with database.session() as session:
-            user = users.create_user(session, args.username, password)
-            session.commit()
-    except ProblemError as problem:
-        print(f"handpost: {problem.detail}", file=sys.stderr)
-        return 1
-    finally:
-        database.dispose()
-    print(f"created user {user.username}")
-    return 0
-
-
-def _user_list(_args: argparse.Namespace) -> int:
-    from service.db import Database
-    from service.users import repository
-
-    settings = get_settings()
-    upgrade(settings.database_url)
-    database = Database(settings.database_url)
-    try:
-        with database.session(read_only=True) as session:
-            for user in repository.all_users(session):
-                print(user.username)
-    finally:
-        database.dispose()
-    return 0
-
-
-def _token_create(args: argparse.Namespace) -> int:
-    """A personal API token for scripts, printed once."""
-    from datetime import timedelta
-
-    from service.db import Database
-    from service.users import repository
-    from service.users import service as users
-
-    settings = get_settings()
-    upgrade(settings.database_url)
-    database = Database(settings.database_url)
-    try:
-        with database.session() as session:
-            user = repository.find_by_username(session, args.username)
-            if user is None:
-                print(f"handpost: no user {args.username!r}", file=sys.stderr)
-                return 1
-            ttl = timedelta(days=args.expires_in_days) if args.expires_in_days else None
-            _token, plain = users.issue_token(
-                session, user, kind="personal", name=args.name, ttl=ttl
-            )
-            session.commit()
-    finally:
-        database.dispose()
-    print(plain)
-    return 0
+        return metadata.version("handpost")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="handpost", description=__doc__)
+    from service.users import commands as user_commands
+
+    parser = _Parser(prog="handpost", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"handpost {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API (and, unless told not to, the dispatcher)")
     serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--port", type=_port)
     serve.add_argument("--no-dispatch", action="store_true", help="API only; run workers apart")
     serve.add_argument(
         "--workers", type=int, help="API processes (PostgreSQL only); default HANDPOST_WORKERS"
@@ -218,26 +173,58 @@ def main(argv: list[str] | None = None) -> int:
     worker.set_defaults(func=_worker)
     migrate = sub.add_parser("migrate", help="upgrade the database schema to this version")
     migrate.set_defaults(func=_migrate)
-    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
-    user_create = user.add_parser("create", help="create a user (asks for the password)")
-    user_create.add_argument("username")
-    user_create.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    user_create.set_defaults(func=_user_create)
-    user.add_parser("list", help="print every username").set_defaults(func=_user_list)
-    token = sub.add_parser("token", help="manage API tokens").add_subparsers(
-        dest="action", required=True
-    )
-    token_create = token.add_parser("create", help="print a new personal API token")
-    token_create.add_argument("username")
-    token_create.add_argument("--name", default="cli", help="what the token is for")
-    token_create.add_argument("--expires-in-days", type=int)
-    token_create.set_defaults(func=_token_create)
+    user_commands.add_commands(sub)
     args = parser.parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        print(f"handpost: {_settings_problem(error)}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, json_format=settings.log_format == "json")
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except Exception as error:
+        explanation = _explain(error, settings.database_url)
+        if explanation is None:
+            raise  # a fault in Handpost itself: its traceback is what a bug report needs
+        print(f"handpost: {explanation}", file=sys.stderr)
+        return 1
+
+
+def _settings_problem(error: ValidationError) -> str:
+    """Which HANDPOST_* variables are wrong and why, without echoing values (may be secret)."""
+    return "; ".join(
+        f"HANDPOST_{'_'.join(str(part) for part in problem['loc']).upper()}: "
+        + problem["msg"].removeprefix("Value error, ")
+        for problem in error.errors()
+    )
+
+
+def _explain(error: Exception, database_url: str) -> str | None:
+    """One sentence for a failure the person running the command can fix; None for a bug."""
+    from alembic.util import CommandError as AlembicError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from service.problems import ProblemError
+
+    if isinstance(error, ProblemError):
+        return error.detail
+    if isinstance(error, DBAPIError) and error.connection_invalidated is False:
+        where = make_url(database_url).render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        hint = ""
+        if where.startswith("sqlite") and "unable to open" in reason:
+            hint = " (does its folder exist, and may this user write there?)"
+        return f"cannot use the database {where}: {reason}{hint}"
+    if isinstance(error, AlembicError):
+        return f"cannot migrate the database: {error}"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return None
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from service.db import PoolLimits
 from service.guard import policy as guard
 from service.guard.match import DEFAULT_THRESHOLD
 from service.outbound import OutboundPolicy
+from service.setting_checks import checked_database_url, checked_log_level, checked_secret_keys
 
 
 def _default_database_url() -> str:
@@ -37,8 +38,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path.db (default ./handpost.db) or "
         "postgresql+psycopg://user:pass@host/db.",
     )
+    _check_database_url = field_validator("database_url")(checked_database_url)
+    _check_log_level = field_validator("log_level")(checked_log_level)
+    _check_secret_key = field_validator("secret_key")(checked_secret_keys)
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     # Where this process runs the dispatcher: `serve` dispatches too unless this is false.
     dispatch: bool = True
     # The cross-post guard's limits (service.guard.policy; README, "Configuration").

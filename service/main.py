@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import problems
 from service.accounts.endpoints import router as accounts_router
+from service.apidocs import contract
+from service.apidocs.pages import router as apidocs_router
 from service.background import BackgroundChores, default_chores
 from service.config import Settings, get_settings
 from service.db import Database, utcnow
@@ -87,6 +89,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
             "network (409, problem type `cross-post`). Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
+        # Served by apidocs_router instead: FastAPI's own pages load their scripts from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=contract.operation_id,
     )
     app.state.settings = settings
     app.state.database = database
@@ -113,6 +119,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         webhooks_router,
         feeds_router,
         metrics_router,
+        apidocs_router,
     ):
         app.include_router(router)
     # Added innermost first: each add_middleware wraps everything added before it.
@@ -161,7 +168,7 @@ def _document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document_common_problems(generate())
+            app.openapi_schema = contract.document(problems.document_common_problems(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -221,7 +221,8 @@ def document_common_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     """Declare, on every API operation, the problems any request can get.
 
     Written once here instead of on each route: a malformed body (400), a missing token
-    (401), a body over the limit (413) and invalid input (422) are possible everywhere.
+    (401), a body over the limit (413), invalid input (422), too many headers (431), an
+    unexpected error (500) and shed load (503) are possible everywhere.
     """
     problem_ref = {"$ref": "#/components/schemas/Problem"}
     components = openapi.setdefault("components", {}).setdefault("schemas", {})
@@ -233,6 +234,9 @@ def document_common_problems(openapi: dict[str, Any]) -> dict[str, Any]:
         "401": "Missing, expired or revoked token",
         "413": "Request body too large",
         "422": "Invalid input",
+        "431": "Too many request headers",
+        "500": "An unexpected error (the problem names the request id)",
+        "503": "The service is busy; try again after Retry-After",
     }
     for path, operations in openapi.get("paths", {}).items():
         if not path.startswith("/api/"):

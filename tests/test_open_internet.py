@@ -48,7 +48,8 @@ def running(
         {"owner": PASSWORD, "other": PASSWORD},
         HANDPOST_METRICS_TOKEN=METRICS_TOKEN,
         HANDPOST_TRUSTED_PROXIES="127.0.0.2",
-        HANDPOST_LOGIN_DELAY_SECONDS="0.5",
+        # Long enough that parallel guesses all meet the lock the fifth one set.
+        HANDPOST_LOGIN_DELAY_SECONDS="30",
         HANDPOST_AUTH_FAILURE_DELAY_SECONDS="1.5",
         HANDPOST_MAX_HEADER_BYTES="16384",
     ) as server:

@@ -91,6 +91,19 @@ def test_bad_times_are_refused_with_a_reason(
     assert problem["errors"][0]["code"] == code
 
 
+def test_a_past_local_time_is_reported_as_the_field_that_was_sent(
+    client: TestClient, account: dict
+) -> None:
+    body = {"local_time": "2001-01-01T07:30:00", "time_zone": "Europe/Helsinki"}
+    problem = assert_problem(
+        create_post(client, account["id"], TEXT, **body), 422, "validation-error"
+    )
+    assert problem["errors"][0]["field"] == "local_time"
+    assert problem["detail"].startswith(
+        "local_time 2001-01-01T07:30:00 in Europe/Helsinki is in the past"
+    )
+
+
 def test_too_long_for_the_network_is_refused_at_write_time(client: TestClient) -> None:
     x = create_account(client, "x")
     problem = assert_problem(create_post(client, x["id"], "a" * 281), 422, "validation-error")

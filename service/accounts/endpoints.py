@@ -8,6 +8,7 @@ from service.accounts import repository
 from service.accounts import service as accounts
 from service.accounts.credentials import CredentialCipher, cipher_or_problem
 from service.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
+from service.apidocs.contract import ETAG, LOCATION, with_headers
 from service.concurrency import etag, require_if_match
 from service.config import Settings
 from service.db import SessionDep
@@ -34,7 +35,7 @@ def list_accounts(session: SessionDep, user: CurrentUser) -> list[AccountRead]:
     "",
     response_model=AccountRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 503),
+    responses=with_headers(problem_responses(409, 503), 201, ETAG, LOCATION),
 )
 def create_account(
     data: AccountCreate,
@@ -54,7 +55,11 @@ def create_account(
     return read
 
 
-@router.get("/{account_id}", response_model=AccountRead, responses=problem_responses(404))
+@router.get(
+    "/{account_id}",
+    response_model=AccountRead,
+    responses=with_headers(problem_responses(404), 200, ETAG),
+)
 def get_account(
     account_id: str, session: SessionDep, user: CurrentUser, response: Response
 ) -> AccountRead:
@@ -64,7 +69,10 @@ def get_account(
 
 
 @router.patch(
-    "/{account_id}", response_model=AccountRead, responses=problem_responses(404, 412, 503)
+    "/{account_id}",
+    response_model=AccountRead,
+    # 409: the account would be one active network too many, or still has scheduled posts.
+    responses=with_headers(problem_responses(404, 409, 412, 503), 200, ETAG),
 )
 def update_account(
     account_id: str,

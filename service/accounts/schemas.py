@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from service.accounts.models import Account, AccountMode, AccountStatus
 from service.fields import Flag, Line, Text
 from service.networks.base import Network
+from service.omittable import omittable
 from service.strategy.value import Sphere
 
 
@@ -71,18 +72,17 @@ class AccountUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: Line | None = Field(default=None, max_length=255)
-    purpose: Text | None = Field(default=None, min_length=1, max_length=1000)
-    audience: Text | None = Field(default=None, min_length=1, max_length=1000)
+    purpose: Text = omittable(min_length=1, max_length=1000)
+    audience: Text = omittable(min_length=1, max_length=1000)
     sphere: Sphere | None = Field(
         default=None,
         description="Which use of social media the account serves: family_and_friends, "
         "colleagues, society or professionals.",
     )
-    active: Flag | None = Field(
-        default=None,
+    active: Flag = omittable(
         description="false takes the account out of your handful (its posts and log stay).",
     )
-    mode: AccountMode | None = None
+    mode: AccountMode = omittable()
     base_url: Line | None = Field(
         default=None, max_length=2048, pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
     )
@@ -94,10 +94,7 @@ class AccountUpdate(BaseModel):
         json_schema_extra={"writeOnly": True},
     )
 
-    @field_validator("purpose", "audience")
-    @classmethod
-    def _not_blank(cls, value: str | None) -> str | None:
-        return None if value is None else _strip_required(value)
+    _strip = field_validator("purpose", "audience")(_strip_required)
 
 
 class AccountRead(BaseModel):

@@ -70,10 +70,6 @@ def update(
     credentials_given = "credentials" in values
     credentials = values.pop("credentials", None)
     for name, value in values.items():
-        if value is None and name in ("purpose", "audience", "mode", "active"):
-            raise ProblemError(
-                422, "validation-error", "The request is not valid", f"{name} cannot be null."
-            )
         setattr(account, name, value)
     if credentials is not None:
         _store_credentials(account, credentials, cipher)

@@ -31,8 +31,9 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__d
     {"message", "asctime", "taskName", "color_message"}
 )
 # Loggers that speak at INFO on every poll (APScheduler: two lines each run, every few
-# seconds); they are kept to warnings unless DEBUG is asked for.
-CHATTY_LOGGERS = ("apscheduler",)
+# seconds) or on every command (Alembic: its dialect and DDL mode, each migration run); they
+# are kept to warnings unless DEBUG is asked for. Handpost says what migrating changed itself.
+CHATTY_LOGGERS = ("apscheduler", "alembic")
 _CORE_FIELDS = ("time", "level", "logger", "message")
 
 SECRET_KEY = re.compile(

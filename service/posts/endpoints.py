@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from service.accounts import service as accounts
+from service.apidocs.contract import ETAG, LOCATION, with_headers
 from service.concurrency import etag, require_if_match
 from service.db import SessionDep
 from service.deps import PostPolicyDep, SettingsDep, wake_dispatcher_after_commit
@@ -51,7 +52,7 @@ def _created(
     "",
     response_model=PostRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(404, 409),
+    responses=with_headers(problem_responses(404, 409), 201, ETAG, LOCATION),
 )
 def create_post(
     data: PostCreate,
@@ -108,7 +109,9 @@ def list_posts(
     )
 
 
-@router.get("/{post_id}", response_model=PostRead, responses=problem_responses(404))
+@router.get(
+    "/{post_id}", response_model=PostRead, responses=with_headers(problem_responses(404), 200, ETAG)
+)
 def get_post(
     post_id: str,
     session: SessionDep,
@@ -122,7 +125,7 @@ def get_post(
 @router.patch(
     "/{post_id}",
     response_model=PostRead,
-    responses=problem_responses(404, 409, 412, 428),
+    responses=with_headers(problem_responses(404, 409, 412, 428), 200, ETAG),
 )
 def update_post(
     post_id: str,
@@ -146,7 +149,7 @@ def update_post(
 @router.post(
     "/{post_id}/schedule",
     response_model=PostRead,
-    responses=problem_responses(404, 409, 412),
+    responses=with_headers(problem_responses(404, 409, 412), 200, ETAG),
 )
 def schedule_post(
     post_id: str,
@@ -169,7 +172,7 @@ def schedule_post(
 @router.post(
     "/{post_id}/unschedule",
     response_model=PostRead,
-    responses=problem_responses(404, 409, 412),
+    responses=with_headers(problem_responses(404, 409, 412), 200, ETAG),
 )
 def unschedule_post(
     post_id: str,
@@ -187,7 +190,7 @@ def unschedule_post(
 @router.post(
     "/{post_id}/cancel",
     response_model=PostRead,
-    responses=problem_responses(404, 409, 412),
+    responses=with_headers(problem_responses(404, 409, 412), 200, ETAG),
 )
 def cancel_post(
     post_id: str,
@@ -205,7 +208,7 @@ def cancel_post(
 @router.post(
     "/{post_id}/resolve",
     response_model=PostRead,
-    responses=problem_responses(404, 409, 412),
+    responses=with_headers(problem_responses(404, 409, 412), 200, ETAG),
 )
 def resolve_post(
     post_id: str,
@@ -231,7 +234,7 @@ def resolve_post(
     "/{post_id}/copy",
     response_model=PostRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(404, 409),
+    responses=with_headers(problem_responses(404, 409), 201, ETAG, LOCATION),
 )
 def copy_post(
     post_id: str,

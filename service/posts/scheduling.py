@@ -130,10 +130,16 @@ def resolve(
             f"{(now + HORIZON).date().isoformat()}.",
         )
     if at <= now:
+        # Named as sent: a local_time is reported as the wall-clock time in its zone.
+        field, when = (
+            ("scheduled_at", at.isoformat())
+            if local_time is None
+            else ("local_time", f"{local_time.isoformat()} in {time_zone}")
+        )
         raise ScheduleError(
             field,
             "time-in-past",
-            f"{at.isoformat()} is in the past (it is now "
+            f"{field} {when} is in the past (it is now "
             f"{now.replace(microsecond=0).isoformat()}). "
             "Choose a later time, or send publish_now: true to publish right away.",
         )

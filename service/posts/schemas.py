@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from service.fields import Flag, Line, LocalTime, Text, Timestamp
 from service.guard import Measure, Move
 from service.networks.base import Network
+from service.omittable import omittable
 from service.posts.models import PostState
 
 MAX_TEXT = 100_000  # far above every network's limit; the network rules say the real one
@@ -62,11 +63,11 @@ class PostCreate(ScheduleFields, PostContentFields):
 
 
 class PostUpdate(ScheduleFields):
-    """Only the fields sent change; send null to clear an optional one."""
+    """Only the fields sent change; send null to clear an optional one (not text)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Text | None = Field(default=None, max_length=MAX_TEXT)
+    text: Text = omittable(max_length=MAX_TEXT)
     link: Line | None = Field(default=None, max_length=2048)
     shares_url: Line | None = Field(
         default=None,

@@ -419,11 +419,6 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
     changes: dict[str, Any] = {
         name: getattr(data, name) for name in CONTENT_FIELDS if name in data.model_fields_set
     }
-    if "text" in changes and changes["text"] is None:
-        raise invalid(
-            "text cannot be null.",
-            [{"field": "text", "code": "text-required", "message": "text cannot be null."}],
-        )
     if "goal" in changes:
         changes["goal"] = canonical_goal(policy.values, changes["goal"])
     if "visibility" in changes and changes["visibility"] is None:

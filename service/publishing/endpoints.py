@@ -31,7 +31,7 @@ def _page(
 
 
 @router.get("/publish-log", response_model=Page[AttemptRead])
-def publish_log(
+def list_publish_log(
     session: SessionDep,
     user: CurrentUser,
     account_id: str | None = None,
@@ -59,7 +59,7 @@ def publish_log(
     response_model=Page[AttemptRead],
     responses=problem_responses(404),
 )
-def post_attempts(
+def list_post_attempts(
     post_id: str,
     session: SessionDep,
     user: CurrentUser,

@@ -4,6 +4,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.fields import Count, Flag, Line, Text
 from service.networks.base import Network
+from service.omittable import omittable
 from service.strategy.value import Sphere
 
 
@@ -17,7 +18,7 @@ class GoalCreate(BaseModel):
 class GoalUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Line | None = Field(default=None, min_length=1, max_length=100)
+    name: Line = omittable(min_length=1, max_length=100)
     description: Text | None = Field(default=None, max_length=2000)
 
 
@@ -33,9 +34,8 @@ class GoalRead(BaseModel):
 class StrategyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    review_interval_months: Count | None = Field(default=None, ge=1, le=36)
-    require_goal: Flag | None = Field(
-        default=None,
+    review_interval_months: Count = omittable(ge=1, le=36)
+    require_goal: Flag = omittable(
         description="Whether a post must name one of your goals before it can be scheduled.",
     )
 

@@ -96,8 +96,6 @@ def _stored(session: Session, user: User) -> Strategy:
 def update(session: Session, user: User, data: StrategyUpdate) -> None:
     strategy = _stored(session, user)
     for name, value in data.model_dump(exclude_unset=True).items():
-        if value is None:
-            raise invalid(f"{name} cannot be null.")
         setattr(strategy, name, value)
     strategy.updated_at = utcnow()
     strategy.version += 1
@@ -118,10 +116,15 @@ def _goal_taken(name: str) -> ProblemError:
     return ProblemError(409, "goal-exists", "Goal exists", f"You already have a goal {name!r}.")
 
 
-def create_goal(session: Session, user: User, data: GoalCreate) -> Goal:
-    name = data.name.strip()
+def _goal_name(name: str) -> str:
+    name = name.strip()
     if not name:
         raise invalid("A goal needs a name.")
+    return name
+
+
+def create_goal(session: Session, user: User, data: GoalCreate) -> Goal:
+    name = _goal_name(data.name)
     if repository.goal_by_name(session, user.id, name) is not None:
         raise _goal_taken(name)
     goal = Goal(user_id=user.id, name=name, name_key=name.casefold(), description=data.description)
@@ -141,8 +144,8 @@ def goal_or_404(session: Session, user: User, goal_id: str) -> Goal:
 
 
 def update_goal(session: Session, user: User, goal: Goal, data: GoalUpdate) -> Goal:
-    if data.name is not None:
-        name = data.name.strip()
+    if "name" in data.model_fields_set:
+        name = _goal_name(data.name)
         other = repository.goal_by_name(session, user.id, name)
         if other is not None and other.id != goal.id:
             raise _goal_taken(name)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.db import Database, get_database, utcnow
@@ -27,6 +28,16 @@ def unauthenticated(detail: str) -> ProblemError:
     problem = ProblemError(401, "unauthenticated", "Authentication required", detail)
     problem.headers["WWW-Authenticate"] = 'Bearer realm="handpost"'
     return problem
+
+
+# Declares the bearer scheme in the OpenAPI document on every operation that depends on it;
+# the header itself is read by bearer_token, and a missing or malformed one gets a problem.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    description="A session token from POST /api/v1/auth/login, or a personal API token from "
+    "POST /api/v1/tokens or `handpost token create`.",
+    auto_error=False,
+)
 
 
 class RefusedTokens:
@@ -96,7 +107,9 @@ REFUSAL_DETAIL = "The token is unknown, expired or revoked; log in again."
 
 
 def get_current_user(
-    request: Request, database: Annotated[Database, Depends(get_database)]
+    request: Request,
+    database: Annotated[Database, Depends(get_database)],
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> User:
     """Checked in its own short transaction, done before the endpoint's session begins."""
     token = bearer_token(request.headers.get("authorization", ""))

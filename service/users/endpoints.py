@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
+from service.apidocs.contract import RETRY_AFTER, with_headers
 from service.db import Database, SessionDep, utcnow
 from service.deps import SettingsDep
 from service.problems import ProblemError, overloaded, problem_responses
@@ -24,7 +25,11 @@ from service.users.security import HashingBusy, PasswordSlots, verify_password
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/login", response_model=LoginResponse, responses=problem_responses(401, 429))
+@router.post(
+    "/auth/login",
+    response_model=LoginResponse,
+    responses=with_headers(problem_responses(401, 429), 429, RETRY_AFTER),
+)
 def login(data: LoginRequest, request: Request, settings: SettingsDep) -> LoginResponse:
     """Exchange a username and password for a session token.
 
@@ -92,7 +97,7 @@ def logout(request: Request, user: CurrentUser, session: SessionDep) -> Response
 
 
 @router.get("/me", response_model=Me)
-def me(user: CurrentUser) -> Me:
+def get_me(user: CurrentUser) -> Me:
     return Me.model_validate(user)
 
 

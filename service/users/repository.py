@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -79,3 +79,32 @@ def delete_throttle(session: Session, key: str) -> None:
 
 def touch_token(session: Session, token_id: str, now: datetime) -> None:
     session.exec(update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=now))
+
+
+def active_tokens(session: Session, user_id: str, now: datetime) -> list[ApiToken]:
+    """Tokens of both kinds that still work: neither revoked nor expired."""
+    statement = (
+        select(ApiToken)
+        .where(
+            ApiToken.user_id == user_id,
+            col(ApiToken.revoked_at).is_(None),
+            or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now),
+        )
+        .order_by(col(ApiToken.created_at), col(ApiToken.id))
+    )
+    return list(session.exec(statement))
+
+
+def revoke_sessions(session: Session, user_id: str, now: datetime) -> int:
+    """Revoke every login session of the user; returns how many were still open."""
+    result = session.exec(
+        update(ApiToken)
+        .where(
+            col(ApiToken.user_id) == user_id,
+            col(ApiToken.kind) == "session",
+            col(ApiToken.revoked_at).is_(None),
+            or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now),
+        )
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)

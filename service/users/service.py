@@ -23,14 +23,28 @@ def create_user(session: Session, username: str, password: str) -> User:
     name = username.strip().lower()
     if not re.fullmatch(USERNAME_PATTERN, name):
         raise invalid("A username is 1 to 64 letters, digits, dots, dashes or underscores.")
-    if len(password) < MIN_PASSWORD:
-        raise invalid(f"A password needs at least {MIN_PASSWORD} characters.")
+    check_password(password)
     if repository.find_by_username(session, name) is not None:
         raise ProblemError(409, "user-exists", "User exists", f"The user {name!r} already exists.")
     user = User(username=name, password_hash=hash_password(password))
     session.add(user)
     session.flush()
     return user
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise invalid(f"A password needs at least {MIN_PASSWORD} characters.")
+
+
+def change_password(session: Session, user: User, password: str) -> int:
+    """Set a new password and sign out every login session made with the old one (whoever
+    knew it may be logged in); returns how many. Personal tokens are revoked one by one."""
+    check_password(password)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    session.flush()
+    return repository.revoke_sessions(session, user.id, utcnow())
 
 
 def issue_token(

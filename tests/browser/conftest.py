@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+# Outside the checkout, for a person to look at after a run.
+SCREENSHOTS = Path(
+    os.environ.get("HANDPOST_SCREENSHOTS", Path(tempfile.gettempdir()) / "handpost-screenshots")
+)
 # The browser's zone: the UI must show and send times in it, whatever the machine's zone is.
 TIME_ZONE = "Europe/Helsinki"
 USERNAME = "ada"

@@ -2,7 +2,7 @@
 advice while composing, the refusal of a bare share, and the six-monthly review.
 
 The server allows two active accounts (HANDPOST_MAX_ACTIVE_ACCOUNTS=2), so the third one is
-refused with the "handful of networks" message. Screenshots go to test-output/screenshots/.
+refused with the "handful of networks" message. Screenshots go to $HANDPOST_SCREENSHOTS.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The main flow is the issue's: log in, connect two networks, write a post, tailor a second
 version from it (the guard refuses the unchanged copy inline, naming the first post), schedule
 both a few seconds ahead, and see both published in the log. Screenshots of each main screen
-go to test-output/screenshots/.
+go to $HANDPOST_SCREENSHOTS (default: handpost-screenshots in the system's temporary folder).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from tests.support.contract import assert_documented
+
 
 class Client(Protocol):
     def get(self, url: str, **kwargs: Any) -> Any: ...
@@ -67,8 +69,9 @@ def post_state(client: Client, post_id: str) -> str:
 
 
 def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    """An RFC 9457 problem of the given status and type."""
+    """An RFC 9457 problem of the given status and type, which openapi.yaml documents."""
     assert response.status_code == status, response.text
+    assert_documented(response)
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
     assert body["type"] == f"https://handpost.dev/problems/{slug}", body

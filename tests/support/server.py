@@ -80,16 +80,30 @@ def serve(tmp_path: Path, database_url: str, **env: str) -> ServiceProcess:
     return service
 
 
-def create_user_with_cli(database_url: str, username: str, password: str) -> None:
-    """`handpost user create`, as an administrator would run it, password on stdin."""
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "user", "create", username, "--password-stdin"],
-        input=password + "\n",
-        env={**os.environ, "HANDPOST_DATABASE_URL": database_url},
+def run_handpost(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real `handpost` command, run to its end, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        input=stdin,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+    )
+
+
+def create_user_with_cli(database_url: str, username: str, password: str) -> None:
+    """`handpost user create`, as an administrator would run it, password on stdin."""
+    result = run_handpost(
+        "user",
+        "create",
+        username,
+        "--password-stdin",
+        env={"HANDPOST_DATABASE_URL": database_url},
+        stdin=password + "\n",
     )
     assert result.returncode == 0, result.stderr
 
