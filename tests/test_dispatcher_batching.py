@@ -14,8 +14,9 @@ from service.config import Settings
 from service.db import Database
 from service.posts.models import Post, PostState
 from service.publishing import repository
-from service.publishing.dispatcher import Dispatcher, Finished
+from service.publishing.dispatcher import Dispatcher
 from service.publishing.models import PublishAttempt
+from service.publishing.outcomes import Finished
 from service.publishing.publishers import PublishResult
 from service.publishing.registry import PublisherRegistry
 from tests.conftest import AppFactory
@@ -61,7 +62,7 @@ def test_a_batch_settles_its_posts_and_marks_a_lapsed_claim(
         for post_id in [*mine, taken]
     ]
 
-    dispatcher._record_many(batch)
+    dispatcher.recorder.record_many(batch)
 
     with database.session() as session:
         states = {p.id: (p.state, p.claimed_by) for p in session.exec(select(Post))}

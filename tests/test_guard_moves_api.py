@@ -14,7 +14,7 @@ from service.config import Settings
 from service.db import Database
 from service.posts.models import Post, PostState
 from service.posts.service import PostPolicy, find_cross_post, find_cross_posts
-from service.publishing.dispatcher import SENT_STATES
+from service.publishing.claims import SENT_STATES
 from tests.conftest import AppFactory
 from tests.support.api import assert_problem, create_account, create_post, distinct_text
 from tests.support.rows import insert_post

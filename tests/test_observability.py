@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import logging
@@ -23,7 +22,6 @@ from service.observability import metrics as metrics_module
 from service.observability.logging import CHATTY_LOGGERS, REDACTED, configure_logging
 from service.observability.metrics import LATENESS_BUCKETS, Metrics, record_attempt
 from service.observability.middleware import RequestContextMiddleware
-from service.publishing import dispatcher as dispatcher_module
 from tests.conftest import METRICS_TOKEN, AppFactory
 from tests.support.api import create_account, create_post, in_seconds, post_state, wait_for
 
@@ -164,10 +162,6 @@ def test_apps_in_one_process_have_their_own_registries() -> None:
     assert b'route="/healthz"' not in second.render(None)[0]
 
 
-@pytest.mark.skipif(
-    "record_attempt" not in inspect.getsource(dispatcher_module),
-    reason="the dispatcher does not call record_attempt yet",
-)
 def test_dispatcher_publishing_shows_in_metrics(make_client: AppFactory) -> None:
     client = make_client(dispatch=True)
     account = create_account(client, "mastodon", base_url="https://fosstodon.org")
