@@ -99,10 +99,12 @@ class BlueskyRules(StandardRules):
     length_note: ClassVar[str] = " (links count in full)"
     link_in_text: ClassVar[bool] = True
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return grapheme_count(text)
 
-    def extra_violations(self, content: PostContent) -> list[Violation]:
+    def extra_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         size = len(self.sent_text(content).encode("utf-8"))
         if size <= BYTE_LIMIT:
             return []

@@ -68,7 +68,7 @@ class MastodonRules(StandardRules):
     )
     link_in_text: ClassVar[bool] = True
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return status_length(text)
 
     def create_body(self, content: PostContent) -> dict[str, Any]:

@@ -36,10 +36,12 @@ class YouTubeRules(StandardRules):
     # The link goes at the end of the description, and so counts toward its limit.
     link_in_text: ClassVar[bool] = True
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text.encode("utf-8"))
 
-    def extra_violations(self, content: PostContent) -> list[Violation]:
+    def extra_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         checked = (
             ("title", "title", content.title or ""),
             ("text", "description", self.sent_text(content)),

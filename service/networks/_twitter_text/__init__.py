@@ -1,0 +1,86 @@
+"""twitter-text's character groups and top-level domains, shared by X and Mastodon.
+
+X counts with twitter-text 3.1 (its JavaScript reference); Mastodon finds URLs and mentions
+with the twitter-text Ruby gem, some of whose patterns it overrides. Both recognise a link
+without a scheme only when it ends in a known top-level domain, from the same list
+(``tld_lib.json``: twitter-text's ``conformance/tld_lib.yml``, Apache-2.0, see NOTICE).
+
+The groups below are the reference's own character lists; each network module builds its
+patterns from them with its reference's regular-expression semantics.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+# Characters a Tweet may not contain at all (twitter-text's invalidCharsGroup).
+INVALID_CHARS = "\ufffe\ufeff\uffff"
+DIRECTIONAL_MARKERS = "\u202a\u202b\u202c\u202d\u202e\u061c\u200e\u200f\u2066\u2067\u2068\u2069"
+SPACES = (
+    "\x09\x0a\x0b\x0c\x0d\x20\x85\xa0\u1680\u180e"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+# twitter-text's ``punct`` (note: no '"' and no '`').
+PUNCT = "!'#%&'()*+,\\-./:;<=>?@[]^_{|}~$"
+CYRILLIC = "".join(chr(c) for c in range(0x0400, 0x0500))
+LATIN_ACCENTS = "".join(
+    chr(c)
+    for low, high in (
+        (0xC0, 0xD6),
+        (0xD8, 0xF6),
+        (0xF8, 0xFF),
+        (0x100, 0x24F),
+        (0x253, 0x254),
+        (0x256, 0x257),
+        (0x259, 0x259),
+        (0x25B, 0x25B),
+        (0x263, 0x263),
+        (0x268, 0x268),
+        (0x26F, 0x26F),
+        (0x272, 0x272),
+        (0x289, 0x289),
+        (0x28B, 0x28B),
+        (0x2BB, 0x2BB),
+        (0x300, 0x36F),
+        (0x1E00, 0x1EFF),
+    )
+    for c in range(low, high + 1)
+)
+ASCII_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DIGITS = "0123456789"
+
+# The longest URL twitter-text accepts, and the longest t.co slug.
+MAX_URL_LENGTH = 4096
+MAX_TCO_SLUG_LENGTH = 40
+MAX_DOMAIN_LABEL_LENGTH = 63
+
+
+@cache
+def top_level_domains() -> dict[str, list[str]]:
+    """{"generic": [...], "country": [...]} in the reference's order (it decides matches)."""
+    raw = resources.files("service.networks._twitter_text").joinpath("tld_lib.json").read_text(encoding="utf-8")
+    data: dict[str, list[str]] = json.loads(raw)
+    return data
+
+
+def char_class(characters: Iterable[str], *, negate: bool = False) -> str:
+    """A regular-expression class of exactly these characters, each escaped."""
+    points = sorted({ord(c) for c in characters})
+    parts: list[str] = []
+    index = 0
+    while index < len(points):
+        low = high = points[index]
+        while index + 1 < len(points) and points[index + 1] == high + 1:
+            index += 1
+            high = points[index]
+        parts.append(_escape(low) if low == high else f"{_escape(low)}-{_escape(high)}")
+        index += 1
+    return f"[{'^' if negate else ''}{''.join(parts)}]"
+
+
+def _escape(point: int) -> str:
+    return f"\\U{point:08x}"
