@@ -26,8 +26,11 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 from importlib import resources
+
+import regex
 
 from service.networks._twitter_text import (
     ASCII_LETTERS,
@@ -47,6 +50,14 @@ from service.networks._twitter_text import (
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
+# The reference's URL pattern backtracks quadratically on texts such as "a.a.a.a..." (a few
+# thousand labels take seconds, in JavaScript too). Real posts take about a millisecond; a
+# text that takes longer than this is not counted, and refused as one X could not take.
+URL_SEARCH_SECONDS = 0.5
+
+
+class TooComplex(Exception):
+    """The text defeats the reference's URL pattern (see URL_SEARCH_SECONDS)."""
 _LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 _DEFAULT_PROTOCOL = "https://"
 
@@ -94,7 +105,26 @@ def _cls(characters: str, *, negate: bool = False) -> str:
 
 
 def _alternation(words: list[str]) -> str:
-    return "|".join(re.escape(_js_i(word)) for word in words)
+    """The reference's ``(?:w1|w2|...)`` of 1,574 domains, as a trie: the same matches, but
+    each try costs the length of a domain rather than the number of them.
+
+    Alternatives only compete where one is a prefix of another; the reference always lists
+    the longer first, so each node tries its longer continuations before ending there.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for character in _js_i(word):
+            node = node.setdefault(character, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [regex.escape(c) + build(child) for c, child in node.items() if c]
+        if "" in node:
+            branches.append("")
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    return build(trie)
 
 
 # --- the reference's URL pattern (twitter-text js/src/regexp) --------------------------------
@@ -102,10 +132,10 @@ def _alternation(words: list[str]) -> str:
 
 @dataclass(frozen=True)
 class _Patterns:
-    extract_url: re.Pattern[str]
-    ascii_domain: re.Pattern[str]
-    tco_url: re.Pattern[str]
-    emoji: re.Pattern[str]
+    extract_url: regex.Pattern[str]
+    ascii_domain: regex.Pattern[str]
+    tco_url: regex.Pattern[str]
+    emoji: regex.Pattern[str]
 
 
 @cache
@@ -115,10 +145,11 @@ def _patterns() -> _Patterns:
     subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
     domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
     tld_end = r"(?=[^0-9a-zA-Z@+\-]|\Z)"
-    gtld = f"(?:(?:{_alternation(tlds['generic'])}){_js_i(tld_end)})"
-    cctld = f"(?:(?:{_alternation(tlds['country'])}){_js_i(tld_end)})"
+    # The reference's (?:generic|country|punycode): no generic domain is a prefix of a country
+    # one or the reverse, where both could end a match, so one trie holds both lists.
+    tld = f"(?:{_alternation(tlds['generic'] + tlds['country'])}{_js_i(tld_end)})"
     punycode = _js_i(r"(?:xn--[\-0-9a-z]+)")
-    domain = f"(?:{subdomain}*{domain_name}(?:{gtld}|{cctld}|{punycode}))"
+    domain = f"(?:{subdomain}*{domain_name}(?:{tld}|{punycode}))"
     letters = ASCII_LETTERS + CYRILLIC + DIGITS + LATIN_ACCENTS
     path_char = _cls(letters + "!*';:=+,.$/%#[]-\u2013_~@|&")
     parens = f"\\((?:{path_char}+|(?:{path_char}*\\({path_char}+\\){path_char}*))\\)"
@@ -136,17 +167,17 @@ def _patterns() -> _Patterns:
     )
     ascii_domain = (
         f"(?:(?:{_cls('-' + ASCII_LETTERS + DIGITS + LATIN_ACCENTS)}+)\\.)+"
-        f"(?:{gtld}|{cctld}|{punycode})"
+        f"(?:{tld}|{punycode})"
     )
     tco_prefix = _js_i(r"\Ahttps?://t\.co/")
     slug = _cls(ASCII_LETTERS + DIGITS)
     tco_url = f"{tco_prefix}({slug}+)(?:\\?{query_char}*{query_end})?"
     emoji_source = resources.files("service.networks.x").joinpath("twemoji_regex.txt").read_text()
     return _Patterns(
-        extract_url=re.compile(_js_i(extract_url)),
-        ascii_domain=re.compile(ascii_domain),
-        tco_url=re.compile(tco_url),
-        emoji=re.compile(emoji_source.strip()),
+        extract_url=regex.compile(_js_i(extract_url)),
+        ascii_domain=regex.compile(ascii_domain),
+        tco_url=regex.compile(tco_url),
+        emoji=regex.compile(emoji_source.strip()),
     )
 
 
@@ -191,7 +222,11 @@ def extract_urls(units: str) -> list[Url]:
     patterns = _patterns()
     upper = _js_i(units)
     urls: list[Url] = []
-    for match in patterns.extract_url.finditer(upper):
+    try:
+        matches = list(patterns.extract_url.finditer(upper, timeout=URL_SEARCH_SECONDS))
+    except TimeoutError:
+        raise TooComplex from None
+    for match in matches:
         before = units[match.start(2) : match.end(2)]
         url = units[match.start(3) : match.end(3)]
         protocol = match.group(4) or ""
@@ -242,14 +277,21 @@ class ParsedTweet:
     # U+FFFE, U+FEFF or U+FFFF somewhere in the text (X refuses those outright).
     has_invalid_characters: bool
     # Where the URLs are, as (start, end) code point offsets into the text as given.
-    urls: list[tuple[int, int, str]]
+    urls: tuple[tuple[int, int, str], ...]
+    # The text defeated the URL pattern, so its URLs were counted as plain text.
+    too_complex: bool = False
 
 
+@lru_cache(maxsize=256)
 def parse_tweet(text: str) -> ParsedTweet:
     """``parseTweet(text)`` with the v3 configuration: length, validity and URLs."""
     normalized = unicodedata.normalize("NFC", text)
     units = utf16(normalized)
-    urls = {url.start: url for url in extract_urls(units)}
+    try:
+        urls = {url.start: url for url in extract_urls(units)}
+    except TooComplex:
+        plain = sum(_unit_weight(c) for c in normalized)
+        return ParsedTweet(plain, False, any(c in INVALID_CHARS for c in units), (), True)
     emoji = {m.start(): m.group(0) for m in _patterns().emoji.finditer(units)}
     weight = 0
     invalid = False
@@ -269,7 +311,8 @@ def parse_tweet(text: str) -> ParsedTweet:
             invalid = True
         index += 1
     valid = not invalid and 0 < weight <= MAX_WEIGHTED_LENGTH
-    return ParsedTweet(weight, valid, invalid, _code_point_spans(text, normalized, units, urls))
+    spans = tuple(_code_point_spans(text, normalized, units, urls))
+    return ParsedTweet(weight, valid, invalid, spans)
 
 
 def _is_surrogate_pair(units: str, index: int) -> bool:

@@ -37,9 +37,19 @@ class XRules(StandardRules):
         self, content: PostContent, account: AccountRef | None = None
     ) -> list[Violation]:
         parsed = parse_tweet(self.sent_text(content))
+        violations = []
+        if parsed.too_complex:
+            violations.append(
+                Violation(
+                    field="text",
+                    code="text-too-complex",
+                    message="X's link rules cannot be applied to this text in reasonable time "
+                    "(thousands of dot-separated words in a row). Shorten it.",
+                )
+            )
         if not parsed.has_invalid_characters:
-            return []
-        return [
+            return violations
+        return violations + [
             Violation(
                 field="text",
                 code="invalid-character",
