@@ -61,7 +61,9 @@ def _urls(text: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    "case", _cases("extract.yml", "urls", "tco_urls_with_params") + _cases("tlds.yml", "country", "generic")
+    "case",
+    _cases("extract.yml", "urls", "tco_urls_with_params")
+    + _cases("tlds.yml", "country", "generic"),
 )
 def test_urls_found(case: dict[str, Any]) -> None:
     assert [found["url"] for found in _urls(case["text"])] == case["expected"]
@@ -80,7 +82,11 @@ def test_agrees_with_twitter_text_on_generated_text() -> None:
     disagreements = []
     for text, expected in zip(generated, reference, strict=True):
         parsed = parse_tweet(text)
-        ours = {"weightedLength": parsed.weighted_length, "valid": parsed.valid, "urls": _urls(text)}
+        ours = {
+            "weightedLength": parsed.weighted_length,
+            "valid": parsed.valid,
+            "urls": _urls(text),
+        }
         if ours != expected:
             disagreements.append((text, ours, expected))
     assert disagreements == [], f"{len(disagreements)} of {len(generated)} disagree"
@@ -94,9 +100,7 @@ def test_what_the_issue_found_now_counts_as_x_counts() -> None:
     assert x.weighted_length("see example.com") == 4 + 23
     assert x.weighted_length("t.co/xyz") == 23
     # X refuses these characters.
-    assert [v.code for v in x.RULES.validate(PostContent(text="a\ufeffb"))] == [
-        "invalid-character"
-    ]
+    assert [v.code for v in x.RULES.validate(PostContent(text="a\ufeffb"))] == ["invalid-character"]
 
 
 def test_a_text_that_defeats_the_url_pattern_is_refused_quickly() -> None:
@@ -109,5 +113,7 @@ def test_a_text_that_defeats_the_url_pattern_is_refused_quickly() -> None:
 def test_links_are_reported_where_they_are_in_the_text() -> None:
     text = "Ünï 😀 read example.com/a and https://x.org/b."
     [first, second] = x.RULES.entities(PostContent(text=text))
-    assert text[first.start : first.end] == "example.com/a" and first.value == "https://example.com/a"
+    assert (
+        text[first.start : first.end] == "example.com/a" and first.value == "https://example.com/a"
+    )
     assert text[second.start : second.end] == "https://x.org/b"

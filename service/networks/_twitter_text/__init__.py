@@ -62,7 +62,8 @@ MAX_DOMAIN_LABEL_LENGTH = 63
 @cache
 def top_level_domains() -> dict[str, list[str]]:
     """{"generic": [...], "country": [...]} in the reference's order (it decides matches)."""
-    raw = resources.files("service.networks._twitter_text").joinpath("tld_lib.json").read_text(encoding="utf-8")
+    here = resources.files("service.networks._twitter_text")
+    raw = here.joinpath("tld_lib.json").read_text(encoding="utf-8")
     data: dict[str, list[str]] = json.loads(raw)
     return data
 

@@ -27,8 +27,8 @@ import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
 from importlib import resources
+from typing import Any
 
 import regex
 
@@ -58,6 +58,8 @@ URL_SEARCH_SECONDS = 0.5
 
 class TooComplex(Exception):
     """The text defeats the reference's URL pattern (see URL_SEARCH_SECONDS)."""
+
+
 _LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 _DEFAULT_PROTOCOL = "https://"
 
@@ -157,17 +159,14 @@ def _patterns() -> _Patterns:
     path = f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))"
     query_char = _cls(ASCII_LETTERS + DIGITS + "!?*'@();:&=+$/%#[]-_.,~|")
     query_end = _cls(ASCII_LETTERS + DIGITS + "-_&=#/")
-    preceding = (
-        f"(?:{_cls(ASCII_LETTERS + DIGITS + '@＠$#＃' + INVALID_CHARS, negate=True)}"
-        f"|{_cls(DIRECTIONAL_MARKERS)}|\\A)"
-    )
+    not_preceding = ASCII_LETTERS + DIGITS + "@\uff20$#\uff03" + INVALID_CHARS  # @ and # full-width
+    preceding = f"(?:{_cls(not_preceding, negate=True)}|{_cls(DIRECTIONAL_MARKERS)}|\\A)"
     extract_url = (
         f"(({preceding})((https?://)?({domain})(?::([0-9]+))?(/{path}*)?"
         f"(\\?{query_char}*{query_end})?))"
     )
     ascii_domain = (
-        f"(?:(?:{_cls('-' + ASCII_LETTERS + DIGITS + LATIN_ACCENTS)}+)\\.)+"
-        f"(?:{tld}|{punycode})"
+        f"(?:(?:{_cls('-' + ASCII_LETTERS + DIGITS + LATIN_ACCENTS)}+)\\.)+(?:{tld}|{punycode})"
     )
     tco_prefix = _js_i(r"\Ahttps?://t\.co/")
     slug = _cls(ASCII_LETTERS + DIGITS)

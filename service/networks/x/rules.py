@@ -22,6 +22,7 @@ from service.networks.base import (
 )
 from service.networks.x.counting import parse_tweet
 
+
 @dataclass(frozen=True)
 class XRules(StandardRules):
     length_unit: ClassVar[str] = "weighted characters"
@@ -47,16 +48,16 @@ class XRules(StandardRules):
                     "(thousands of dot-separated words in a row). Shorten it.",
                 )
             )
-        if not parsed.has_invalid_characters:
-            return violations
-        return violations + [
-            Violation(
-                field="text",
-                code="invalid-character",
-                message="X refuses posts that contain U+FEFF, U+FFFE or U+FFFF (invisible "
-                "characters that text pasted from some editors carries). Remove them.",
+        if parsed.has_invalid_characters:
+            violations.append(
+                Violation(
+                    field="text",
+                    code="invalid-character",
+                    message="X refuses posts that contain U+FEFF, U+FFFE or U+FFFF (invisible "
+                    "characters that text pasted from some editors carries). Remove them.",
+                )
             )
-        ]
+        return violations
 
     def entities(self, content: PostContent) -> list[Entity]:
         """The links X makes of the text: only what twitter-text recognises becomes a t.co link."""
@@ -96,8 +97,6 @@ RULES = XRules(
     expects_call_to_action=True,
     default_base_url="https://api.x.com",
 )
-
-
 
 
 def _with_scheme(url: str) -> str:
