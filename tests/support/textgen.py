@@ -162,18 +162,47 @@ ODD = [
     "\ud7ff",
 ]
 X_INVALID = ["\ufffe", "\uffff"]
+WHOLE_URLS = [
+    " https://example.com/path?q=1 ",
+    " example.com ",
+    " www.example.org/a ",
+    " t.co/abc123 ",
+    " https://en.wikipedia.org/wiki/Pluto_(planet) ",
+    "(https://x.com/a)",
+    " https://x.com/a. ",
+    " \u201chttps://x.com/q\u201d ",
+    " bsky.app: ",
+    " http://192.168.0.1/x ",
+    " https://xn--p1ai.xn--p1ai/ ",
+    " HTTPS://www.ExaMPLE.COM/index.html ",
+    " foo.co.jp/\u0440\u0443\u0441 ",
+]
 
-GROUPS = [WORDS, URL_PARTS, URL_PARTS, MARKS, HANDLES, TAGS, SPACES, SPACES, INVISIBLE, EMOJI, ODD]
+GROUPS = [
+    WORDS,
+    URL_PARTS,
+    URL_PARTS,
+    WHOLE_URLS,
+    MARKS,
+    HANDLES,
+    TAGS,
+    SPACES,
+    SPACES,
+    INVISIBLE,
+    EMOJI,
+    ODD,
+]
 
 
 def texts(count: int, *, seed: int, invalid: bool = False, near: int | None = None) -> list[str]:
     """``count`` texts; ``invalid`` adds U+FFFE/U+FFFF now and then; ``near`` pads a third of
     them towards that many characters, where counting decides acceptance."""
     rng = random.Random(seed)
-    groups = [*GROUPS, X_INVALID] if invalid else GROUPS
     result = []
     for index in range(count):
-        pieces = [rng.choice(rng.choice(groups)) for _ in range(rng.randint(1, 30))]
+        pieces = [rng.choice(rng.choice(GROUPS)) for _ in range(rng.randint(1, 30))]
+        if invalid and index % 10 == 5:
+            pieces.insert(rng.randrange(len(pieces) + 1), rng.choice(X_INVALID))
         text = "".join(pieces)
         if near is not None and index % 3 == 0:
             filler = rng.choice(["x", "日", "é", "😀", "ab "])
