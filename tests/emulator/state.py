@@ -27,7 +27,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "linkedin": ("create", "token"),
     "facebook": ("create", "get"),
     "mastodon": ("create", "get", "instance"),
-    "bluesky": ("create_session", "refresh_session", "create", "get"),
+    "bluesky": ("create_session", "refresh_session", "create", "get", "resolve_handle"),
     "threads": ("container", "create", "get", "list", "refresh"),
 }
 
@@ -54,8 +54,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "mastodon_max_characters": 500,
     # Seconds a Threads container stays IN_PROGRESS before it is FINISHED.
     "threads_processing_s": 0.0,
-    # createRecord with an existing rkey: 400 InvalidRequest, or 500 as production PDSs answer.
-    "bluesky_existing_rkey_status": 400,
+    # createRecord with an existing rkey: 500, as the reference PDS answers (400 on request).
+    "bluesky_existing_rkey_status": 500,
 }
 
 JWT_KEY = b"handpost-network-emulator-not-a-secret"

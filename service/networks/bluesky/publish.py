@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +27,11 @@ from service.networks._http import (
     short_text,
 )
 from service.networks.base import AccountRef, FailureKind, OutgoingRequest
+from service.networks.bluesky.richtext import detect_facets
 from service.networks.bluesky.rules import COLLECTION, RULES, rkey_for
+
+# A DID as the lexicon's "did" format has it (atproto syntax).
+_DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]")
 
 # --- live publishing -----------------------------------------------------------------------
 
@@ -72,8 +77,9 @@ class BlueskyAdapter(LiveAdapter):
             found = await self._existing(attempt)
             if found is not None:
                 return found
+        dids = await self._resolve_mentions(attempt)
         request = RULES.build_create_request(
-            attempt.content, attempt.account, attempt.publish_key, repo=did
+            attempt.content, attempt.account, attempt.publish_key, repo=did, mention_dids=dids
         )
         attempt.request = request
         response = await attempt.api.send(
@@ -81,7 +87,14 @@ class BlueskyAdapter(LiveAdapter):
         )
         body = json_body(response)
         if response.is_success and body.get("uri"):
-            return self._published(str(body["uri"]), response.status_code, "")
+            unresolved = sorted(handle for handle, found in dids.items() if found is None)
+            how = (
+                f" ({', '.join('@' + h for h in unresolved)} left as plain text: Bluesky "
+                "could not resolve the handle to an account)"
+                if unresolved
+                else ""
+            )
+            return self._published(str(body["uri"]), response.status_code, how)
         error, message = _xrpc_error(response)
         if error in _TOKEN_ERRORS:
             raise TokenExpired(f"Bluesky refused the session: {message}", response.status_code)
@@ -97,6 +110,42 @@ class BlueskyAdapter(LiveAdapter):
             creates=True,
             rate_limit=bluesky_rate_limit_wait,
         )
+
+    async def _resolve_mentions(self, attempt: Attempt) -> dict[str, str | None]:
+        """Each mentioned handle's DID (``com.atproto.identity.resolveHandle`` on the PDS).
+
+        A mention links to an account by its DID, so it is resolved when the post goes out;
+        a handle that resolves to nothing (400) stays plain text. Any other failure is
+        retried: nothing has been created yet, and a mention should not be lost to a blip.
+        """
+        text = RULES.sent_text(attempt.content)
+        handles = dict.fromkeys(f.value for f in detect_facets(text) if f.kind == "mention")
+        dids: dict[str, str | None] = {}
+        for handle in handles:
+            response = await attempt.api.get(
+                f"{self._host(attempt.account)}/xrpc/com.atproto.identity.resolveHandle?"
+                + urlencode({"handle": handle}),
+                {"": attempt.credentials["access_jwt"]},
+                Authorization=BEARER_REDACTED,
+            )
+            found = json_body(response).get("did")
+            if response.is_success and isinstance(found, str) and _DID.fullmatch(found):
+                dids[handle] = found
+                continue
+            error, message = _xrpc_error(response)
+            if error in _TOKEN_ERRORS:
+                raise TokenExpired(f"Bluesky refused the session: {message}", response.status_code)
+            if response.status_code == 400:
+                dids[handle] = None
+                continue
+            raise failure_for_status(
+                "Bluesky",
+                response,
+                f"resolving @{handle} failed: {message}",
+                creates=False,
+                rate_limit=bluesky_rate_limit_wait,
+            )
+        return dids
 
     def _published(self, uri: str, status: int | None, how: str) -> Published:
         # at://did/app.bsky.feed.post/rkey -> the DID keeps links valid after a handle change.
