@@ -13,9 +13,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.accounts import limits as server_limits
+from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
 
@@ -40,8 +43,26 @@ def purge_idempotency_keys(database: Database) -> str | None:
 DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempotency_keys),)
 
 
+def default_chores(settings: Settings) -> tuple[Chore, ...]:
+    """Every chore a serving process runs; those that call out need the settings."""
+    return (
+        *DEFAULT_CHORES,
+        # Looks hourly; each account's limits are asked for once a day (or an hour after a
+        # failure), claimed by one replica.
+        Chore(
+            "server-limits",
+            timedelta(hours=1),
+            partial(server_limits.refresh_due, settings=settings),
+        ),
+    )
+
+
 class BackgroundChores:
-    def __init__(self, database: Database, chores: tuple[Chore, ...] = DEFAULT_CHORES) -> None:
+    def __init__(
+        self,
+        database: Database,
+        chores: tuple[Chore, ...] = DEFAULT_CHORES,
+    ) -> None:
         self.database = database
         self.chores = chores
         self._scheduler = AsyncIOScheduler(timezone=UTC)

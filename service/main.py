@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import problems
 from service.accounts.endpoints import router as accounts_router
-from service.background import BackgroundChores
+from service.background import BackgroundChores, default_chores
 from service.config import Settings, get_settings
 from service.db import Database, utcnow
 from service.health.endpoints import router as health_router
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.checkpoint_in_background()
         dispatcher = None
-        chores = BackgroundChores(database)
+        chores = BackgroundChores(database, default_chores(settings))
         if run_dispatcher:
             dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
             await dispatcher.start()

@@ -14,11 +14,12 @@ from service.accounts.credentials import (
     cipher_for,
     credential_errors,
 )
+from service.accounts.limits import limits_of
 from service.accounts.models import Account, AccountMode, AccountStatus
 from service.accounts.schemas import AccountCreate, AccountUpdate
 from service.config import Settings
 from service.db import utcnow
-from service.networks.base import Network
+from service.networks.base import AccountRef, Network
 from service.posts.models import PostState
 from service.problems import ProblemError, invalid, not_found
 from service.users.models import User
@@ -31,9 +32,21 @@ def get_or_404(session: Session, user: User, account_id: str) -> Account:
     return account
 
 
+def account_ref(account: Account) -> AccountRef:
+    """What a network module needs of the account: where it lives and what its server allows."""
+    return AccountRef(
+        id=account.id, handle=account.handle, base_url=account.base_url, limits=limits_of(account)
+    )
+
+
 def create(
-    session: Session, user: User, data: AccountCreate, cipher: CredentialCipher | None = None
+    session: Session,
+    user: User,
+    data: AccountCreate,
+    cipher: CredentialCipher | None = None,
+    server_limits: str | None = None,
 ) -> Account:
+    """``server_limits``: what the account's server said it allows (JSON), read beforehand."""
     if repository.find_by_handle(session, user.id, data.network, data.handle) is not None:
         raise _handle_taken(data.network, data.handle)
     account = Account(
@@ -41,6 +54,9 @@ def create(
         handle_key=data.handle.casefold(),
         **data.model_dump(exclude={"credentials"}),
     )
+    if server_limits is not None:
+        account.server_limits = server_limits
+        account.limits_checked_at = utcnow()
     if data.credentials is not None:
         _store_credentials(account, data.credentials, cipher)
     _require_live_ready(account)
@@ -62,9 +78,17 @@ def _handle_taken(network: Network, handle: str) -> ProblemError:
 
 
 def update(
-    session: Session, account: Account, data: AccountUpdate, cipher: CredentialCipher | None = None
+    session: Session,
+    account: Account,
+    data: AccountUpdate,
+    cipher: CredentialCipher | None = None,
+    server_limits: str | None = None,
 ) -> Account:
+    """``server_limits``: newly read when the account moved to another server or went live."""
     values = data.model_dump(exclude_unset=True)
+    if server_limits is not None:
+        account.server_limits = server_limits
+        account.limits_checked_at = utcnow()
     if values.get("active") is False and account.active:
         _require_nothing_scheduled(session, account)
     credentials_given = "credentials" in values

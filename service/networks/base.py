@@ -169,6 +169,10 @@ class NetworkRules(abc.ABC):
     def text_length(self, content: PostContent, account: AccountRef | None = None) -> int:
         """Length as this network counts it, with the link where it is sent in the text."""
 
+    def sent_text(self, content: PostContent) -> str:
+        """The text exactly as the network receives it (some carry the link in it)."""
+        return content.text
+
     def text_limit_for(self, account: AccountRef | None) -> int:
         """The limit for this account: its server's own where the network has one."""
         return self.text_limit

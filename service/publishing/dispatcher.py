@@ -26,10 +26,11 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from service.accounts.models import Account
+from service.accounts.service import account_ref
 from service.config import Settings
 from service.db import Database, utcnow
 from service.guard import CrossPostMatch
-from service.networks.base import AccountRef, FailureKind, Network
+from service.networks.base import FailureKind, Network
 from service.observability.metrics import record_attempt
 from service.posts.models import Post, PostState
 from service.posts.service import PostPolicy, content_of, cross_post_problem, find_cross_posts
@@ -377,8 +378,8 @@ class Dispatcher:
             post_id=post.id,
             publish_key=post.publish_key,
             network=Network(post.network),
-            account=AccountRef(id=account.id, handle=account.handle, base_url=account.base_url),
-            content=content_of(post),
+            account=account_ref(account),
+            content=content_of(post, account),
             attempt=post.attempt_count,
             access=AccountAccess.of(account),
         )

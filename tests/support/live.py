@@ -22,7 +22,14 @@ from tests.emulator.server import EmulatorServer
 from tests.support.api import create_account, create_post, wait_for
 
 # Retries within a test's patience: backoff from 50 ms, the dispatcher looking every 100 ms.
-FAST = {"retry_base_seconds": 0.05, "retry_max_seconds": 1.0, "poll_seconds": 0.1}
+# The emulator (and the reference PDS) listen on loopback, which the outbound gate refuses
+# unless allowed (a Mastodon account's instance limits are read through it).
+FAST = {
+    "retry_base_seconds": 0.05,
+    "retry_max_seconds": 1.0,
+    "poll_seconds": 0.1,
+    "outbound_allow_private": True,
+}
 SETTLED = ("published", "failed", "unknown", "missed", "cancelled")
 CLIENT_ID = "handpost-test-client"
 CLIENT_SECRET = "test-client-secret-0123456789"

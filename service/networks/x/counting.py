@@ -28,7 +28,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
 
 import regex
 
@@ -44,21 +43,15 @@ from service.networks._twitter_text import (
     MAX_URL_LENGTH,
     PUNCT,
     SPACES,
+    URL_SEARCH_SECONDS,
+    TooComplex,
     char_class,
     top_level_domains,
+    trie_alternation,
 )
 
 MAX_WEIGHTED_LENGTH = 280
 URL_WEIGHT = 23
-# The reference's URL pattern backtracks quadratically on texts such as "a.a.a.a..." (a few
-# thousand labels take seconds, in JavaScript too). Real posts take about a millisecond; a
-# text that takes longer than this is not counted, and refused as one X could not take.
-URL_SEARCH_SECONDS = 0.5
-
-
-class TooComplex(Exception):
-    """The text defeats the reference's URL pattern (see URL_SEARCH_SECONDS)."""
-
 
 _LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 _DEFAULT_PROTOCOL = "https://"
@@ -106,29 +99,6 @@ def _cls(characters: str, *, negate: bool = False) -> str:
     return char_class(_js_i(characters), negate=negate)
 
 
-def _alternation(words: list[str]) -> str:
-    """The reference's ``(?:w1|w2|...)`` of 1,574 domains, as a trie: the same matches, but
-    each try costs the length of a domain rather than the number of them.
-
-    Alternatives only compete where one is a prefix of another; the reference always lists
-    the longer first, so each node tries its longer continuations before ending there.
-    """
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for character in _js_i(word):
-            node = node.setdefault(character, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        branches = [regex.escape(c) + build(child) for c, child in node.items() if c]
-        if "" in node:
-            branches.append("")
-        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-
-    return build(trie)
-
-
 # --- the reference's URL pattern (twitter-text js/src/regexp) --------------------------------
 
 
@@ -149,7 +119,7 @@ def _patterns() -> _Patterns:
     tld_end = r"(?=[^0-9a-zA-Z@+\-]|\Z)"
     # The reference's (?:generic|country|punycode): no generic domain is a prefix of a country
     # one or the reverse, where both could end a match, so one trie holds both lists.
-    tld = f"(?:{_alternation(tlds['generic'] + tlds['country'])}{_js_i(tld_end)})"
+    tld = f"(?:{trie_alternation(tlds['generic'] + tlds['country'], _js_i)}{_js_i(tld_end)})"
     punycode = _js_i(r"(?:xn--[\-0-9a-z]+)")
     domain = f"(?:{subdomain}*{domain_name}(?:{tld}|{punycode}))"
     letters = ASCII_LETTERS + CYRILLIC + DIGITS + LATIN_ACCENTS
