@@ -51,7 +51,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enforce_rate_limits": False,
     # X 403 duplicate / LinkedIn 422 DUPLICATE_POST / Facebook 506 without an injected fault.
     "natural_duplicates": True,
+    # The emulated Mastodon instance's own limits (GET /api/v2/instance; the 422 on create).
     "mastodon_max_characters": 500,
+    "mastodon_characters_reserved_per_url": 23,
+    "mastodon_max_media_attachments": 4,
     # Seconds a Threads container stays IN_PROGRESS before it is FINISHED.
     "threads_processing_s": 0.0,
     # createRecord with an existing rkey: 500, as the reference PDS answers (400 on request).
