@@ -16,8 +16,9 @@ from service.users import repository as users_repository
 from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
-# The loopback network emulator (tests/emulator): fixtures `emulator` and `network`.
-pytest_plugins = ["tests.emulator.fixtures", "tests.support.live"]
+# The loopback network emulator (tests/emulator): fixtures `emulator` and `network`; the
+# reference Bluesky PDS (tests/realservers): fixture `real_pds`, one per session.
+pytest_plugins = ["tests.emulator.fixtures", "tests.support.live", "tests.support.realpds"]
 
 
 @pytest.fixture(params=database_kinds())
