@@ -24,6 +24,7 @@ from tests.support.live import (
     publish_now,
     settled,
 )
+from tests.support.pages import serve_pages
 from tests.support.realpds import RealPds
 
 pytestmark = pytest.mark.usefixtures("secret_key")
@@ -155,3 +156,19 @@ def test_after_a_crash_the_record_key_prevents_a_second_post(
     assert final["state"] == "published", final["last_error"]
     assert final["external_id"] == created.json()["uri"]
     assert len(real_pds.list_records("bob.test")) == before  # no second record
+
+
+def test_a_link_card_is_accepted_and_read_back(make_client: AppFactory, real_pds: RealPds) -> None:
+    page = b'<head><meta property="og:title" content="A page"><meta name="description" content="About it"></head>'
+    with serve_pages({"/a": ("text/html", page)}) as (base, _requested):
+        client = live_client(make_client)
+        account = _connect(client, real_pds)
+        post = publish_now(client, account["id"], f"Card: {base}/a")
+        final = settled(client, post["id"], timeout=40)
+    assert final["state"] == "published", final["last_error"]
+    record = real_pds.get_record(final["external_id"])
+    assert record["embed"] == {
+        "$type": "app.bsky.embed.external",
+        "external": {"uri": f"{base}/a", "title": "A page", "description": "About it"},
+    }
+    assert _sliced(record) == [(f"{base}/a", "link", f"{base}/a")]

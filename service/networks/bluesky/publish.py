@@ -27,6 +27,7 @@ from service.networks._http import (
     short_text,
 )
 from service.networks.base import AccountRef, FailureKind, OutgoingRequest
+from service.networks.bluesky.card import link_card
 from service.networks.bluesky.richtext import detect_facets
 from service.networks.bluesky.rules import COLLECTION, RULES, rkey_for
 
@@ -79,7 +80,12 @@ class BlueskyAdapter(LiveAdapter):
                 return found
         dids = await self._resolve_mentions(attempt)
         request = RULES.build_create_request(
-            attempt.content, attempt.account, attempt.publish_key, repo=did, mention_dids=dids
+            attempt.content,
+            attempt.account,
+            attempt.publish_key,
+            repo=did,
+            mention_dids=dids,
+            embed=await self._link_card(attempt),
         )
         attempt.request = request
         response = await attempt.api.send(
@@ -110,6 +116,16 @@ class BlueskyAdapter(LiveAdapter):
             creates=True,
             rate_limit=bluesky_rate_limit_wait,
         )
+
+    async def _link_card(self, attempt: Attempt) -> dict[str, Any] | None:
+        """A card for the post's first link, as Bluesky's app attaches one (see card.py)."""
+        if attempt.config.outbound is None:
+            return None
+        text = RULES.sent_text(attempt.content)
+        links = [f.value for f in detect_facets(text) if f.kind == "link"]
+        if not links:
+            return None
+        return await link_card(attempt.api.client, attempt.config.outbound, links[0])
 
     async def _resolve_mentions(self, attempt: Attempt) -> dict[str, str | None]:
         """Each mentioned handle's DID (``com.atproto.identity.resolveHandle`` on the PDS).

@@ -116,8 +116,10 @@ class BlueskyRules(StandardRules):
         created_at: datetime,
         repo: str | None = None,
         mention_dids: Mapping[str, str | None] | None = None,
+        embed: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """``repo`` is the account's DID (live); the sandbox, which has none, uses the handle."""
+        """``repo`` is the account's DID (live); the sandbox, which has none, uses the handle.
+        ``embed``: a link card, built live from the first link's page."""
         self.visibility_for(content)  # Every Bluesky post is public; refuse anything else.
         text = self.sent_text(content)
         record: dict[str, Any] = {
@@ -130,6 +132,8 @@ class BlueskyRules(StandardRules):
             record["facets"] = facets
         if content.language:
             record["langs"] = [content.language]
+        if embed is not None:
+            record["embed"] = embed
         return {
             "repo": repo or bare_handle(account.handle),
             "collection": COLLECTION,
@@ -146,6 +150,7 @@ class BlueskyRules(StandardRules):
         created_at: datetime | None = None,
         repo: str | None = None,
         mention_dids: Mapping[str, str | None] | None = None,
+        embed: dict[str, Any] | None = None,
     ) -> OutgoingRequest:
         """``created_at`` defaults to now: the record says when it was written."""
         moment = created_at or datetime.now(UTC)
@@ -153,7 +158,7 @@ class BlueskyRules(StandardRules):
             method="POST",
             url=f"{self.api_base(account)}/xrpc/com.atproto.repo.createRecord",
             headers=bearer_json_headers(),
-            json=self.create_body(content, account, publish_key, moment, repo, mention_dids),
+            json=self.create_body(content, account, publish_key, moment, repo, mention_dids, embed),
         )
 
     def sandbox_result(self, account: AccountRef, publish_key: str) -> SandboxResult:
