@@ -159,7 +159,10 @@ def test_after_a_crash_the_record_key_prevents_a_second_post(
 
 
 def test_a_link_card_is_accepted_and_read_back(make_client: AppFactory, real_pds: RealPds) -> None:
-    page = b'<head><meta property="og:title" content="A page"><meta name="description" content="About it"></head>'
+    page = (
+        b'<head><meta property="og:title" content="A page">'
+        b'<meta name="description" content="About it"></head>'
+    )
     with serve_pages({"/a": ("text/html", page)}) as (base, _requested):
         client = live_client(make_client)
         account = _connect(client, real_pds)
