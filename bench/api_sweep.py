@@ -29,8 +29,6 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench import _common as common
 from bench._raw_http import RawClient, RawResponse
 from bench.api_load import seed_user
