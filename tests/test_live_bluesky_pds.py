@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -19,6 +18,7 @@ from tests.conftest import AppFactory
 from tests.support.api import create_account, create_post
 from tests.support.live import (
     attempts,
+    create_bluesky_record,
     live_client,
     mark_as_claimed_by_a_dead_worker,
     publish_now,
@@ -132,20 +132,9 @@ def test_after_a_crash_the_record_key_prevents_a_second_post(
         key = connection.execute(
             text("SELECT publish_key FROM posts WHERE id = :id"), {"id": post["id"]}
         ).scalar_one()
-    session = real_pds.session("bob.test")
-    created = httpx.post(
-        f"{real_pds.url}/xrpc/com.atproto.repo.createRecord",
-        headers={"Authorization": f"Bearer {session['accessJwt']}"},
-        json={
-            "repo": session["did"],
-            "collection": "app.bsky.feed.post",
-            "rkey": rkey_for(key),
-            "record": {
-                "$type": "app.bsky.feed.post",
-                "text": post["text"],
-                "createdAt": "2026-12-03T10:00:00.000Z",
-            },
-        },
+    bob = real_pds.accounts["bob.test"]
+    created = create_bluesky_record(
+        real_pds.url, bob.handle, bob.password, rkey_for(key), post["text"]
     )
     assert created.status_code == 200, created.text
     before = len(real_pds.list_records("bob.test"))

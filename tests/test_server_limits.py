@@ -24,6 +24,18 @@ from tests.support.live import connect, live_client
 pytestmark = pytest.mark.usefixtures("secret_key")
 
 
+def _live_mastodon(base_url: str, token: str) -> dict[str, object]:
+    return {
+        "network": "mastodon",
+        "handle": "ada",
+        "purpose": "society",
+        "audience": "the fediverse",
+        "mode": "live",
+        "base_url": base_url,
+        "credentials": {"access_token": token},
+    }
+
+
 def test_the_instances_limit_counts_not_500(
     make_client: AppFactory, network: EmulatorServer
 ) -> None:
@@ -71,16 +83,8 @@ def test_an_unreachable_instance_is_a_clear_problem_and_saves_nothing(
     make_client: AppFactory,
 ) -> None:
     client = live_client(make_client, dispatch=False)
-    body = {
-        "network": "mastodon",
-        "handle": "ada",
-        "purpose": "society",
-        "audience": "the fediverse",
-        "mode": "live",
-        "base_url": "http://127.0.0.1:9",  # nothing listens on the discard port
-        "credentials": {"access_token": "token"},
-    }
-    refused = client.post("/api/v1/accounts", json=body)
+    # Nothing listens on the discard port.
+    refused = client.post("/api/v1/accounts", json=_live_mastodon("http://127.0.0.1:9", "t"))
     problem = assert_problem(refused, 422, "instance-unreachable")
     assert problem["errors"][0]["field"] == "base_url"
     assert client.get("/api/v1/accounts").json() == []

@@ -120,3 +120,24 @@ def trie_alternation(words: Iterable[str], transform: Callable[[str], str] = str
         return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
 
     return build(trie)
+
+
+def domain_pattern(domain_char: str, tld: str, punycode: str) -> str:
+    """twitter-text's validDomain from its parts: subdomains, a name, a known ending."""
+    subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
+    name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
+    return f"(?:{subdomain}*{name}(?:{tld}|{punycode}))"
+
+
+def balanced_parens(path_char: str) -> str:
+    """Parentheses in a path, one level nested (Wikipedia's /Pluto_(planet))."""
+    return f"\\((?:{path_char}+|(?:{path_char}*\\({path_char}+\\){path_char}*))\\)"
+
+
+def url_path(path_char: str, parens: str, path_end: str, *, slash_run: str) -> str:
+    """validUrlPath: characters and parentheses not ending in punctuation, or a run ending in
+    a slash (``slash_run`` says what may start it)."""
+    return (
+        f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})"
+        f"|(?:{slash_run}{path_char}+/))"
+    )

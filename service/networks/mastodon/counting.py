@@ -37,9 +37,12 @@ from service.networks._twitter_text import (
     SPACES,
     URL_SEARCH_SECONDS,
     TooComplex,
+    balanced_parens,
     char_class,
+    domain_pattern,
     top_level_domains,
     trie_alternation,
+    url_path,
 )
 from service.text import grapheme_count
 
@@ -74,18 +77,16 @@ def _patterns() -> _Patterns:
     domain_char = char_class(
         DIRECTIONAL_MARKERS + _RUBY_PUNCT + _CONTROL + INVALID_CHARS + SPACES, negate=True
     )
-    subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
-    domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
     tld = f"(?:{trie_alternation(tlds['generic'] + tlds['country'])}{tld_end})"
-    domain = f"(?:{subdomain}*{domain_name}(?:{tld}|(?:xn--[0-9a-z]+)))"
+    domain = domain_pattern(domain_char, tld, "(?:xn--[0-9a-z]+)")
     latin = char_class(LATIN_ACCENTS)[1:-1]
     # The gem's own path characters and parentheses, which Mastodon's path ending still uses.
     gem_path_char = f"[a-z\\p{{Cyrillic}}0-9!*';:=+,.$/%#\\[\\]\\p{{Pd}}_~&|@{latin}]"
-    gem_parens = _balanced_parens(gem_path_char)
+    gem_parens = balanced_parens(gem_path_char)
     path_char = r"[^\p{White_Space}<>()?]"
-    parens = _balanced_parens(path_char)
+    parens = balanced_parens(path_char)
     path_end = f"(?:[^\\p{{White_Space}}()?!*\"'「」<>;:=,.$%\\[\\]~&|@]|(?:{gem_parens}))"
-    path = f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:{path_char}+/))"
+    path = url_path(path_char, parens, path_end, slash_run="")
     query_char = f"[a-z0-9!?*'();:&=+$/%#\\[\\]\\-_.,~|@^{_UCHARS}]"
     query_end = f"[a-z0-9_&=#/\\-{_UCHARS}]"
     not_preceding = ASCII_LETTERS + DIGITS + "@\uff20$#\uff03" + INVALID_CHARS  # full-width @ #
@@ -106,10 +107,6 @@ def _patterns() -> _Patterns:
         mention=regex.compile(mention),
         end_mention=regex.compile(end_mention, regex.IGNORECASE),
     )
-
-
-def _balanced_parens(path_char: str) -> str:
-    return f"\\((?:{path_char}+|(?:{path_char}*\\({path_char}+\\){path_char}*))\\)"
 
 
 def _idna_to_ascii_length(domain: str) -> int | None:

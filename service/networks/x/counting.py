@@ -45,9 +45,12 @@ from service.networks._twitter_text import (
     SPACES,
     URL_SEARCH_SECONDS,
     TooComplex,
+    balanced_parens,
     char_class,
+    domain_pattern,
     top_level_domains,
     trie_alternation,
+    url_path,
 )
 
 MAX_WEIGHTED_LENGTH = 280
@@ -114,19 +117,17 @@ class _Patterns:
 def _patterns() -> _Patterns:
     tlds = top_level_domains()
     domain_char = _cls(PUNCT + SPACES + INVALID_CHARS + DIRECTIONAL_MARKERS, negate=True)
-    subdomain = f"(?:(?:{domain_char}(?:[_\\-]|{domain_char})*)?{domain_char}\\.)"
-    domain_name = f"(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)"
     tld_end = r"(?=[^0-9a-zA-Z@+\-]|\Z)"
     # The reference's (?:generic|country|punycode): no generic domain is a prefix of a country
     # one or the reverse, where both could end a match, so one trie holds both lists.
     tld = f"(?:{trie_alternation(tlds['generic'] + tlds['country'], _js_i)}{_js_i(tld_end)})"
     punycode = _js_i(r"(?:xn--[\-0-9a-z]+)")
-    domain = f"(?:{subdomain}*{domain_name}(?:{tld}|{punycode}))"
+    domain = domain_pattern(domain_char, tld, punycode)
     letters = ASCII_LETTERS + CYRILLIC + DIGITS + LATIN_ACCENTS
     path_char = _cls(letters + "!*';:=+,.$/%#[]-\u2013_~@|&")
-    parens = f"\\((?:{path_char}+|(?:{path_char}*\\({path_char}+\\){path_char}*))\\)"
+    parens = balanced_parens(path_char)
     path_end = f"(?:{_cls(letters + '+-=_#/')}|(?:{parens}))"
-    path = f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))"
+    path = url_path(path_char, parens, path_end, slash_run="@")
     query_char = _cls(ASCII_LETTERS + DIGITS + "!?*'@();:&=+$/%#[]-_.,~|")
     query_end = _cls(ASCII_LETTERS + DIGITS + "-_&=#/")
     not_preceding = ASCII_LETTERS + DIGITS + "@\uff20$#\uff03" + INVALID_CHARS  # @ and # full-width
