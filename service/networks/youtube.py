@@ -57,14 +57,15 @@ class YouTubeRules(StandardRules):
         ]
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
-        return {
-            "snippet": {
-                "title": content.title or "",
-                "description": self.sent_text(content),
-                "categoryId": CATEGORY_ID,
-            },
-            "status": {"privacyStatus": self.visibility_for(content)},
+        snippet: dict[str, Any] = {
+            "title": content.title or "",
+            "description": self.sent_text(content),
+            "categoryId": CATEGORY_ID,
         }
+        if content.language:
+            # The language of the title and description (videos resource, BCP 47).
+            snippet["defaultLanguage"] = content.language
+        return {"snippet": snippet, "status": {"privacyStatus": self.visibility_for(content)}}
 
     def build_create_request(
         self, content: PostContent, account: AccountRef, publish_key: str

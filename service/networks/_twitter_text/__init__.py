@@ -137,7 +137,4 @@ def balanced_parens(path_char: str) -> str:
 def url_path(path_char: str, parens: str, path_end: str, *, slash_run: str) -> str:
     """validUrlPath: characters and parentheses not ending in punctuation, or a run ending in
     a slash (``slash_run`` says what may start it)."""
-    return (
-        f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})"
-        f"|(?:{slash_run}{path_char}+/))"
-    )
+    return f"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:{slash_run}{path_char}+/))"
