@@ -72,7 +72,9 @@ def create_account(
 ) -> AccountRead:
     """Connect a network account. Send an Idempotency-Key to make a retry safe."""
     strategies.require_active_slot(session, user, settings.max_active_accounts)
-    # Asked before anything is written: the instance may take seconds to answer.
+    # Asked before anything is written (the instance may take seconds to answer), and only
+    # for an account that is otherwise complete: a refused request calls no one.
+    accounts.check_connectable(data)
     server_limits = limits.read_for(settings, data.network, data.mode, data.base_url)
     account = accounts.create(
         session, user, data, _cipher(settings, data.credentials), server_limits

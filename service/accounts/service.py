@@ -68,6 +68,14 @@ def create(
     return account
 
 
+def check_connectable(data: AccountCreate) -> None:
+    """The checks ``create`` makes on what was sent, made before anything else is done."""
+    if data.credentials is not None:
+        check_credentials(Network(data.network), data.credentials)
+    else:
+        _require_credentials_if_live(data.network, data.mode, has_credentials=False)
+
+
 def _handle_taken(network: Network, handle: str) -> ProblemError:
     return ProblemError(
         409,
@@ -149,7 +157,13 @@ def _store_credentials(
 
 def _require_live_ready(account: Account) -> None:
     """A live account publishes for real, so it cannot exist without its credentials."""
-    if account.mode != AccountMode.LIVE or account.credentials_ciphertext is not None:
+    _require_credentials_if_live(
+        account.network, account.mode, has_credentials=account.credentials_ciphertext is not None
+    )
+
+
+def _require_credentials_if_live(network: str, mode: str, *, has_credentials: bool) -> None:
+    if mode != AccountMode.LIVE or has_credentials:
         return
     errors: list[dict[str, Any]] = [
         {
@@ -159,9 +173,9 @@ def _require_live_ready(account: Account) -> None:
         }
     ]
     # The keys it needs, listed (nothing was given, so no key is "unknown").
-    errors += credential_errors(Network(account.network), {})
+    errors += credential_errors(Network(network), {})
     raise invalid(
-        f"A live {account.network} account needs credentials; give them in 'credentials', "
+        f"A live {network} account needs credentials; give them in 'credentials', "
         "or use sandbox mode.",
         errors,
     )
