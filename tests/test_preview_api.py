@@ -199,8 +199,13 @@ def test_says_where_each_network_makes_links_mentions_and_tags(client: TestClien
         # Bluesky links anything after a scheme, known domain or not.
         ("link", "https://example", "https://example"),
     ]
-    # X links bare domains too, and only what twitter-text takes for a URL.
-    assert found("x", "me") == [("link", wikipedia, f"https://{wikipedia}")]
+    # X links bare domains too, and only what twitter-text takes for a URL; its screen names
+    # stop at the dot.
+    assert found("x", "me") == [
+        ("mention", "@bob", "bob"),
+        ("link", wikipedia, f"https://{wikipedia}"),
+        ("tag", "#space", "space"),
+    ]
     # Mastodon links only what has a scheme; the link field travels at the end of the text.
     assert found("mastodon", "me", link="https://example.org/more") == [
         ("mention", "@bob.bsky.social", "bob.bsky.social"),

@@ -22,16 +22,20 @@ import yaml
 from service.networks import x
 from service.networks.base import PostContent
 from service.networks.x.counting import extract_urls, from_utf16, parse_tweet, utf16
+from service.networks.x.entities import cashtags, extract_entities, hashtags, mentions_or_lists
 from tests.support.references import reference_text
 from tests.support.textgen import texts
 
 SUITE = Path(__file__).parent / "conformance" / "twitter_text"
 
 
-def _cases(file: str, *sections: str) -> list[Any]:
+def _cases(file: str, *sections: str, how: Any = None) -> list[Any]:
+    """The suite's cases as pytest params (with ``how`` to run them, when given)."""
     tests = yaml.safe_load((SUITE / file).read_text(encoding="utf-8"))["tests"]
     return [
-        pytest.param(case, id=f"{section}: {case['description']}")
+        pytest.param(
+            *([case] if how is None else [case, how]), id=f"{section}: {case['description']}"
+        )
         for section in sections
         for case in tests[section]
     ]
@@ -76,6 +80,72 @@ def test_urls_found_where_they_are(case: dict[str, Any]) -> None:
     assert _urls(case["text"]) == case["expected"]
 
 
+def _mentions(text: str) -> list[dict[str, Any]]:
+    found = []
+    for mention in mentions_or_lists(utf16(text)):
+        name, _, slug = mention.value.partition("/")
+        found.append(
+            {
+                "screen_name": name,
+                "list_slug": f"/{slug}" if slug else "",
+                "indices": [mention.start, mention.end],
+            }
+        )
+    return found
+
+
+def _hashtags(text: str) -> list[dict[str, Any]]:
+    return [
+        {"hashtag": from_utf16(tag.value), "indices": [tag.start, tag.end]}
+        for tag in hashtags(utf16(text))
+    ]
+
+
+def _cashtags(text: str) -> list[dict[str, Any]]:
+    return [
+        {"cashtag": tag.value[1:], "indices": [tag.start, tag.end]} for tag in cashtags(utf16(text))
+    ]
+
+
+# What a composer shows of an X post besides its links; X counts these as plain text.
+@pytest.mark.parametrize(
+    ("case", "found"),
+    [
+        *_cases("extract.yml", "mentions",
+                how=lambda t: [m["screen_name"] for m in _mentions(t) if not m["list_slug"]]),
+        *_cases("extract.yml", "mentions_with_indices",
+                how=lambda t: [{k: m[k] for k in ("screen_name", "indices")}
+                               for m in _mentions(t) if not m["list_slug"]]),
+        *_cases("extract.yml", "mentions_or_lists_with_indices", how=_mentions),
+        *_cases("extract.yml", "hashtags", "hashtags_from_astral",
+                how=lambda t: [h["hashtag"] for h in _hashtags(t)]),
+        *_cases("extract.yml", "hashtags_with_indices", how=_hashtags),
+        *_cases("extract.yml", "cashtags", how=lambda t: [c["cashtag"] for c in _cashtags(t)]),
+        *_cases("extract.yml", "cashtags_with_indices", how=_cashtags),
+    ],
+)  # fmt: skip
+def test_mentions_hashtags_and_cashtags_found(case: dict[str, Any], found: Any) -> None:
+    assert found(case["text"]) == case["expected"]
+
+
+def _entities(text: str) -> list[dict[str, Any]]:
+    """Ours, in the shape of twitter-text's extractEntitiesWithIndices."""
+    shaped = []
+    for entity in extract_entities(utf16(text)):
+        value, indices = from_utf16(entity.value), [entity.start, entity.end]
+        if entity.kind == "link":
+            shaped.append({"url": value, "indices": indices})
+        elif entity.kind == "mention":
+            name, _, slug = value.partition("/")
+            slug = f"/{slug}" if slug else ""
+            shaped.append({"screenName": name, "listSlug": slug, "indices": indices})
+        elif value.startswith("$"):
+            shaped.append({"cashtag": value[1:], "indices": indices})
+        else:
+            shaped.append({"hashtag": value, "indices": indices})
+    return shaped
+
+
 def test_agrees_with_twitter_text_on_generated_text() -> None:
     generated = texts(3000, seed=20, invalid=True, near=280)
     reference = reference_text(x=generated)["x"]
@@ -86,6 +156,7 @@ def test_agrees_with_twitter_text_on_generated_text() -> None:
             "weightedLength": parsed.weighted_length,
             "valid": parsed.valid,
             "urls": _urls(text),
+            "entities": _entities(text),
         }
         if ours != expected:
             disagreements.append((text, ours, expected))

@@ -23,6 +23,7 @@ const x = (input.x || []).map((text) => {
     weightedLength: parsed.weightedLength,
     valid: parsed.valid,
     urls: twitter.extractUrlsWithIndices(text.normalize()),
+    entities: twitter.extractEntitiesWithIndices(text),
   }
 })
 const bluesky = (input.bluesky || []).map((text) => {

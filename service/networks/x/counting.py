@@ -93,13 +93,13 @@ def _upper_table() -> dict[int, int]:
     return {unit: up for unit in range(0x10000) if (up := _js_upper(unit)) != unit}
 
 
-def _js_i(characters: str) -> str:
+def js_upper(characters: str) -> str:
     """``characters`` as a case-insensitive JavaScript pattern compares them."""
     return characters.translate(_upper_table())
 
 
-def _cls(characters: str, *, negate: bool = False) -> str:
-    return char_class(_js_i(characters), negate=negate)
+def js_class(characters: str, *, negate: bool = False) -> str:
+    return char_class(js_upper(characters), negate=negate)
 
 
 # --- the reference's URL pattern (twitter-text js/src/regexp) --------------------------------
@@ -116,35 +116,35 @@ class _Patterns:
 @cache
 def _patterns() -> _Patterns:
     tlds = top_level_domains()
-    domain_char = _cls(PUNCT + SPACES + INVALID_CHARS + DIRECTIONAL_MARKERS, negate=True)
+    domain_char = js_class(PUNCT + SPACES + INVALID_CHARS + DIRECTIONAL_MARKERS, negate=True)
     tld_end = r"(?=[^0-9a-zA-Z@+\-]|\Z)"
     # The reference's (?:generic|country|punycode): no generic domain is a prefix of a country
     # one or the reverse, where both could end a match, so one trie holds both lists.
-    tld = f"(?:{trie_alternation(tlds['generic'] + tlds['country'], _js_i)}{_js_i(tld_end)})"
-    punycode = _js_i(r"(?:xn--[\-0-9a-z]+)")
+    tld = f"(?:{trie_alternation(tlds['generic'] + tlds['country'], js_upper)}{js_upper(tld_end)})"
+    punycode = js_upper(r"(?:xn--[\-0-9a-z]+)")
     domain = domain_pattern(domain_char, tld, punycode)
     letters = ASCII_LETTERS + CYRILLIC + DIGITS + LATIN_ACCENTS
-    path_char = _cls(letters + "!*';:=+,.$/%#[]-\u2013_~@|&")
+    path_char = js_class(letters + "!*';:=+,.$/%#[]-\u2013_~@|&")
     parens = balanced_parens(path_char)
-    path_end = f"(?:{_cls(letters + '+-=_#/')}|(?:{parens}))"
+    path_end = f"(?:{js_class(letters + '+-=_#/')}|(?:{parens}))"
     path = url_path(path_char, parens, path_end, slash_run="@")
-    query_char = _cls(ASCII_LETTERS + DIGITS + "!?*'@();:&=+$/%#[]-_.,~|")
-    query_end = _cls(ASCII_LETTERS + DIGITS + "-_&=#/")
+    query_char = js_class(ASCII_LETTERS + DIGITS + "!?*'@();:&=+$/%#[]-_.,~|")
+    query_end = js_class(ASCII_LETTERS + DIGITS + "-_&=#/")
     not_preceding = ASCII_LETTERS + DIGITS + "@\uff20$#\uff03" + INVALID_CHARS  # @ and # full-width
-    preceding = f"(?:{_cls(not_preceding, negate=True)}|{_cls(DIRECTIONAL_MARKERS)}|\\A)"
+    preceding = f"(?:{js_class(not_preceding, negate=True)}|{js_class(DIRECTIONAL_MARKERS)}|\\A)"
     extract_url = (
         f"(({preceding})((https?://)?({domain})(?::([0-9]+))?(/{path}*)?"
         f"(\\?{query_char}*{query_end})?))"
     )
     ascii_domain = (
-        f"(?:(?:{_cls('-' + ASCII_LETTERS + DIGITS + LATIN_ACCENTS)}+)\\.)+(?:{tld}|{punycode})"
+        f"(?:(?:{js_class('-' + ASCII_LETTERS + DIGITS + LATIN_ACCENTS)}+)\\.)+(?:{tld}|{punycode})"
     )
-    tco_prefix = _js_i(r"\Ahttps?://t\.co/")
-    slug = _cls(ASCII_LETTERS + DIGITS)
+    tco_prefix = js_upper(r"\Ahttps?://t\.co/")
+    slug = js_class(ASCII_LETTERS + DIGITS)
     tco_url = f"{tco_prefix}({slug}+)(?:\\?{query_char}*{query_end})?"
     emoji_source = resources.files("service.networks.x").joinpath("twemoji_regex.txt").read_text()
     return _Patterns(
-        extract_url=regex.compile(_js_i(extract_url)),
+        extract_url=regex.compile(js_upper(extract_url)),
         ascii_domain=regex.compile(ascii_domain),
         tco_url=regex.compile(tco_url),
         emoji=regex.compile(emoji_source.strip()),
@@ -177,7 +177,7 @@ def _punycode_label(label: str) -> str:
 
 def _valid_url_length(url: str, protocol: str, domain: str) -> bool:
     """twitter-text's isValidUrl: every label 1-63 characters as punycode, 4,096 in all."""
-    if domain.startswith("xn--") and not _patterns().ascii_domain.search(_js_i(domain)):
+    if domain.startswith("xn--") and not _patterns().ascii_domain.search(js_upper(domain)):
         return False
     for label in domain.split("."):
         if not 1 <= len(utf16(_punycode_label(label))) <= MAX_DOMAIN_LABEL_LENGTH:
@@ -190,7 +190,7 @@ def extract_urls(units: str) -> list[Url]:
     if "." not in units:
         return []
     patterns = _patterns()
-    upper = _js_i(units)
+    upper = js_upper(units)
     urls: list[Url] = []
     try:
         matches = list(patterns.extract_url.finditer(upper, timeout=URL_SEARCH_SECONDS))
@@ -209,7 +209,7 @@ def extract_urls(units: str) -> list[Url]:
             if before and before[-1] in "-_./":
                 continue
             last: Url | None = None
-            for ascii_match in patterns.ascii_domain.finditer(_js_i(domain)):
+            for ascii_match in patterns.ascii_domain.finditer(js_upper(domain)):
                 last = Url(
                     domain[ascii_match.start() : ascii_match.end()],
                     start + ascii_match.start(),
@@ -222,7 +222,7 @@ def extract_urls(units: str) -> list[Url]:
                 # The reference replaces the domain in the URL with the ASCII one it found.
                 urls[-1] = Url(url.replace(domain, last.url, 1), last.start, end)
             continue
-        tco = patterns.tco_url.match(_js_i(url))
+        tco = patterns.tco_url.match(js_upper(url))
         if tco is not None:
             if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
                 continue

@@ -20,7 +20,8 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
-from service.networks.x.counting import parse_tweet
+from service.networks.x.counting import from_utf16, parse_tweet, utf16
+from service.networks.x.entities import extract_entities
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,21 @@ class XRules(StandardRules):
         return violations
 
     def entities(self, content: PostContent) -> list[Entity]:
-        """The links X makes of the text: only what twitter-text recognises becomes a t.co link."""
+        """What X makes of the text: t.co links (only what twitter-text recognises), mentions,
+        hashtags and cashtags, as twitter-text's extractEntitiesWithIndices finds them."""
         text = self.sent_text(content)
-        return [
-            Entity(kind="link", start=start, end=end, text=url, value=_with_scheme(url))
-            for start, end, url in parse_tweet(text).urls
-        ]
+        units = utf16(text)
+        if parse_tweet(text).too_complex:
+            return []
+        found = []
+        for entity in extract_entities(units):
+            start = len(from_utf16(units[: entity.start]))
+            end = start + len(from_utf16(units[entity.start : entity.end]))
+            value = from_utf16(entity.value)
+            if entity.kind == "link":
+                value = _with_scheme(value)
+            found.append(Entity(entity.kind, start, end, text[start:end], value))
+        return found
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
         self.visibility_for(content)  # X posts are always public; refuse anything else.
