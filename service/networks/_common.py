@@ -34,6 +34,13 @@ def bearer_json_headers(extra: dict[str, str] | None = None) -> dict[str, str]:
     }
 
 
+# JavaScript's \s (WhiteSpace and LineTerminator): the reference code of X and Bluesky is
+# JavaScript, and its \s includes U+FEFF but not U+001C-U+001F or U+0085, unlike Python's.
+JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
 # How X and Mastodon count a URL, whatever its real length (they shorten or reserve it).
 SHORT_URL_LENGTH = 23
 

@@ -24,13 +24,10 @@ from importlib import resources
 
 import regex
 
+from service.networks._common import JS_WHITESPACE
 from service.text import grapheme_count
 
-# JavaScript's \s (WhiteSpace and LineTerminator).
-JS_SPACE = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
+JS_SPACE = JS_WHITESPACE
 _S = f"[{JS_SPACE}]"
 _NOT_S = f"[^{JS_SPACE}]"
 _WORD = "[A-Za-z0-9_]"

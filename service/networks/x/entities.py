@@ -16,14 +16,10 @@ from importlib import resources
 
 import regex
 
+from service.networks._common import JS_WHITESPACE
 from service.networks._twitter_text import LATIN_ACCENTS, PUNCT, SPACES, char_class
 from service.networks.x.counting import extract_urls, js_class, js_upper
 
-# JavaScript's \s.
-_JS_SPACE = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
 _PAIR = "[\\ud800-\\udbff][\\udc00-\\udfff]"
 _CODE_POINT = f"(?:[^\\ud800-\\udfff]|{_PAIR})"
 
@@ -89,7 +85,7 @@ def _patterns() -> _Patterns:
         end_hashtag=regex.compile("(?:[#\uff03]|://)"),
         cashtag=regex.compile(
             f"(\\A|{char_class(SPACES)})(\\$)({js_upper('[A-Z]{1,6}(?:[._][A-Z]{1,2})?')})"
-            f"(?=\\Z|[{_JS_SPACE}]|{js_class(PUNCT)})"
+            f"(?=\\Z|[{JS_WHITESPACE}]|{js_class(PUNCT)})"
         ),
     )
 
