@@ -13,11 +13,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
+from service.media.service import purge_unused
 
 log = logging.getLogger("handpost.background")
 
@@ -38,6 +41,14 @@ def purge_idempotency_keys(database: Database) -> str | None:
 
 
 DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempotency_keys),)
+
+
+def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
+    """Every chore a process that publishes runs, as configured."""
+    return (
+        *DEFAULT_CHORES,
+        Chore("unused-media", timedelta(minutes=10), partial(purge_unused, settings=settings)),
+    )
 
 
 class BackgroundChores:

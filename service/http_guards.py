@@ -326,8 +326,11 @@ class LoadShedding:
         queue_seconds: float,
         auth_failure_delay: float,
         guarded_prefix: str = "/api/",
+        exempt: tuple[str, ...] = (),
     ) -> None:
         self.app = app
+        # Paths (prefixes) with their own bound, such as upload transfers that last minutes.
+        self.exempt = exempt
         self.limit = limit
         self.queue_seconds = queue_seconds
         self.auth_failure_delay = auth_failure_delay
@@ -342,7 +345,11 @@ class LoadShedding:
         return self._slots
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.guarded_prefix):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(self.guarded_prefix)
+            or (self.exempt and scope["path"].startswith(self.exempt))
+        ):
             await self.app(scope, receive, send)
             return
         slots = self._slots_for_loop()

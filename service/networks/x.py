@@ -41,6 +41,7 @@ from service.networks.base import (
     PostContent,
     SandboxResult,
 )
+from service.networks.media_rules import MB, MediaLimits
 from service.text import URL_PATTERN, find_urls, graphemes
 
 # Code points X counts as 1 (twitter-text config v3); every other code point counts 2.
@@ -110,6 +111,28 @@ RULES = XRules(
     visibilities=("public",),
     expects_call_to_action=True,
     default_base_url="https://api.x.com",
+)
+
+# Media (docs.x.com x-api/media quickstart, best practices): 4 photos, or 1 GIF, or 1 video.
+# Video: the older 512 MB / 140 s figures (pages disagree; newer ones say 8 GB / 20 min for
+# some accounts): the stricter one, so a post is refused here rather than at publish time.
+MEDIA_LIMITS = MediaLimits(
+    max_items=4,
+    max_images=4,
+    max_videos=1,
+    max_gifs=1,
+    image_formats=frozenset({"jpeg", "png", "gif", "webp"}),
+    max_image_bytes=5 * MB,
+    max_gif_bytes=15 * MB,
+    video_formats=frozenset({"mp4", "mov"}),
+    video_codecs=frozenset({"h264"}),
+    max_video_bytes=512 * MB,
+    min_video_seconds=0.5,
+    max_video_seconds=140,
+    max_video_fps=60,
+    video_aspect=(1 / 3, 3.0),
+    alt_text_limit=1000,
+    source="docs.x.com: x-api/media (quickstart, best practices)",
 )
 
 
