@@ -23,10 +23,15 @@ def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-def get_post_policy(settings: SettingsDep, user: CurrentUser, session: SessionDep) -> PostPolicy:
+def get_post_policy(
+    request: Request, settings: SettingsDep, user: CurrentUser, session: SessionDep
+) -> PostPolicy:
     """The guard's threshold and the caller's goals and spheres, loaded once per request."""
     return PostPolicy(
-        threshold=settings.guard_threshold, values=strategies.value_context(session, user)
+        threshold=settings.guard_threshold,
+        values=strategies.value_context(session, user),
+        require_alt_text=settings.require_alt_text,
+        media=request.app.state.media,
     )
 
 

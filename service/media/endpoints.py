@@ -364,13 +364,16 @@ def signed_file(token: str, request: Request) -> StreamingResponse:
         raise not_found("media link", token[:16])
     media, key, mime_type = found
     length = context.storage.size(key)
-    lifetime = 3600 if key != media.storage_key else 300
+    original = key == media.storage_key
+    lifetime = 300 if original else 3600
     return StreamingResponse(
         context.storage.read(key),
         media_type=mime_type,
         headers={
             "Content-Length": str(length),
-            "Content-Disposition": _disposition("inline", media.filename),
+            "Content-Disposition": _disposition(
+                "inline", media.filename if original else "thumbnail.jpg"
+            ),
             "Cache-Control": f"private, max-age={lifetime}",
         },
     )

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from sqlmodel import Session
 
 from service.accounts import service as accounts
 from service.concurrency import etag, require_if_match
@@ -34,15 +35,15 @@ router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
 IfMatch = Annotated[str | None, Header(description="The ETag from your last read of the post.")]
 
 
-def _respond(post: Post, response: Response, policy: PostPolicy) -> PostRead:
+def _respond(post: Post, response: Response, policy: PostPolicy, session: Session) -> PostRead:
     response.headers["ETag"] = etag(post.version)
-    return posts.to_read(post, policy.values)
+    return posts.read(session, post, policy)
 
 
 def _created(
     post: Post, response: Response, policy: PostPolicy, idempotency: Idempotency
 ) -> PostRead:
-    read = _respond(post, response, policy)
+    read = _respond(post, response, policy, idempotency.session)
     idempotency.complete(status.HTTP_201_CREATED, read, response.headers)
     return read
 
@@ -103,9 +104,7 @@ def list_posts(
         )
         assert key_time is not None
         next_cursor = encode_cursor(f"posts:{order}", [key_time.isoformat(), last.id])
-    return Page[PostRead](
-        items=[posts.to_read(p, policy.values) for p in rows], next_cursor=next_cursor
-    )
+    return Page[PostRead](items=posts.read_many(session, rows, policy), next_cursor=next_cursor)
 
 
 @router.get("/{post_id}", response_model=PostRead, responses=problem_responses(404))
@@ -116,7 +115,7 @@ def get_post(
     policy: PostPolicyDep,
     response: Response,
 ) -> PostRead:
-    return _respond(posts.get_or_404(session, user, post_id), response, policy)
+    return _respond(posts.get_or_404(session, user, post_id), response, policy, session)
 
 
 @router.patch(
@@ -140,7 +139,7 @@ def update_post(
     require_if_match(if_match, post.version, required=True)
     post = posts.update(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(
@@ -163,7 +162,7 @@ def schedule_post(
     require_if_match(if_match, post.version, required=False)
     post = posts.schedule(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(
@@ -181,7 +180,7 @@ def unschedule_post(
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(posts.unschedule(session, post), response, policy)
+    return _respond(posts.unschedule(session, post), response, policy, session)
 
 
 @router.post(
@@ -199,7 +198,7 @@ def cancel_post(
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(posts.cancel(session, post), response, policy)
+    return _respond(posts.cancel(session, post), response, policy, session)
 
 
 @router.post(
@@ -223,7 +222,7 @@ def resolve_post(
     require_if_match(if_match, post.version, required=False)
     post = posts.resolve_unknown(session, post, data)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(

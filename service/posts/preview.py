@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from service.accounts import service as accounts
 from service.db import utcnow
+from service.media import service as media
 from service.networks import rules_for
 from service.posts import repository
 from service.posts.schemas import (
@@ -24,6 +25,7 @@ from service.posts.service import (
     content_violations,
     cross_post_problem,
     find_cross_post,
+    media_violations,
     new_post,
     warnings_for,
 )
@@ -45,9 +47,14 @@ def preview(
         violations += [FieldViolation(**error) for error in refusal.extensions["errors"]]
     # A transient post, never added to the session: the same one POST /posts would build.
     post = new_post(user, account, data, goal, utcnow())
+    try:
+        attached = media.resolve(session, user.id, data.media)
+    except ProblemError as refusal:  # files that are not the user's or not finished
+        attached = []
+        violations += [FieldViolation(**error) for error in refusal.extensions["errors"]]
     violations += [
         FieldViolation(field=v.field, code=v.code, message=v.message)
-        for v in content_violations(post)
+        for v in content_violations(post) + media_violations(account, attached, policy)
     ]
     # Compared with every other account's post, as when scheduling: a copy's own source
     # counts too, so the composer can say it still needs rewriting.

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.fields import Flag, Line, LocalTime, Text, Timestamp
+from service.media.schemas import MAX_MEDIA_PER_POST, PostMediaIn, PostMediaRead
 from service.networks.base import Network
 from service.posts.models import PostState
 
@@ -49,6 +50,11 @@ class PostContentFields(BaseModel):
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
+    media: list[PostMediaIn] = Field(
+        default_factory=list,
+        max_length=MAX_MEDIA_PER_POST,
+        description="Uploaded files (POST /media/uploads), in the order they are shown.",
+    )
 
 
 class PostCreate(ScheduleFields, PostContentFields):
@@ -76,6 +82,11 @@ class PostUpdate(ScheduleFields):
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
+    media: list[PostMediaIn] | None = Field(
+        default=None,
+        max_length=MAX_MEDIA_PER_POST,
+        description="The post's files in order, replacing those it had; null or [] for none.",
+    )
 
 
 class ScheduleRequest(ScheduleFields):
@@ -135,6 +146,7 @@ class PostRead(BaseModel):
     published_at: AwareDatetime | None
     last_error: str | None
     warnings: list[PostWarning] = []
+    media: list[PostMediaRead] = Field(default=[], description="The post's files, in order.")
     created_at: AwareDatetime
     updated_at: AwareDatetime
     version: int
