@@ -205,23 +205,23 @@ def claim_upload(context: MediaContext, user: User, media_id: str, offset: int) 
     token = secrets.token_hex(16)
     with context.database.session() as session:
         media = get_or_404(session, user, media_id)
-        if media.state == MediaState.UPLOADING and repository.claim_upload(
+        stored, state = media.upload_offset, media.state
+        if state == MediaState.UPLOADING and repository.claim_upload(
             session, media_id, offset, token, now, now + LEASE
         ):
             session.commit()
             session.refresh(media)
             return Claim(media, token)
         session.rollback()
-    if media.upload_offset != offset:
+    if stored != offset:
         raise ProblemError(
             409,
             "upload-offset-mismatch",
             "Wrong upload offset",
-            f"The upload has {media.upload_offset:,} bytes; send Upload-Offset: "
-            f"{media.upload_offset} (ask with HEAD).",
-            upload_offset=media.upload_offset,
+            f"The upload has {stored:,} bytes; send Upload-Offset: {stored} (ask with HEAD).",
+            upload_offset=stored,
         )
-    if media.state == MediaState.READY:
+    if state == MediaState.READY:
         raise ProblemError(409, "upload-complete", "Upload complete", "The upload is complete.")
     problem = ProblemError(
         409,

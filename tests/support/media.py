@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,13 @@ def image_bytes(
     gps: bool = False,
     color: tuple[int, int, int] = (200, 30, 30),
     frames: int = 1,
+    noise: bool = False,
 ) -> bytes:
-    image = Image.new("RGB", size, color)
+    """An image file; ``noise`` makes it incompressible (as large as a photo of its size)."""
+    if noise:
+        image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    else:
+        image = Image.new("RGB", size, color)
     out = io.BytesIO()
     options: dict[str, Any] = {}
     if gps:
