@@ -536,6 +536,16 @@ class Attached:
 
 def resolve(session: Session, user_id: str, refs: Sequence[PostMediaIn]) -> list[Attached]:
     """The user's ready media for ``refs``, in order; 422 naming each one that is not."""
+    attached, errors = resolve_partly(session, user_id, refs)
+    if errors:
+        raise invalid(" ".join(e["message"] for e in errors), errors)
+    return attached
+
+
+def resolve_partly(
+    session: Session, user_id: str, refs: Sequence[PostMediaIn]
+) -> tuple[list[Attached], list[dict[str, str]]]:
+    """The media of ``refs`` that can be attached, and why the others cannot (a preview)."""
     found = repository.get_many(session, user_id, [ref.media_id for ref in refs])
     errors: list[dict[str, str]] = []
     attached: list[Attached] = []
@@ -563,9 +573,7 @@ def resolve(session: Session, user_id: str, refs: Sequence[PostMediaIn]) -> list
             continue
         alt = media.alt_text if ref.alt_text is None else ref.alt_text
         attached.append(Attached(media, alt))
-    if errors:
-        raise invalid(" ".join(e["message"] for e in errors), errors)
-    return attached
+    return attached, errors
 
 
 def current(session: Session, post_id: str) -> list[Attached]:

@@ -47,11 +47,9 @@ def preview(
         violations += [FieldViolation(**error) for error in refusal.extensions["errors"]]
     # A transient post, never added to the session: the same one POST /posts would build.
     post = new_post(user, account, data, goal, utcnow())
-    try:
-        attached = media.resolve(session, user.id, data.media)
-    except ProblemError as refusal:  # files that are not the user's or not finished
-        attached = []
-        violations += [FieldViolation(**error) for error in refusal.extensions["errors"]]
+    # Files that are not the user's or not finished are reported; the others are checked.
+    attached, refused = media.resolve_partly(session, user.id, data.media)
+    violations += [FieldViolation(**error) for error in refused]
     violations += [
         FieldViolation(field=v.field, code=v.code, message=v.message)
         for v in content_violations(post) + media_violations(account, attached, policy)
