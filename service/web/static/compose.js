@@ -18,6 +18,7 @@ import { formatDateTime, percent, snippet, toLocalInput, toLocalTime } from "./f
 import * as store from "./store.js";
 import { announce, describeError, errorBox, stateBadge } from "./ui.js";
 import { reviewBanner, strategyOrNull } from "./strategy-parts.js";
+import { mediaEditor } from "./media.js";
 
 const PREVIEW_DELAY_MS = 250;
 const GOALS = ["builds relationships", "advances my cause", "builds my personal brand"];
@@ -117,6 +118,14 @@ export async function renderCompose(main, { params }) {
     label: "Call to action",
     control: h("input", { name: "call_to_action", value: post?.call_to_action ?? "" }),
   });
+  const media = mediaEditor({
+    initial: post?.media ?? [],
+    disabled: !(!post || EDITABLE.has(post.state)),
+    onChange: () => {
+      forgetSaveError("media");
+      preview();
+    },
+  });
   const zone = post?.time_zone || store.preferredTimeZone();
   const planned =
     post?.scheduled_at && new Date(post.scheduled_at) > new Date()
@@ -213,6 +222,7 @@ export async function renderCompose(main, { params }) {
     cta.control.after(cta.hint);
     cta.control.setAttribute("aria-describedby", cta.hint.id);
     renderCounter(lastPreview ? lastPreview.text_length : null, info.text_limit);
+    media.setNetwork(info);
   }
 
   function content() {
@@ -226,6 +236,7 @@ export async function renderCompose(main, { params }) {
       visibility: visibility.control.value || null,
       call_to_action: value(cta),
       goal: value(goal),
+      media: media.value(),
     };
   }
 
@@ -375,7 +386,8 @@ export async function renderCompose(main, { params }) {
     const cross = serverCrossPost || lastPreview?.cross_post;
     const violations = lastPreview ? lastPreview.violations : [];
     const crossIsSource = cross && post && post.copied_from_id === cross.conflicting_post.id;
-    scheduleButton.disabled = !editable || Boolean(cross) || violations.length > 0;
+    scheduleButton.disabled =
+      !editable || Boolean(cross) || violations.length > 0 || media.uploading();
     // A copy may be saved while it still resembles its source; anything else the server refuses.
     draftButton.disabled = !editable || (Boolean(cross) && !crossIsSource) || violations.length > 0;
     why.textContent = !editable
@@ -568,6 +580,7 @@ export async function renderCompose(main, { params }) {
       visibility.wrap,
       h("div", { class: "row" }, goal.wrap, cta.wrap),
       goalList,
+      media.wrap,
     ),
     h(
       "fieldset",
