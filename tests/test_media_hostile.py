@@ -323,3 +323,33 @@ def test_upload_slots_are_bounded(make_client: AppFactory) -> None:
     # Nothing was stored meanwhile.
     assert client.head(location, headers=TUS).headers["Upload-Offset"] == "0"
     upload(client, image_bytes())  # and the slot is free again
+
+
+def test_a_stalled_request_ends_before_its_lease_can_pass_to_another(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that stops sending mid-body: its bytes are kept and the upload is free again
+    long before the lease could let a second request write beside it."""
+    from service.media import service as media_service
+
+    monkeypatch.setattr(media_service, "IDLE_SECONDS", 0.3)
+    data = image_bytes("PNG", (100, 100), noise=True)
+    location = create_upload(client, len(data)).headers["Location"]
+
+    async def stalled() -> object:
+        yield data[:500]
+        await asyncio.sleep(3)
+        yield data[500:]
+
+    async def run() -> int:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=dict(client.headers)
+        ) as async_client:
+            headers = {**TUS, "Upload-Offset": "0", "Content-Type": OCTETS}
+            answer = await async_client.patch(location, content=stalled(), headers=headers)
+            return answer.status_code
+
+    assert asyncio.run(run()) == 204
+    assert client.head(location, headers=TUS).headers["Upload-Offset"] == "500"
+    assert patch_bytes(client, location, 500, data[500:]).status_code == 204

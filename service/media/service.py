@@ -48,7 +48,12 @@ log = logging.getLogger("handpost.media")
 # A PATCH holds its upload this long, renewed while bytes keep coming.
 LEASE = timedelta(seconds=60)
 RENEW_EVERY_SECONDS = 15.0
-RENEW_EVERY_BYTES = 64 * 1024 * 1024
+# A request whose client sends nothing for this long ends (keeping what came) well before its
+# lease runs out, so a stalled request can never write beside the one that takes over.
+IDLE_SECONDS = 30.0
+# Reading a finished file (downloading it first, on S3) and thumbnailing it.
+FINALIZE_LEASE = timedelta(minutes=30)
+RENEW_EVERY_BYTES = 256 * 1024 * 1024
 # Bytes gathered from the connection before one write to storage (in a worker thread).
 WRITE_BATCH = 1024 * 1024
 THUMBNAIL_MIME = "image/jpeg"
@@ -239,7 +244,12 @@ def _raise(problem: ProblemError) -> Claim:
 
 
 def _save(
-    context: MediaContext, claim: Claim, offset: int, state: str | None, *, hold: bool
+    context: MediaContext,
+    claim: Claim,
+    offset: int,
+    state: str | None,
+    *,
+    hold: timedelta | None,
 ) -> bool:
     now = utcnow()
     with context.database.session() as session:
@@ -250,7 +260,7 @@ def _save(
             offset=offset,
             upload_state=state,
             now=now,
-            locked_until=now + LEASE if hold else None,
+            locked_until=now + hold if hold is not None else None,
         )
         session.commit()
     return kept
@@ -283,38 +293,39 @@ async def receive(
     )
     received = 0
     since_save = 0
-    last_save = asyncio.get_running_loop().time()
+    loop = asyncio.get_running_loop()
+    last_save = loop.time()
     batch = bytearray()
     disconnected = False
+    iterator = chunks.__aiter__()
     try:
-        try:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                received += len(chunk)
-                if received > room:
-                    raise UploadTooLong
-                batch += chunk
-                if len(batch) >= WRITE_BATCH:
-                    data, batch = bytes(batch), bytearray()
-                    await anyio.to_thread.run_sync(writer.write, data)
-                    since_save += len(data)
-                    now = asyncio.get_running_loop().time()
-                    if since_save >= RENEW_EVERY_BYTES or now - last_save >= RENEW_EVERY_SECONDS:
-                        offset, state = await anyio.to_thread.run_sync(writer.checkpoint)
-                        saved = await anyio.to_thread.run_sync(
-                            partial(_save, context, claim, offset, state, hold=True)
-                        )
-                        if not saved:
-                            raise ProblemError(
-                                409,
-                                "upload-busy",
-                                "Upload taken over",
-                                "The upload's lease ran out.",
-                            )
-                        since_save, last_save = 0, now
-        except ClientDisconnect:
-            disconnected = True
+        while True:
+            try:
+                async with asyncio.timeout(IDLE_SECONDS):
+                    chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            except (ClientDisconnect, TimeoutError):
+                disconnected = True  # gone or stalled: keep what came
+                break
+            received += len(chunk)
+            if received > room:
+                raise UploadTooLong
+            batch += chunk
+            now = loop.time()
+            due = now - last_save >= RENEW_EVERY_SECONDS
+            if len(batch) >= WRITE_BATCH or (due and batch):
+                data, batch = bytes(batch), bytearray()
+                await anyio.to_thread.run_sync(writer.write, data)
+                since_save += len(data)
+            if since_save >= RENEW_EVERY_BYTES or due:
+                offset, state = await anyio.to_thread.run_sync(writer.checkpoint)
+                saved = await anyio.to_thread.run_sync(
+                    partial(_save, context, claim, offset, state, hold=LEASE)
+                )
+                if not saved:
+                    raise _lease_lost()
+                since_save, last_save = 0, now
         if batch:
             await anyio.to_thread.run_sync(writer.write, bytes(batch))
         last = media.upload_offset + received == media.upload_length and not disconnected
@@ -323,7 +334,7 @@ async def receive(
         await anyio.to_thread.run_sync(writer.close)
     complete = offset == media.upload_length
     saved = await anyio.to_thread.run_sync(
-        partial(_save, context, claim, offset, state, hold=complete)
+        partial(_save, context, claim, offset, state, hold=FINALIZE_LEASE if complete else None)
     )
     if not saved:
         raise _lease_lost()
