@@ -24,6 +24,9 @@ from tests.support.media import (
     video_file,
 )
 
+# Media links are signed with a key derived from HANDPOST_SECRET_KEY (required on PostgreSQL).
+pytestmark = pytest.mark.usefixtures("secret_key")
+
 
 def test_discovery_names_the_protocol_and_its_extensions(client: TestClient) -> None:
     answer = client.options(UPLOADS)

@@ -28,6 +28,9 @@ from tests.support.media import (
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00" + b"\x00" * 200
 
+# Media links are signed with a key derived from HANDPOST_SECRET_KEY (required on PostgreSQL).
+pytestmark = pytest.mark.usefixtures("secret_key")
+
 
 def _refused(client: TestClient, data: bytes, code: str) -> None:
     created = create_upload(client, len(data), filename="x.png")

@@ -19,6 +19,9 @@ from tests.conftest import AppFactory
 from tests.support.api import assert_problem, create_account, create_post, in_seconds
 from tests.support.media import image_bytes, upload_ok, video_file
 
+# Media links are signed with a key derived from HANDPOST_SECRET_KEY (required on PostgreSQL).
+pytestmark = pytest.mark.usefixtures("secret_key")
+
 
 def _post(client: TestClient, account: dict[str, Any], text: str, media: list[Any], **extra: Any):
     return create_post(client, account["id"], text, media=media, **extra)

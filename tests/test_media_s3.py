@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import httpx
+import pytest
 from PIL import Image
 from sqlmodel import select
 
@@ -19,6 +20,9 @@ from tests.support.media import TUS, create_upload, image_bytes, patch_bytes
 from tests.support.s3 import S3Bucket
 
 MiB = 1024 * 1024
+
+# Media links are signed with a key derived from HANDPOST_SECRET_KEY (required on PostgreSQL).
+pytestmark = pytest.mark.usefixtures("secret_key")
 
 
 def test_an_upload_resumed_on_other_replicas_becomes_one_object(

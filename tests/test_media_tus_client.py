@@ -15,7 +15,8 @@ from tusclient import client as tus_client
 from tests.support.media import image_bytes
 from tests.support.server import ServiceProcess, create_user_with_cli, login, serve
 
-pytestmark = pytest.mark.slow
+# Media links are signed with a key derived from HANDPOST_SECRET_KEY (required on PostgreSQL).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("secret_key")]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from typing import Any
 import anyio
 from sqlmodel import Session
 
-from service.accounts.credentials import derived_key
+from service.accounts.credentials import SecretKeyMissing, derived_key
 from service.accounts.models import Account, AccountMode
 from service.config import Settings
 from service.db import Database, utcnow
@@ -103,6 +103,11 @@ class MediaContext:
 
     def thumbnail_url(self, media: Media, now: datetime | None = None) -> str | None:
         if media.thumbnail_key is None or media.state != MediaState.READY:
+            return None
+        try:
+            self.signing_key  # noqa: B018 - PostgreSQL without HANDPOST_SECRET_KEY has none
+        except SecretKeyMissing:
+            log.warning("media links need HANDPOST_SECRET_KEY; thumbnails are not linked")
             return None
         expires = links.expiry(now or utcnow(), 3600, rounded=True)
         token = links.sign(self.signing_key, links.SignedTarget(media.id, "thumb", expires))
@@ -513,14 +518,24 @@ def public_url(context: MediaContext, media: Media) -> tuple[str, datetime]:
             "Set HANDPOST_PUBLIC_URL to the address networks can reach this service at (or "
             "keep media in S3), so they can fetch the file.",
         )
+    try:
+        key = context.signing_key
+    except SecretKeyMissing as missing:
+        raise ProblemError(
+            409, "secret-key-missing", "No key to sign links", str(missing)
+        ) from None
     expires = links.expiry(now, seconds, rounded=False)
-    token = links.sign(context.signing_key, links.SignedTarget(media.id, "file", expires))
+    token = links.sign(key, links.SignedTarget(media.id, "file", expires))
     return f"{base}{links.PREFIX}{token}", now + timedelta(seconds=seconds)
 
 
 def signed_target(context: MediaContext, token: str) -> tuple[Media, str, str] | None:
     """The medium, storage key and type a ``/m/`` token grants, or None."""
-    target = links.verify(context.signing_key, token, utcnow())
+    try:
+        key = context.signing_key
+    except SecretKeyMissing:
+        return None
+    target = links.verify(key, token, utcnow())
     if target is None:
         return None
     with context.database.session(read_only=True) as session:

@@ -16,7 +16,8 @@ from tests.support.api import create_account
 from tests.support.media import image_bytes
 from tests.support.server import login
 
-pytestmark = pytest.mark.slow
+# Media links are signed with a key derived from HANDPOST_SECRET_KEY (required on PostgreSQL).
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("secret_key")]
 
 
 def test_attach_describe_reorder_and_save_media(page: Any, site: Site) -> None:
