@@ -159,9 +159,7 @@ def plain_copy(directory: Path, video: Path) -> float:
                 time.sleep(0.05)
         size = video.stat().st_size
         began = time.perf_counter()
-        status, _, _ = send(
-            port, "PUT", "/copy", {"Content-Length": str(size)}, file_chunks(video)
-        )
+        status, _, _ = send(port, "PUT", "/copy", {"Content-Length": str(size)}, file_chunks(video))
         elapsed = time.perf_counter() - began
         assert status == 204, status
         return size / elapsed

@@ -121,7 +121,7 @@ async def _claim_and_receive(
     "/uploads",
     status_code=status.HTTP_201_CREATED,
     response_model=MediaRead,
-    responses=problem_responses(409, 412, 413, 415),
+    responses=problem_responses(404, 409, 412, 413, 415, 503),
 )
 async def create_upload(
     request: Request,
@@ -236,7 +236,7 @@ async def upload_bytes(
         return Response(status_code=204, headers=tus.common_headers(new_offset))
 
 
-@router.delete("/uploads/{media_id}", status_code=204, responses=problem_responses(404, 409))
+@router.delete("/uploads/{media_id}", status_code=204, responses=problem_responses(404, 409, 412))
 def terminate_upload(
     media_id: str, user: CurrentUser, context: MediaDep, tus_resumable: TusResumable = None
 ) -> Response:

@@ -152,23 +152,23 @@ def replace_post_media(session: Session, post_id: str, items: Sequence[PostMedia
 
 def unused_candidates(session: Session, cutoff: datetime, now: datetime, limit: int) -> list[str]:
     """Media nobody used since ``cutoff`` (and deletions a dead replica left half done)."""
-    unused = ~exists().where(col(PostMedia.media_id) == col(Media.id))
-    statement = (
-        select(Media.id)
-        .where(
-            or_(
-                and_(
-                    col(Media.state).in_([MediaState.READY, MediaState.UPLOADING]),
-                    col(Media.last_used_at) < cutoff,
-                    or_(col(Media.locked_until).is_(None), col(Media.locked_until) < now),
-                    unused,
-                ),
-                and_(col(Media.state) == MediaState.DELETING, col(Media.locked_until) < now),
-            )
-        )
-        .limit(limit)
-    )
+    statement = select(Media.id).where(_deletable(cutoff, now)).limit(limit)
     return list(session.exec(statement))
+
+
+def _deletable(cutoff: datetime, now: datetime) -> Any:
+    """Unused (no post, not touched since ``cutoff``, no request holding it), or a deletion
+    whose claim ran out."""
+    unused = ~exists().where(col(PostMedia.media_id) == col(Media.id))
+    return or_(
+        and_(
+            col(Media.state).in_([MediaState.READY, MediaState.UPLOADING]),
+            col(Media.last_used_at) < cutoff,
+            or_(col(Media.locked_until).is_(None), col(Media.locked_until) < now),
+            unused,
+        ),
+        and_(col(Media.state) == MediaState.DELETING, col(Media.locked_until) < now),
+    )
 
 
 def claim_for_deletion(
@@ -176,21 +176,9 @@ def claim_for_deletion(
 ) -> Media | None:
     """Conditionally take one medium for deletion; None when another replica (or a post)
     got there first. The conditions are checked again inside the update."""
-    unused = ~exists().where(col(PostMedia.media_id) == col(Media.id))
     result = session.execute(
         update(Media)
-        .where(
-            col(Media.id) == media_id,
-            or_(
-                and_(
-                    col(Media.state).in_([MediaState.READY, MediaState.UPLOADING]),
-                    col(Media.last_used_at) < cutoff,
-                    or_(col(Media.locked_until).is_(None), col(Media.locked_until) < now),
-                    unused,
-                ),
-                and_(col(Media.state) == MediaState.DELETING, col(Media.locked_until) < now),
-            ),
-        )
+        .where(col(Media.id) == media_id, _deletable(cutoff, now))
         .values(state=MediaState.DELETING, locked_until=until)
     )
     if int(result.rowcount) != 1:  # type: ignore[attr-defined]

@@ -159,21 +159,26 @@ def media_violations(
     return found
 
 
+def _format_violation(
+    accepted: frozenset[str], name: str, index: int, item: MediaItem
+) -> Violation:
+    """``image-format`` or ``video-format``: a format the network does not take."""
+    listed = ", ".join(sorted(f.upper() for f in accepted)) or "none"
+    return _violation(
+        index,
+        f"{item.kind}-format",
+        f"{name} does not take {item.format.upper()} {item.kind}s ({item.label!r}); it takes "
+        f"{listed}.",
+    )
+
+
 def _image_violations(
     limits: MediaLimits, name: str, index: int, item: MediaItem
 ) -> list[Violation]:
     found: list[Violation] = []
     label = repr(item.label)
     if item.format not in limits.image_formats:
-        accepted = ", ".join(sorted(f.upper() for f in limits.image_formats))
-        return [
-            _violation(
-                index,
-                "image-format",
-                f"{name} does not take {item.format.upper()} images ({label}); it takes "
-                f"{accepted or 'none'}.",
-            )
-        ]
+        return [_format_violation(limits.image_formats, name, index, item)]
     byte_limit = limits.max_image_bytes
     if item.format == "gif" and limits.max_gif_bytes is not None:
         byte_limit = limits.max_gif_bytes
@@ -224,15 +229,7 @@ def _video_violations(
     found: list[Violation] = []
     label = repr(item.label)
     if item.format not in limits.video_formats:
-        accepted = ", ".join(sorted(f.upper() for f in limits.video_formats))
-        return [
-            _violation(
-                index,
-                "video-format",
-                f"{name} does not take {item.format.upper()} videos ({label}); it takes "
-                f"{accepted or 'none'}.",
-            )
-        ]
+        return [_format_violation(limits.video_formats, name, index, item)]
     if limits.video_codecs is not None and (item.video_codec or "") not in limits.video_codecs:
         accepted = ", ".join(sorted(limits.video_codecs))
         found.append(
