@@ -246,3 +246,27 @@ def test_uploads_have_their_own_size_limit(make_client: AppFactory) -> None:
         413,
         "body-too-large",
     )
+
+
+def test_an_upload_whose_last_request_died_before_reading_it_is_finished_by_an_empty_patch(
+    client: TestClient, database: object
+) -> None:
+    from sqlmodel import select
+
+    from service.media.models import Media
+
+    data = image_bytes("PNG", (90, 90), noise=True)
+    media = upload_ok(client, data, alt_text="x")
+    stored = client.get(media["content_url"]).content
+    # As if the process died after the last byte was stored but before the file was read.
+    with database.session() as session:  # type: ignore[attr-defined]
+        row = session.exec(select(Media).where(Media.id == media["id"])).one()
+        row.state = "uploading"
+        session.add(row)
+        session.commit()
+    location = f"{UPLOADS}/{media['id']}"
+    assert client.head(location, headers=TUS).headers["Upload-Offset"] == str(len(data))
+    assert patch_bytes(client, location, len(data), b"").status_code == 204
+    again = client.get(f"/api/v1/media/{media['id']}").json()
+    assert again["state"] == "ready"
+    assert client.get(media["content_url"]).content == stored

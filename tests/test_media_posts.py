@@ -61,6 +61,17 @@ def test_a_post_lists_its_media_in_order_with_alt_text_each(client: TestClient) 
         url, json={"text": "One picture from the trip"}, headers={"If-Match": '"2"'}
     )
     assert [m["media_id"] for m in kept.json()["media"]] == [first["id"]]
+    # An edit is held to the rules too, and a refused edit changes nothing.
+    many = [upload_ok(client, image_bytes(color=(9, i, 9)), alt_text="m") for i in range(4)]
+    refused = client.patch(
+        url,
+        json={"media": [{"media_id": m["id"]} for m in [first, *many]]},
+        headers={"If-Match": '"3"'},
+    )
+    assert assert_problem(refused, 422, "validation-error")["errors"][0]["code"] == (
+        "too-many-media"
+    )
+    assert [m["media_id"] for m in client.get(url).json()["media"]] == [first["id"]]
     # Used media cannot be deleted.
     assert_problem(client.delete(f"/api/v1/media/{first['id']}"), 409, "media-in-use")
     assert client.delete(f"/api/v1/media/{second['id']}").status_code == 204

@@ -293,6 +293,17 @@ async def receive(
 
     media = claim.media
     room = media.upload_length - media.upload_offset
+    if room == 0:
+        # Every byte arrived before, but the request that finished it died before the file
+        # was read: an empty PATCH at the end finishes it (never reopen the stored bytes).
+        saved = await anyio.to_thread.run_sync(
+            partial(
+                _save, context, claim, media.upload_offset, media.upload_state, hold=FINALIZE_LEASE
+            )
+        )
+        if not saved:
+            raise _lease_lost()
+        return media.upload_offset, False
     writer = await anyio.to_thread.run_sync(
         context.storage.writer, media.storage_key, media.upload_offset, media.upload_state
     )
