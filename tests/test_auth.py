@@ -29,7 +29,10 @@ def test_every_api_endpoint_but_login_requires_a_token(anonymous: TestClient) ->
         for method in operations:
             url = path.replace("{", "").replace("}", "")
             response = anonymous.request(method.upper(), url, json={})
-            assert_problem(response, 401, "unauthenticated")
+            if method == "head":  # an answer to HEAD has no body (tus: the upload's offset)
+                assert response.status_code == 401
+            else:
+                assert_problem(response, 401, "unauthenticated")
             assert response.headers["www-authenticate"].startswith("Bearer")
             checked += 1
     assert checked >= 15
