@@ -22,9 +22,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -188,11 +188,17 @@ def has_table(url: str, table: str) -> bool:
     return bool(query(url, sql, (table,))[0][0])
 
 
-def insert_posts(url: str, rows: Iterable[Sequence[Any]], chunk: int = 50_000) -> int:
+def insert_posts(
+    url: str,
+    rows: Iterable[Sequence[Any]],
+    chunk: int = 50_000,
+    fingerprints: Callable[[str], list[int]] | None = None,
+) -> int:
     """Bulk-insert rows of POST_COLUMNS, with the guard's fingerprint rows where the schema
-    has them (``service.guard.fingerprints`` of each post's guard_text), chunk by chunk."""
+    has them (``service.guard.fingerprints`` of each post's guard_text, unless another
+    ``fingerprints`` function is given), chunk by chunk."""
     fingerprinted = has_table(url, "post_fingerprints")
-    if fingerprinted:
+    if fingerprinted and fingerprints is None:
         from service.guard import fingerprints
     total = 0
     iterator = iter(rows)
@@ -203,6 +209,7 @@ def insert_posts(url: str, rows: Iterable[Sequence[Any]], chunk: int = 50_000) -
                 return total
             total += _insert(connection, url, "posts", POST_COLUMNS, batch)
             if fingerprinted:
+                assert fingerprints is not None
                 post_id, user_id, guard_text = (
                     POST_COLUMNS.index(name) for name in ("id", "user_id", "guard_text")
                 )
@@ -551,6 +558,58 @@ def post_row(
         created_at,
         created_at,
         1,
+    )
+
+
+def history_rows(
+    user_id: str,
+    accounts: Sequence[tuple[str, str]],
+    size: int,
+    texts: TextFactory,
+) -> Iterator[tuple[Any, ...]]:
+    """``size`` posts of a user over three years, round-robin over ``accounts`` (id, network):
+    the newest tenth still queued, the rest published."""
+    now = datetime.now(UTC)
+    rng = random.Random(size)
+    for serial in range(size):
+        account_id, network = accounts[serial % len(accounts)]
+        text, guard_text = texts.text(serial)
+        age = (size - serial) / size
+        if age < 0.1:
+            state = "scheduled"
+            scheduled = now + timedelta(days=rng.uniform(1, 60))
+            created = now - timedelta(days=age * 1000)
+        else:
+            state = "published"
+            scheduled = now - timedelta(days=age * 1000)
+            created = scheduled - timedelta(days=rng.uniform(0, 3))
+        yield post_row(
+            user_id=user_id,
+            account_id=account_id,
+            network=network,
+            text=text,
+            guard_text=guard_text,
+            state=state,
+            scheduled_at=scheduled,
+            created_at=created,
+        )
+
+
+def probe_post(user_id: str, account_id: str, network: str, text: str) -> Any:
+    """A new scheduled post, not stored, for timing the guard's check on it."""
+    from service.guard import normalise
+    from service.posts.models import Post, PostState
+
+    guard_text = normalise(text)
+    return Post(
+        user_id=user_id,
+        account_id=account_id,
+        network=network,
+        text=text,
+        visibility="public",
+        state=PostState.SCHEDULED,
+        guard_text=guard_text,
+        guard_length=len(guard_text),
     )
 
 

@@ -15,7 +15,6 @@ its growth with the user's post count is not hidden behind the rest of a request
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import threading
 import time
@@ -40,35 +39,10 @@ def seed_user(
     accounts = [
         common.create_account(client, network, f"{user.username}-{network}") for network in NETWORKS
     ]
-    now = datetime.now(UTC)
-    rng = random.Random(size)
-
-    def rows() -> Any:
-        for serial in range(size):
-            account = accounts[serial % len(accounts)]
-            text, guard_text = texts.text(serial)
-            # The newest tenth is still queued; the rest went out over the past three years.
-            age = (size - serial) / size
-            if age < 0.1:
-                state = "scheduled"
-                scheduled = now + timedelta(days=rng.uniform(1, 60))
-                created = now - timedelta(days=age * 1000)
-            else:
-                state = "published"
-                scheduled = now - timedelta(days=age * 1000)
-                created = scheduled - timedelta(days=rng.uniform(0, 3))
-            yield common.post_row(
-                user_id=user.user_id,
-                account_id=account["id"],
-                network=account["network"],
-                text=text,
-                guard_text=guard_text,
-                state=state,
-                scheduled_at=scheduled,
-                created_at=created,
-            )
-
-    common.insert_posts(url, rows())
+    common.insert_posts(
+        url,
+        common.history_rows(user.user_id, [(a["id"], a["network"]) for a in accounts], size, texts),
+    )
     return accounts
 
 
@@ -155,12 +129,10 @@ class Lister:
 def guard_cost(url: str, user: common.BenchUser, texts: common.TextFactory, probes: int) -> float:
     """Median ms of the guard's database check for a new post of this user (no match)."""
     from service.db import Database
-    from service.guard import normalise
-    from service.posts.models import Post, PostState
     from service.posts.service import PostPolicy, find_cross_post
 
     database = Database(url)
-    policy = PostPolicy(threshold=0.9)
+    policy = PostPolicy()
     [(account_id, network)] = common.query(
         url,
         "SELECT id, network FROM accounts WHERE user_id = ? AND network = 'mastodon'",
@@ -169,18 +141,7 @@ def guard_cost(url: str, user: common.BenchUser, texts: common.TextFactory, prob
     timings = []
     try:
         for serial in range(10_000_000, 10_000_000 + probes):
-            text, _ = texts.text(serial)
-            guard_text = normalise(text)
-            post = Post(
-                user_id=user.user_id,
-                account_id=account_id,
-                network=network,
-                text=text,
-                visibility="public",
-                state=PostState.SCHEDULED,
-                guard_text=guard_text,
-                guard_length=len(guard_text),
-            )
+            post = common.probe_post(user.user_id, account_id, network, texts.text(serial)[0])
             with database.session(read_only=True) as session:
                 began = time.perf_counter()
                 find_cross_post(session, post, policy, exclude_source=False)

@@ -155,7 +155,7 @@ def captured_statements(url: str) -> list[tuple[str, str, Any]]:
                 guard_text=guard_text,
                 guard_length=len(guard_text),
             )
-            find_cross_post(session, probe, PostPolicy(threshold=0.9), exclude_source=False)
+            find_cross_post(session, probe, PostPolicy(), exclude_source=False)
             label = ""
             session.rollback()
     finally:

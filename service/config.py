@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.db import PoolLimits
+from service.guard import policy as guard
+from service.guard.match import DEFAULT_THRESHOLD
 from service.outbound import OutboundPolicy
 
 
@@ -43,7 +45,13 @@ class Settings(BaseSettings):
     port: int = 8000
     # Where this process runs the dispatcher: `serve` dispatches too unless this is false.
     dispatch: bool = True
-    guard_threshold: float = Field(default=0.9, gt=0, le=1)
+    # The cross-post guard's limits (service.guard.policy; README, "Configuration").
+    guard_threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, le=1)
+    guard_copied_share: float = Field(default=guard.DEFAULT_COPIED_SHARE, gt=0, le=1)
+    guard_line_added_share: float = Field(default=guard.DEFAULT_LINE_ADDED_SHARE, gt=0, le=1)
+    guard_line_added_chars: int = Field(default=guard.DEFAULT_LINE_ADDED_CHARS, ge=0)
+    guard_whole_share: float = Field(default=guard.DEFAULT_WHOLE_SHARE, gt=0, le=1)
+    guard_min_copied_chars: int = Field(default=guard.DEFAULT_MIN_COPIED_CHARS, ge=0)
     # Posts reached later than this after their time are marked missed, not published.
     missed_grace_seconds: float = Field(default=1800, ge=0)
     # The dispatcher also looks at the database this often, for posts written by other replicas.
@@ -116,9 +124,12 @@ class Settings(BaseSettings):
     # JSON bodies: members (keys and array items) in all, and nesting depth.
     max_json_members: int = Field(default=2_000, ge=10)
     max_json_depth: int = Field(default=32, ge=2, le=1000)
-    # Load shedding: requests handled at once by this process; others queue this long at
-    # most, then get 503 with Retry-After instead of waiting on the database.
-    max_concurrent_requests: int = Field(default=8, ge=1)
+    # Load shedding: API requests handled at once by this process (one Python process runs
+    # one thread at a time, so more only costs each of them CPU), and apart from those, the
+    # requests that mostly wait on another server (login, connect, accounts, webhooks,
+    # media). Others queue this long at most, then get 503 with Retry-After.
+    max_concurrent_requests: int = Field(default=1, ge=1)
+    max_concurrent_waiting_requests: int = Field(default=8, ge=1)
     request_queue_seconds: float = Field(default=2.0, ge=0)
     # A request with an unknown, expired or revoked token gets its 401 this much later,
     # without holding any capacity: a flood of bad tokens cannot crowd out real users.

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from service.config import Settings
 from service.db import SessionDep, on_commit
-from service.posts.service import PostPolicy
+from service.posts.service import PostPolicy, guard_policy
 from service.strategy import service as strategies
 from service.users.auth import CurrentUser
 
@@ -26,9 +26,9 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 def get_post_policy(
     request: Request, settings: SettingsDep, user: CurrentUser, session: SessionDep
 ) -> PostPolicy:
-    """The guard's threshold and the caller's goals and spheres, loaded once per request."""
+    """The guard's limits and the caller's goals and spheres, loaded once per request."""
     return PostPolicy(
-        threshold=settings.guard_threshold,
+        guard=guard_policy(settings),
         values=strategies.value_context(session, user),
         require_alt_text=settings.require_alt_text,
         media=request.app.state.media,

@@ -306,12 +306,17 @@ class _Slots:
 
 
 class LoadShedding:
-    """At most ``limit`` API requests at once; the rest wait in line, then get a quick 503.
+    """A few API requests at once; the rest wait in line, then get a quick 503.
 
-    The database has a fixed number of connections and SQLite one writer: a request let in
-    beyond that only waits inside, holding a thread, until it fails. Waiting here instead
-    costs nothing, and a request that cannot start within ``queue_seconds`` gets a 503
-    problem with Retry-After at once. Health probes and static files are never held back.
+    One process runs Python one thread at a time (the GIL): requests that compute (nearly all,
+    since the database answers in well under a millisecond) go fastest one after another, and
+    each request let in beside them costs every one of them more CPU (a list page took 7 ms
+    alone and 12 ms with three others). So the ``limit`` of the main lane is small. Requests
+    that mostly wait on another server (logging in, connecting an account, checking a webhook
+    address, uploads) have a lane of their own, ``waiting_limit`` wide, matched by path
+    prefix, so a slow network never holds up the rest. A request that cannot start within
+    ``queue_seconds`` gets a 503 problem with Retry-After at once. Health probes and static
+    files are never held back.
 
     A request whose token was refused (401 with an Authorization header) gives its slot back
     and gets its answer ``auth_failure_delay`` later: a client flooding bad tokens then sends
@@ -325,24 +330,29 @@ class LoadShedding:
         limit: int,
         queue_seconds: float,
         auth_failure_delay: float,
+        waiting_limit: int = 8,
+        waiting_prefixes: tuple[str, ...] = (),
         guarded_prefix: str = "/api/",
         exempt: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         # Paths (prefixes) with their own bound, such as upload transfers that last minutes.
         self.exempt = exempt
-        self.limit = limit
+        self.limits = {"main": limit, "waiting": waiting_limit}
         self.queue_seconds = queue_seconds
         self.auth_failure_delay = auth_failure_delay
+        self.waiting_prefixes = waiting_prefixes
         self.guarded_prefix = guarded_prefix
-        self._slots: _Slots | None = None
+        self._lanes: dict[str, _Slots] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _slots_for_loop(self) -> _Slots:
+    def _lane(self, path: str) -> _Slots:
         loop = asyncio.get_running_loop()
-        if self._slots is None or self._loop is not loop:
-            self._slots, self._loop = _Slots(self.limit), loop
-        return self._slots
+        if self._loop is not loop:
+            self._lanes = {name: _Slots(limit) for name, limit in self.limits.items()}
+            self._loop = loop
+        waiting = bool(self.waiting_prefixes) and path.startswith(self.waiting_prefixes)
+        return self._lanes["waiting" if waiting else "main"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -352,7 +362,7 @@ class LoadShedding:
         ):
             await self.app(scope, receive, send)
             return
-        slots = self._slots_for_loop()
+        slots = self._lane(scope["path"])
         if not await slots.acquire(self.queue_seconds):
             await send_problem(
                 send,

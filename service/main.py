@@ -46,6 +46,16 @@ from service.web.endpoints import router as web_router
 
 log = logging.getLogger("handpost")
 
+# API routes that mostly wait on something else (a password hash, another server, a client's
+# upload): they get a lane of their own in the load shedder (see LoadShedding).
+WAITING_ROUTES = (
+    "/api/v1/auth/login",
+    "/api/v1/accounts",
+    "/api/v1/connect",
+    "/api/v1/webhooks",
+    "/api/v1/media",
+)
+
 
 def create_app(settings: Settings | None = None, *, dispatch: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -129,8 +139,10 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         limit=settings.max_concurrent_requests,
         queue_seconds=settings.request_queue_seconds,
         auth_failure_delay=settings.auth_failure_delay_seconds,
-        # An upload holds its connection for minutes: uploads have their own bound
-        # (HANDPOST_MEDIA_UPLOAD_CONCURRENCY) instead of taking the API's request slots.
+        waiting_limit=settings.max_concurrent_waiting_requests,
+        waiting_prefixes=WAITING_ROUTES,
+        # An upload transfer holds its connection for minutes: uploads have their own bound
+        # (HANDPOST_MEDIA_UPLOAD_CONCURRENCY) instead of taking either lane's slots.
         exempt=(UPLOADS_PATH,),
     )
     # Cheap refusals come before the queue: a token refused before, or an oversized request,

@@ -17,7 +17,12 @@ from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
 # The loopback network emulator (tests/emulator): fixtures `emulator` and `network`.
-pytest_plugins = ["tests.emulator.fixtures", "tests.support.live", "tests.support.s3"]
+pytest_plugins = [
+    "tests.emulator.fixtures",
+    "tests.support.live",
+    "tests.realservers.fixtures",
+    "tests.support.s3",
+]
 
 
 @pytest.fixture(params=database_kinds())

@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from service.db import Database
 from service.users import repository as users_repository
 from service.users import service as users
-from tests.support.databases import database_kinds, fresh_database
-from tests.support.server import ServiceProcess, create_user_with_cli, serve
+from tests.support.databases import database_kinds
+from tests.support.server import ServiceProcess, served
 
 ROOT = Path(__file__).resolve().parent.parent
 # A body over the size limit is rightly refused with 413 before it is read; schemathesis does
@@ -87,28 +87,21 @@ def _seed(base_url: str, token: str) -> dict[str, str]:
 def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Target]:
-    tmp_path = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    with fresh_database(request.param, tmp_path) as url:
-        create_user_with_cli(url, "fuzzer", "fuzzer-password-1")
-        service = serve(
-            tmp_path,
-            url,
-            HANDPOST_DISPATCH="false",
-            HANDPOST_SECRET_KEY_FILE=str(tmp_path / "handpost.key"),
-            HANDPOST_LOGIN_MAX_FAILURES="1000",
-            HANDPOST_AUTH_FAILURE_DELAY_SECONDS="0",
-            HANDPOST_LOG_LEVEL="WARNING",
+    with served(
+        request.param,
+        tmp_path_factory.mktemp(f"fuzz-{request.param}"),
+        {"fuzzer": "fuzzer-password-1"},
+        HANDPOST_LOGIN_MAX_FAILURES="1000",
+        HANDPOST_AUTH_FAILURE_DELAY_SECONDS="0",
+        HANDPOST_LOG_LEVEL="WARNING",
+    ) as server:
+        yield Target(
+            request.param,
+            server.service,
+            server.database_url,
+            server.token,
+            _seed(server.service.base_url, server.token),
         )
-        try:
-            with httpx.Client(base_url=service.base_url) as anonymous:
-                login = anonymous.post(
-                    "/api/v1/auth/login",
-                    json={"username": "fuzzer", "password": "fuzzer-password-1"},
-                )
-            token = login.json()["access_token"]
-            yield Target(request.param, service, url, token, _seed(service.base_url, token))
-        finally:
-            service.stop()
 
 
 @schema.parametrize()

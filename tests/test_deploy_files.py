@@ -212,6 +212,7 @@ def test_dockerfile_copies_exactly_what_the_package_needs() -> None:
     assert {s.rstrip("/") for s in sources} == {
         "pyproject.toml",
         "README.md",
+        "constraints.txt",
         "service",
         "migrations",
     }

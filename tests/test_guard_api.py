@@ -135,15 +135,18 @@ def test_the_threshold_is_configurable(make_client: AppFactory) -> None:
 
 
 def test_the_guard_runs_again_at_publish_time(make_client: AppFactory, database: Database) -> None:
-    """A looser threshold let two near-copies in; the stricter one refuses the second at publish."""
-    loose = make_client(dispatch=False, guard_threshold=1.0)
+    """Looser limits let two near-copies in; the stricter ones refuse the second at publish."""
+    # The second text is the first with a line added: every measure must be loosened.
+    loose = make_client(
+        dispatch=False, guard_threshold=1.0, guard_copied_share=1.0, guard_line_added_share=1.0
+    )
     mastodon, linkedin = create_account(loose, "mastodon"), create_account(loose, "linkedin")
     first = create_post(loose, mastodon["id"], ORIGINAL, publish_now=True).json()
     second = create_post(
         loose, linkedin["id"], ORIGINAL + " Nähdään!", scheduled_at=in_seconds(1)
     ).json()
 
-    strict = make_client(dispatch=True, guard_threshold=0.9)
+    strict = make_client(dispatch=True)
     wait_for(lambda: post_state(strict, second["id"]) == "failed")
     assert post_state(strict, first["id"]) == "published"
     log = strict.get("/api/v1/publish-log", params={"post_id": second["id"]}).json()["items"]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import Session, col, delete, select
 
+from migrations import guard_fingerprints
 from service import guard
+from service.db import Database
 from service.guard import GUARANTEED_RUN, fingerprints, normalise
+from service.migrate import alembic_config, upgrade
+from service.posts.models import Post, PostFingerprint
 from tests.support.api import assert_problem, create_account, create_post, distinct_text
+from tests.support.rows import insert_post
 
 word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäö", min_size=1, max_size=8)
 words = st.lists(word, min_size=0, max_size=30)
@@ -45,10 +52,31 @@ def test_empty_short_and_link_only_forms() -> None:
     assert fingerprints(link_only) == fingerprints(normalise("http://www.example.org/a/"))
 
 
-def test_a_post_keeps_only_a_fraction_of_its_shingles() -> None:
-    text = normalise(distinct_text(1, words=40))
+def test_a_long_post_keeps_only_a_fraction_of_its_shingles() -> None:
+    text = normalise(" ".join(distinct_text(seed) for seed in range(5)))
+    assert len(text.split()) > guard.fingerprint.ALL_SHINGLES_UP_TO
     shingles = len(text.split()) - guard.fingerprint.SHINGLE_WORDS + 1
     assert 0 < len(fingerprints(text)) < shingles
+
+
+def test_a_short_post_keeps_every_shingle() -> None:
+    """Short posts have short sentences: a copy may share only four words in a row."""
+    text = normalise(distinct_text(1, words=40))
+    shingles = len(text.split()) - guard.fingerprint.SHINGLE_WORDS + 1
+    assert len(fingerprints(text)) == shingles
+
+
+# Together at most ALL_SHINGLES_UP_TO (40) words: 16 + 8 + 16.
+side = st.lists(word, max_size=16)
+
+
+@given(before_a=side, before_b=side, run=st.lists(word, min_size=4, max_size=8),
+       after_a=side, after_b=side)  # fmt: skip
+def test_short_posts_sharing_four_words_in_a_row_share_a_fingerprint(
+    before_a: list[str], before_b: list[str], run: list[str], after_a: list[str], after_b: list[str]
+) -> None:
+    a, b = before_a + run + after_a, before_b + run + after_b
+    assert set(fingerprints(form(a))) & set(fingerprints(form(b)))
 
 
 @pytest.fixture
@@ -93,3 +121,62 @@ def test_fingerprints_follow_an_edited_text(client: TestClient) -> None:
     # ...while the new wording is still guarded.
     repeat = create_post(client, linkedin["id"], distinct_text(99, words=20) + "!")
     assert_problem(repeat, 409, "cross-post")
+
+
+def test_the_migration_gives_short_posts_every_shingle(
+    database: Database, database_url: str, client: TestClient
+) -> None:
+    """Posts fingerprinted before 0004_guard kept only winnowed shingles above nine words."""
+    mastodon = create_account(client, "mastodon")
+    texts = {
+        "tiny": "Ship it on Friday",
+        "short": " ".join(distinct_text(seed) for seed in range(2)),  # about 30 words
+        "long": " ".join(distinct_text(seed) for seed in range(2, 7)),  # about 75 words
+    }
+    ids = {name: insert_post(database, mastodon["id"], text) for name, text in texts.items()}
+    command.downgrade(alembic_config(database_url), "0003")
+    short = fingerprints(normalise(texts["short"]))
+    with database.session() as session:  # as 0002 left it: a fraction of the shingles
+        session.execute(delete(PostFingerprint).where(col(PostFingerprint.post_id) == ids["short"]))
+        session.add_all(
+            PostFingerprint(user_id=mastodon_owner(session, ids["short"]), fingerprint=f,
+                            post_id=ids["short"])
+            for f in short[::3]
+        )  # fmt: skip
+        session.commit()
+
+    upgrade(database_url)
+
+    with database.session() as session:
+        for name, text in texts.items():
+            stored = session.exec(
+                select(PostFingerprint.fingerprint).where(PostFingerprint.post_id == ids[name])
+            ).all()
+            assert sorted(stored) == fingerprints(normalise(text)), name
+
+
+def mastodon_owner(session: Session, post_id: str) -> str:
+    post = session.get(Post, post_id)
+    assert post is not None
+    return post.user_id
+
+
+def test_the_migrations_fill_walks_every_post_batch_by_batch(
+    database: Database, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What 0002 ran on the posts already stored (and 0004_guard on the short ones)."""
+    monkeypatch.setattr(guard_fingerprints, "BATCH", 2)
+    mastodon = create_account(client, "mastodon")
+    texts = [OLD, distinct_text(1), " ".join(distinct_text(seed) for seed in range(2, 7))]
+    texts += [distinct_text(seed) for seed in range(10, 13)]
+    ids = [insert_post(database, mastodon["id"], text) for text in texts]
+    with database.engine.begin() as connection:
+        connection.execute(delete(PostFingerprint))
+        guard_fingerprints.fingerprint_posts(connection, needs=lambda _text: True, replace=False)
+
+    with database.session() as session:
+        for post_id, text in zip(ids, texts, strict=True):
+            stored = session.exec(
+                select(PostFingerprint.fingerprint).where(PostFingerprint.post_id == post_id)
+            ).all()
+            assert sorted(stored) == fingerprints(normalise(text))

@@ -219,3 +219,35 @@ def test_an_unhandled_error_is_a_problem_with_the_request_id(
     assert body["request_id"] == response.headers["x-request-id"]
     assert "a bug" not in response.text  # no internals leak to the client
     assert response.headers["content-security-policy"]
+
+
+def test_a_busy_process_sheds_load_and_keeps_a_lane_for_waiting_requests(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One request computing at a time: another gets a quick 503 with Retry-After, while a
+    request of the waiting lane (one that mostly waits on another server) still gets in."""
+    import threading
+    import time
+
+    from service.posts import repository as posts_repository
+
+    started = threading.Event()
+    original = posts_repository.list_page
+
+    def slow_list(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        time.sleep(1.5)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(posts_repository, "list_page", slow_list)
+    client = make_client(dispatch=False, max_concurrent_requests=1, request_queue_seconds=0)
+    slow: list[int] = []
+    thread = threading.Thread(target=lambda: slow.append(client.get("/api/v1/posts").status_code))
+    thread.start()
+    assert started.wait(5)
+    shed = client.get("/api/v1/strategy")
+    assert_problem(shed, 503, "overloaded")
+    assert shed.headers["retry-after"] == "1"
+    assert client.get("/api/v1/accounts").status_code == 200  # the waiting lane
+    thread.join()
+    assert slow == [200]

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from tests.support.api import assert_problem
-from tests.support.databases import database_kinds, fresh_database
-from tests.support.server import ServiceProcess, create_user_with_cli, serve
+from tests.support.databases import database_kinds
+from tests.support.server import ServiceProcess, create_user_with_cli, served
 
 PASSWORD = "owner-password-123"
 METRICS_TOKEN = "scrape-token-123"
@@ -42,30 +42,17 @@ def running(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Running]:
     """One server per database for the module, with small limits so tests can reach them."""
-    tmp_path = tmp_path_factory.mktemp(f"internet-{request.param}")
-    with fresh_database(request.param, tmp_path) as url:
-        create_user_with_cli(url, "owner", PASSWORD)
-        create_user_with_cli(url, "other", PASSWORD)
-        service = serve(
-            tmp_path,
-            url,
-            HANDPOST_DISPATCH="false",
-            HANDPOST_SECRET_KEY_FILE=str(tmp_path / "handpost.key"),
-            HANDPOST_METRICS_TOKEN=METRICS_TOKEN,
-            HANDPOST_TRUSTED_PROXIES="127.0.0.2",
-            HANDPOST_LOGIN_DELAY_SECONDS="0.5",
-            HANDPOST_AUTH_FAILURE_DELAY_SECONDS="1.5",
-            HANDPOST_MAX_HEADER_BYTES="16384",
-        )
-        try:
-            with httpx.Client(base_url=service.base_url) as anonymous:
-                login = anonymous.post(
-                    "/api/v1/auth/login", json={"username": "owner", "password": PASSWORD}
-                )
-                assert login.status_code == 200, login.text
-            yield Running(service, url, login.json()["access_token"])
-        finally:
-            service.stop()
+    with served(
+        request.param,
+        tmp_path_factory.mktemp(f"internet-{request.param}"),
+        {"owner": PASSWORD, "other": PASSWORD},
+        HANDPOST_METRICS_TOKEN=METRICS_TOKEN,
+        HANDPOST_TRUSTED_PROXIES="127.0.0.2",
+        HANDPOST_LOGIN_DELAY_SECONDS="0.5",
+        HANDPOST_AUTH_FAILURE_DELAY_SECONDS="1.5",
+        HANDPOST_MAX_HEADER_BYTES="16384",
+    ) as server:
+        yield Running(server.service, server.database_url, server.token)
 
 
 def login(

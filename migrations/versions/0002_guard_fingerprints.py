@@ -18,14 +18,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from service.guard.fingerprint import fingerprints
+from migrations.guard_fingerprints import fingerprint_posts
 
 revision: str = '0002'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-BATCH = 5000
 
 
 def upgrade() -> None:
@@ -50,31 +48,7 @@ def upgrade() -> None:
 
 def _fill_fingerprints() -> None:
     """Fingerprint the posts already stored, in batches, in key order."""
-    connection = op.get_bind()
-    table = sa.table(
-        'post_fingerprints',
-        sa.column('user_id', sa.String),
-        sa.column('fingerprint', sa.BigInteger),
-        sa.column('post_id', sa.String),
-    )
-    after = ''
-    while True:
-        rows = connection.execute(
-            sa.text(
-                'SELECT id, user_id, guard_text FROM posts WHERE id > :after ORDER BY id LIMIT :n'
-            ),
-            {'after': after, 'n': BATCH},
-        ).all()
-        if not rows:
-            return
-        values = [
-            {'user_id': user_id, 'fingerprint': fingerprint, 'post_id': post_id}
-            for post_id, user_id, guard_text in rows
-            for fingerprint in fingerprints(guard_text)
-        ]
-        if values:
-            connection.execute(table.insert(), values)
-        after = rows[-1][0]
+    fingerprint_posts(op.get_bind(), needs=lambda _text: True, replace=False)
 
 
 def downgrade() -> None:

@@ -88,23 +88,33 @@ def list_page(
     return list(session.exec(statement.limit(limit)))
 
 
+@dataclass(frozen=True)
+class GuardCandidates:
+    """The earlier posts a guard check compares with, newest first, and which of them were
+    reached through a shared fingerprint (those may be any length above the shared window's
+    low end; see service.guard.policy.candidate_windows)."""
+
+    entries: list[GuardEntry]
+    by_fingerprint: frozenset[str]
+
+
 def guard_candidates(
     session: Session,
     *,
     user_id: str,
     other_than_account: str | None,
-    min_length: int,
-    max_length: int,
+    windows: guard.CandidateWindows,
     fingerprints: Collection[int],
     exclude_post_ids: Collection[str] = (),
     only_states: Collection[str] = (),
     fingerprint_candidates: int | None = None,
-) -> list[GuardEntry]:
+) -> GuardCandidates:
     """Posts that could be too similar (see service.guard.fingerprint), by normalised length.
 
-    The user's newest ``guard.RECENT_POSTS`` posts, and the older ones sharing the most of
-    ``fingerprints``; none on ``other_than_account`` (when given). Both lists are read through
-    indexes and bounded, so the cost does not grow with the number of posts the user has.
+    The user's newest ``guard.RECENT_POSTS`` posts with a length in ``windows.recent``, and
+    the older ones sharing the most of ``fingerprints`` with a length in ``windows.shared``;
+    none on ``other_than_account`` (when given). Both lists are read through indexes and
+    bounded, so the cost does not grow with the number of posts the user has.
     """
     newest = (
         select(Post.id, Post.guard_length)
@@ -113,8 +123,9 @@ def guard_candidates(
         .limit(guard.RECENT_POSTS)
         .subquery()
     )
+    recent_low, recent_high = map(_length_bound, windows.recent)
     recent = select(newest.c.id).where(
-        newest.c.guard_length >= min_length, newest.c.guard_length <= max_length
+        newest.c.guard_length >= recent_low, newest.c.guard_length <= recent_high
     )
     shared = (
         select(PostFingerprint.post_id)
@@ -138,27 +149,47 @@ def guard_candidates(
     )
     # coalesce() keeps the planner off the state index (the state is never null).
     state = func.coalesce(col(Post.state), "")
-    conditions = (
-        col(Post.guard_length) >= min_length,
-        col(Post.guard_length) <= max_length,
+    in_state = (
         state.in_(sorted(map(str, only_states)))
         if only_states
-        else state.not_in(sorted(map(str, GUARD_IGNORED_STATES))),
+        else state.not_in(sorted(map(str, GUARD_IGNORED_STATES)))
     )
+    shared_low, shared_high = map(_length_bound, windows.shared)
     postgresql = session.get_bind().dialect.name == "postgresql"
     statement = union_all(
-        sa_select(*columns).where(_by_key(recent, postgresql), *conditions),
-        sa_select(*columns).where(_by_key(shared, postgresql), *conditions),
+        sa_select(*columns, literal(False).label("by_fingerprint")).where(
+            _by_key(recent, postgresql),
+            col(Post.guard_length) >= recent_low,
+            col(Post.guard_length) <= recent_high,
+            in_state,
+        ),
+        sa_select(*columns, literal(True).label("by_fingerprint")).where(
+            _by_key(shared, postgresql),
+            col(Post.guard_length) >= shared_low,
+            col(Post.guard_length) <= shared_high,
+            in_state,
+        ),
     )
     seen = set(exclude_post_ids)
     found: list[GuardEntry] = []
-    for post_id, owner, account_id, network, text in session.execute(statement):
+    by_fingerprint: set[str] = set()
+    for post_id, owner, account_id, network, text, fingerprinted in session.execute(statement):
+        if fingerprinted:
+            by_fingerprint.add(post_id)
         if post_id in seen:
             continue
         seen.add(post_id)
         if owner == user_id and account_id != other_than_account:
             found.append(GuardEntry(post_id, account_id, network, text))
-    return found
+    return GuardCandidates(found, frozenset(by_fingerprint))
+
+
+# posts.guard_length is a 32-bit INTEGER: a bound beyond it (an open window) would not bind.
+_LONGEST = 2**31 - 1
+
+
+def _length_bound(length: int) -> int:
+    return min(max(length, 0), _LONGEST)
 
 
 def _by_key(ids: Select[Any], postgresql: bool) -> ColumnElement[bool]:

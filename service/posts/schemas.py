@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.fields import Flag, Line, LocalTime, Text, Timestamp
+from service.guard import Measure, Move
 from service.media.schemas import MAX_MEDIA_PER_POST, PostMediaIn, PostMediaRead
 from service.networks.base import Network
 from service.posts.models import PostState
@@ -178,8 +179,22 @@ class CrossPostPreview(BaseModel):
     """What the 409 `cross-post` problem would say if this text were scheduled."""
 
     conflicting_post: ConflictingPost
-    similarity: float = Field(description="0..1: how much of the text is the same.")
-    threshold: float = Field(description="The guard refuses texts at or above this similarity.")
+    kind: Move = Field(
+        description="How this text was made from the earlier post: the same text (changed "
+        "only trivially), a shortened copy (cut short, or sentences dropped), the same "
+        "sentences reordered, or the same text with a line added."
+    )
+    how: str = Field(description='`kind` in words, e.g. "a shortened copy".')
+    measure: Measure = Field(
+        description="The measure that refused the text: `similarity` (the two texts as "
+        "wholes), `copied-share` (the share of this text that is the earlier post's words), "
+        "or `line-added-share` (the same, for the whole earlier post with a line added)."
+    )
+    similarity: float = Field(
+        description="0..1, by `measure`: how much of the text is the same, or the share of "
+        "this text that is the earlier post's words."
+    )
+    threshold: float = Field(description="The guard refuses at or above this value.")
     detail: str = Field(description="The problem's explanation in plain words.")
 
 

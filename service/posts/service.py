@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +13,7 @@ from service import guard
 from service.accounts import repository as accounts_repository
 from service.accounts import service as accounts
 from service.accounts.models import Account
+from service.config import Settings
 from service.db import utcnow
 from service.media import service as media
 from service.media.schemas import PostMediaRead
@@ -43,14 +43,26 @@ CONTENT_FIELDS = ("text", "link", "shares_url", "title", "visibility", "call_to_
 
 @dataclass(frozen=True)
 class PostPolicy:
-    """The rules a write is held to: the guard's threshold and the user's strategy."""
+    """The rules a write is held to: the guard's limits and the user's strategy."""
 
-    threshold: float
+    guard: guard.GuardPolicy = field(default_factory=guard.GuardPolicy)
     values: ValueContext = field(default_factory=lambda: ValueContext(goals=[], require_goal=False))
     # Images need alt text (HANDPOST_REQUIRE_ALT_TEXT).
     require_alt_text: bool = True
     # Signs the thumbnail links of a post's media in answers.
     media: MediaContext | None = None
+
+
+def guard_policy(settings: Settings) -> guard.GuardPolicy:
+    """The guard's limits from the ``HANDPOST_GUARD_*`` settings."""
+    return guard.GuardPolicy(
+        threshold=settings.guard_threshold,
+        copied_share=settings.guard_copied_share,
+        line_added_share=settings.guard_line_added_share,
+        line_added_chars=settings.guard_line_added_chars,
+        whole_share=settings.guard_whole_share,
+        min_copied_chars=settings.guard_min_copied_chars,
+    )
 
 
 def get_or_404(session: Session, user: User, post_id: str) -> Post:
@@ -169,14 +181,24 @@ def _refresh_guard_text(post: Post) -> None:
 
 
 def cross_post_problem(match: guard.CrossPostMatch, other: Post | None) -> ProblemError:
-    network = rules_for(match.network).display_name
+    """The 409 ``cross-post`` problem: which earlier post, how this text was made from it
+    (``kind``, ``how``), and the measure that refused it (``measure``, ``similarity``,
+    ``threshold``)."""
+    earlier = f"post {match.post_id} on {rules_for(match.network).display_name}"
+    limit = f"(the guard refuses {match.threshold:.0%} or more)"
+    if match.measure == guard.Measure.SIMILARITY:
+        value = f"{match.similarity:.0%} the same as that post {limit}"
+    else:
+        value = f"{match.similarity:.0%} of it is that post's words {limit}"
+    if match.kind == guard.Move.SAME and match.measure == guard.Measure.SIMILARITY:
+        said = f"This text is {match.similarity:.0%} the same as {earlier} {limit}."
+    else:
+        said = f"This text repeats {earlier} as {match.how}: {value}."
     return ProblemError(
         409,
         "cross-post",
         "Same text on another network",
-        f"This text is {match.similarity:.0%} the same as post {match.post_id} on {network} "
-        f"(the guard refuses {match.threshold:.0%} or more). Write this version for its own "
-        "audience instead of reposting the same words.",
+        f"{said} Write this version for its own audience instead of reposting the same words.",
         conflicting_post={
             "id": match.post_id,
             "account_id": match.account_id,
@@ -184,6 +206,9 @@ def cross_post_problem(match: guard.CrossPostMatch, other: Post | None) -> Probl
             "state": other.state if other is not None else None,
             "text": other.text if other is not None else None,
         },
+        kind=str(match.kind),
+        how=match.how,
+        measure=str(match.measure),
         similarity=match.similarity,
         threshold=match.threshold,
     )
@@ -197,7 +222,6 @@ def find_cross_post(
     exclude_source: bool,
     only_states: Collection[str] = (),
 ) -> guard.CrossPostMatch | None:
-    low, high = guard.length_window(post.guard_length, policy.threshold)
     excluded = {post.id}
     if exclude_source and post.copied_from_id:
         excluded.add(post.copied_from_id)
@@ -205,49 +229,76 @@ def find_cross_post(
         session,
         user_id=post.user_id,
         other_than_account=post.account_id,
-        min_length=low,
-        max_length=high,
+        windows=guard.candidate_windows(post.guard_length, policy.guard),
         fingerprints=guard.fingerprints(post.guard_text),
         exclude_post_ids=excluded,
         only_states=only_states,
     )
-    return guard.find_cross_post(post.guard_text, candidates, policy.threshold)
+    return guard.check(
+        post.guard_text, candidates.entries, policy.guard, sharing=candidates.by_fingerprint
+    )
 
 
 def find_cross_posts(
     session: Session, posts: Sequence[Post], policy: PostPolicy, *, only_states: Collection[str]
 ) -> dict[str, guard.CrossPostMatch]:
     """``find_cross_post`` (exclude_source=False) for several posts, by post id: the
-    dispatcher's check of a claimed batch at publish time, one query per user, not per post."""
+    dispatcher's check of a claimed batch at publish time, one query per user, not per post.
+
+    Each post is compared with the candidates its own check would read: the batch's recent
+    posts within its own recent window, and the posts reached through a fingerprint within its
+    shared window. A post reached through another post's fingerprint is read too: at least
+    what the post's own check would find, never less.
+    """
     by_user: dict[str, list[Post]] = {}
     for post in posts:
         by_user.setdefault(post.user_id, []).append(post)
     matches: dict[str, guard.CrossPostMatch] = {}
     for user_id, group in by_user.items():
-        windows = {p.id: guard.length_window(p.guard_length, policy.threshold) for p in group}
+        windows = {p.id: guard.candidate_windows(p.guard_length, policy.guard) for p in group}
         candidates = repository.guard_candidates(
             session,
             user_id=user_id,
             other_than_account=None,
-            min_length=min(low for low, _ in windows.values()),
-            max_length=max(high for _, high in windows.values()),
+            windows=guard.CandidateWindows(
+                recent=(
+                    min(w.recent[0] for w in windows.values()),
+                    max(w.recent[1] for w in windows.values()),
+                ),
+                shared=(
+                    min(w.shared[0] for w in windows.values()),
+                    max(w.shared[1] for w in windows.values()),
+                ),
+            ),
             fingerprints=sorted({f for p in group for f in guard.fingerprints(p.guard_text)}),
             only_states=only_states,
             fingerprint_candidates=guard.FINGERPRINT_CANDIDATES * len(group),
         )
-        candidates.sort(key=lambda c: len(c.normalised))
-        lengths = [len(c.normalised) for c in candidates]
         for post in group:
-            low, high = windows[post.id]
+            window = windows[post.id]
             own = [
                 c
-                for c in candidates[bisect_left(lengths, low) : bisect_right(lengths, high)]
-                if c.post_id != post.id and c.account_id != post.account_id
+                for c in candidates.entries
+                if c.post_id != post.id
+                and c.account_id != post.account_id
+                and (
+                    _within(len(c.normalised), window.recent)
+                    or (
+                        c.post_id in candidates.by_fingerprint
+                        and _within(len(c.normalised), window.shared)
+                    )
+                )
             ]
-            match = guard.find_cross_post(post.guard_text, own, policy.threshold)
+            match = guard.check(
+                post.guard_text, own, policy.guard, sharing=candidates.by_fingerprint
+            )
             if match is not None:
                 matches[post.id] = match
     return matches
+
+
+def _within(length: int, window: tuple[int, int]) -> bool:
+    return window[0] <= length <= window[1]
 
 
 def _enforce_guard(session: Session, post: Post, policy: PostPolicy) -> None:
@@ -262,14 +313,14 @@ def _enforce_guard(session: Session, post: Post, policy: PostPolicy) -> None:
             source is not None
             and source.state != PostState.CANCELLED
             and (
-                guard.find_cross_post(
+                guard.check(
                     post.guard_text,
                     [
                         guard.GuardEntry(
                             source.id, source.account_id, source.network, source.guard_text
                         )
                     ],
-                    policy.threshold,
+                    policy.guard,
                 )
                 is not None
             )

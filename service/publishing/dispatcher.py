@@ -32,7 +32,13 @@ from service.guard import CrossPostMatch
 from service.networks.base import AccountRef, FailureKind, Network
 from service.observability.metrics import record_attempt
 from service.posts.models import Post, PostState
-from service.posts.service import PostPolicy, content_of, cross_post_problem, find_cross_posts
+from service.posts.service import (
+    PostPolicy,
+    content_of,
+    cross_post_problem,
+    find_cross_posts,
+    guard_policy,
+)
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.publishers import (
@@ -96,7 +102,7 @@ class Dispatcher:
         self.settings = settings
         self.publishers = publishers
         self.worker = settings.worker_id or default_worker_id()
-        self.policy = PostPolicy(threshold=settings.guard_threshold)
+        self.policy = PostPolicy(guard=guard_policy(settings))
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._draining = asyncio.Lock()

@@ -8,6 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -96,3 +99,38 @@ def login(client: httpx.Client, username: str, password: str) -> None:
     response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+
+@dataclass
+class Served:
+    """A `handpost serve` of its own database, with users and the first one's session token."""
+
+    service: ServiceProcess
+    database_url: str
+    token: str
+
+
+@contextmanager
+def served(kind: str, tmp_path: Path, users: dict[str, str], **env: str) -> Iterator[Served]:
+    """A fresh ``kind`` database, ``users`` (name: password) made with the CLI, the service
+    serving it without a dispatcher, and the first user logged in through the API."""
+    from tests.support.databases import fresh_database
+
+    with fresh_database(kind, tmp_path) as url:
+        for username, password in users.items():
+            create_user_with_cli(url, username, password)
+        service = serve(
+            tmp_path,
+            url,
+            HANDPOST_DISPATCH="false",
+            HANDPOST_SECRET_KEY_FILE=str(tmp_path / "handpost.key"),
+            **env,
+        )
+        try:
+            with httpx.Client(base_url=service.base_url) as anonymous:
+                first, password = next(iter(users.items()))
+                login(anonymous, first, password)
+                token = anonymous.headers["Authorization"].removeprefix("Bearer ")
+            yield Served(service, url, token)
+        finally:
+            service.stop()

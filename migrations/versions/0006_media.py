@@ -1,7 +1,7 @@
 """media and post_media: uploaded images and videos, and the media of each post
 
-Revision ID: 0007_media
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 11:00:00.000000
 
 A medium is a tus upload until its last byte arrives (offset, length, a lease for the one
@@ -15,8 +15,8 @@ from alembic import op
 
 import service.db
 
-revision: str = '0007_media'
-down_revision: str | None = '0004'
+revision: str = '0006'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
