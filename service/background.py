@@ -22,6 +22,7 @@ from service.accounts import limits as server_limits
 from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
+from service.media.service import purge_unused
 from service.webhooks.delivery import WebhookDeliverer, purge_old_deliveries
 
 log = logging.getLogger("handpost.background")
@@ -62,6 +63,7 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             timedelta(hours=1),
             partial(server_limits.refresh_due, settings=settings),
         ),
+        Chore("unused-media", timedelta(minutes=10), partial(purge_unused, settings=settings)),
     )
 
 

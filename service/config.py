@@ -25,6 +25,10 @@ def _default_secret_key_file() -> Path:
     return Path.cwd() / "handpost.key"
 
 
+def _default_media_dir() -> Path:
+    return Path.cwd() / "media"
+
+
 def _default_network_concurrency() -> dict[str, int]:
     # Small on purpose: a burst of scheduled posts should trickle out, not trip rate limits.
     return {"x": 2, "linkedin": 2, "facebook": 2, "mastodon": 4, "bluesky": 4, "threads": 2}
@@ -87,8 +91,9 @@ class Settings(BaseSettings):
     outbound_allow_private: bool = False
     outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Where people reach this install's web UI (https://handpost.example.org): the base of
-    # links Handpost hands out to be opened elsewhere, such as the calendar feed's address
-    # and each event's link back to its post (also in webhook payloads). Unset, the feed's
+    # links Handpost hands out to be opened elsewhere, such as the calendar feed's address,
+    # each event's link back to its post (also in webhook payloads) and the signed, expiring
+    # media URLs a network fetches (Threads) when media is kept on disk. Unset, the feed's
     # address is taken from the request, and webhook payloads carry no link.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     # The calendar feed: posts scheduled from this many days ago onwards (so recent outcomes
@@ -110,6 +115,31 @@ class Settings(BaseSettings):
     # their log are kept.
     webhook_max_endpoints: int = Field(default=10, ge=1, le=100)
     webhook_log_days: float = Field(default=30, gt=0)
+    # Media: kept in a directory (default ./media) or in S3-compatible object storage (every
+    # replica must see the same files: a shared directory, or s3). See docs/media.md.
+    media_storage: str = Field(default="disk", pattern=r"^(disk|s3)$")
+    media_dir: Path = Field(default_factory=_default_media_dir)
+    media_s3_bucket: str | None = None
+    media_s3_endpoint_url: str | None = None
+    media_s3_region: str = "us-east-1"
+    media_s3_access_key_id: str | None = None
+    media_s3_secret_access_key: SecretStr | None = None
+    media_s3_prefix: str = Field(default="", pattern=r"^([A-Za-z0-9._-]+/)*$")
+    # S3 multipart part size (S3 needs at least 5 MiB for every part but the last); a
+    # resumed upload's unfinished part is kept as an object of its own until it fills.
+    media_s3_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # The largest file one upload may be (the general body limit stays max_body_bytes).
+    media_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    # Images with more pixels are refused before they are decoded (decompression bombs).
+    media_max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    # Uploads receiving bytes at once per process (each holds a part buffer); the rest 503.
+    media_upload_concurrency: int = Field(default=4, ge=1, le=256)
+    # Media no post uses (and uploads never finished) are deleted after this long.
+    media_unused_hours: float = Field(default=7 * 24, gt=0)
+    # How long a signed public media URL (for a network to fetch) stays valid.
+    media_url_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+    # Images need alt text before a post carrying them can be saved or scheduled.
+    require_alt_text: bool = True
     # Browser origins allowed to call the API from another site (the built-in UI needs none).
     cors_origins: list[str] = Field(default_factory=list)
     # Larger request bodies are refused with 413 before they are read.

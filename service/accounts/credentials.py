@@ -20,6 +20,8 @@ Where the key comes from:
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -231,3 +233,12 @@ def load_or_create_key_file(path: Path) -> bytes:
     finally:
         temporary.unlink(missing_ok=True)
     return path.read_bytes().strip()
+
+
+def derived_key(settings: Settings, purpose: str) -> bytes:
+    """A key for ``purpose`` (e.g. signing media URLs), derived from the first secret key,
+    so no second secret needs configuring and rotating it with the key changes it too."""
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    embedded = settings.database_url.startswith("sqlite")
+    first = _keys(configured, settings.secret_key_file, embedded)[0]
+    return hmac.new(first, f"handpost:{purpose}".encode(), hashlib.sha256).digest()

@@ -26,6 +26,7 @@ from service.networks.base import (
     PostContent,
     SandboxResult,
 )
+from service.networks.media_rules import MB, MediaLimits
 
 # Pinned because a retired version is silently served by a newer one. Live requests use
 # HANDPOST_FACEBOOK_GRAPH_VERSION; this default is what the sandbox records.
@@ -76,6 +77,21 @@ RULES = FacebookRules(
     text_limit=63206,
     visibilities=("public",),
     default_base_url="https://graph.facebook.com",
+)
+
+# Media (developers.facebook.com Page photos / Resumable Upload API; Meta states no count,
+# Mixpost caps 10 photos or 1 video): 10 photos or one video, not both.
+MEDIA_LIMITS = MediaLimits(
+    max_items=10,
+    max_images=10,
+    max_videos=1,
+    image_formats=frozenset({"jpeg", "png", "gif", "webp"}),
+    max_image_bytes=10 * MB,
+    video_formats=frozenset({"mp4", "mov"}),
+    max_video_bytes=10 * 1000 * MB,
+    max_video_seconds=240 * 60,
+    alt_text_limit=1000,
+    source="developers.facebook.com: Pages photos, video publishing",
 )
 
 

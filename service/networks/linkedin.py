@@ -40,6 +40,7 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MB, MediaLimits
 from service.text import find_urls
 
 # Each version lives about a year and a sunset one fails every call (426). Live requests use
@@ -142,6 +143,24 @@ RULES = LinkedInRules(
     title_limit=200,
     expects_call_to_action=True,
     default_base_url="https://api.linkedin.com",
+)
+
+# Media (learn.microsoft.com Images API / Videos API; sizes as schedulers cite them, LinkedIn
+# publishes none): up to 20 images (multiImage) or one video, not both.
+MEDIA_LIMITS = MediaLimits(
+    max_items=20,
+    max_images=20,
+    max_videos=1,
+    image_formats=frozenset({"jpeg", "png", "gif"}),
+    max_image_bytes=5 * MB,
+    max_image_pixels=36_152_319,
+    video_formats=frozenset({"mp4"}),
+    max_video_bytes=200 * MB,
+    min_video_seconds=3,
+    max_video_seconds=30 * 60,
+    video_aspect=(1 / 2.4, 2.4),
+    alt_text_limit=4086,
+    source="learn.microsoft.com: LinkedIn Images API, Videos API",
 )
 
 

@@ -42,6 +42,7 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MB, MediaLimits
 from service.text import find_urls, graphemes
 
 API_VERSION = "v1.0"
@@ -119,6 +120,28 @@ RULES = ThreadsRules(
     text_limit=500,
     visibilities=("public",),
     default_base_url="https://graph.threads.net",
+)
+
+# Media (developers.facebook.com/docs/threads, media specifications): a carousel of 2-20
+# images and videos together; JPEG/PNG images up to 8 MB, aspect at most 10:1; MP4/MOV
+# video (H.264/HEVC) up to 1 GB and 5 minutes, 23-60 frames a second, at most 1920 wide.
+MEDIA_LIMITS = MediaLimits(
+    max_items=20,
+    max_images=20,
+    max_videos=20,
+    mix_images_and_video=True,
+    image_formats=frozenset({"jpeg", "png"}),
+    max_image_bytes=8 * MB,
+    max_image_aspect=10,
+    video_formats=frozenset({"mp4", "mov"}),
+    video_codecs=frozenset({"h264", "hevc"}),
+    max_video_bytes=1000 * MB,
+    max_video_seconds=300,
+    max_video_width=1920,
+    min_video_fps=23,
+    max_video_fps=60,
+    alt_text_limit=1000,
+    source="developers.facebook.com: Threads posts, media specifications",
 )
 
 

@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.fields import Flag, Language, Line, LocalTime, Text, Timestamp
 from service.guard import Measure, Move
+from service.media.schemas import MAX_MEDIA_PER_POST, PostMediaIn, PostMediaRead
 from service.networks.base import Network
 from service.omittable import omittable
 from service.posts.models import PostState
@@ -57,6 +58,11 @@ class PostContentFields(BaseModel):
         description="BCP 47 (e.g. en, fi, pt-BR); defaults to the account's language. Sent "
         "to Bluesky as langs and to Mastodon as language.",
     )
+    media: list[PostMediaIn] = Field(
+        default_factory=list,
+        max_length=MAX_MEDIA_PER_POST,
+        description="Uploaded files (POST /media/uploads), in the order they are shown.",
+    )
 
 
 class PostCreate(ScheduleFields, PostContentFields):
@@ -86,6 +92,11 @@ class PostUpdate(ScheduleFields):
     goal: Line | None = Field(default=None, max_length=255)
     language: Language | None = Field(
         default=None, max_length=35, description="BCP 47; null: the account's language."
+    )
+    media: list[PostMediaIn] | None = Field(
+        default=None,
+        max_length=MAX_MEDIA_PER_POST,
+        description="The post's files in order, replacing those it had; null or [] for none.",
     )
 
 
@@ -147,6 +158,7 @@ class PostRead(BaseModel):
     published_at: AwareDatetime | None
     last_error: str | None
     warnings: list[PostWarning] = []
+    media: list[PostMediaRead] = Field(default=[], description="The post's files, in order.")
     created_at: AwareDatetime
     updated_at: AwareDatetime
     version: int

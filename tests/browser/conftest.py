@@ -96,6 +96,7 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> I
         tmp_path,
         database_url,
         HANDPOST_SECRET_KEY_FILE=str(tmp_path / "handpost.key"),
+        HANDPOST_MEDIA_DIR=str(tmp_path / "media"),
         HANDPOST_POLL_SECONDS="0.5",
         **extra,
     )
