@@ -9,13 +9,15 @@ A chore that fails is logged and tried again at its next turn; it never stops th
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
 
@@ -26,8 +28,9 @@ log = logging.getLogger("handpost.background")
 class Chore:
     name: str
     every: timedelta
-    # Runs in a worker thread (the database driver is synchronous); returns what it did.
-    run: Callable[[Database], str | None]
+    # Returns what it did. A plain function runs in a worker thread (the database driver is
+    # synchronous); a coroutine function (network calls) runs on the event loop.
+    run: Callable[[Database], str | None] | Callable[[Database], Awaitable[str | None]]
 
 
 def purge_idempotency_keys(database: Database) -> str | None:
@@ -38,6 +41,15 @@ def purge_idempotency_keys(database: Database) -> str | None:
 
 
 DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempotency_keys),)
+
+
+def service_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
+    """Every chore a serving process runs: the defaults and the token lifecycle."""
+    from service.connect.lifecycle import TokenLifecycle
+
+    tokens = TokenLifecycle(database, settings)
+    every = timedelta(seconds=settings.token_check_seconds)
+    return (*DEFAULT_CHORES, Chore("tokens", every, tokens.run))
 
 
 class BackgroundChores:
@@ -66,7 +78,10 @@ class BackgroundChores:
 
     async def _run(self, chore: Chore) -> None:
         try:
-            done = await asyncio.to_thread(chore.run, self.database)
+            if inspect.iscoroutinefunction(chore.run):
+                done = await chore.run(self.database)
+            else:
+                done = await asyncio.to_thread(chore.run, self.database)
         except Exception:
             log.exception("background chore %s failed; it runs again later", chore.name)
             return

@@ -70,7 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     """Dispatch only: scales apart from the API; several may run against one PostgreSQL."""
-    from service.background import BackgroundChores
+    from service.background import BackgroundChores, service_chores
     from service.db import Database
     from service.publishing.dispatcher import Dispatcher
     from service.publishing.registry import PublisherRegistry
@@ -87,7 +87,7 @@ def _worker(args: argparse.Namespace) -> int:
                 database, settings.metrics_host or settings.host, settings.metrics_port
             )
         dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
-        chores = BackgroundChores(database)
+        chores = BackgroundChores(database, service_chores(database, settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

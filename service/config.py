@@ -6,6 +6,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -122,6 +123,31 @@ class Settings(BaseSettings):
     metrics_host: str | None = None
     # API processes for `handpost serve` (uvicorn workers); more than one needs PostgreSQL.
     workers: int = Field(default=1, ge=1, le=64)
+    # Connecting accounts from the browser (docs/connect.md). The address people use to reach
+    # Handpost: every network redirects back to {public_url}/connect/{network}/callback, which
+    # must be registered with the network's app exactly. Unset: the address the browser used.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    # App credentials per network (Mastodon registers itself per instance; Bluesky uses app
+    # passwords). A network without a client id shows "not set up" on the accounts page.
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    facebook_client_id: str | None = None
+    facebook_client_secret: SecretStr | None = None
+    threads_client_id: str | None = None
+    threads_client_secret: SecretStr | None = None
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    # Tests and development only: {"network": "base URL"} replaces all of a network's hosts
+    # (authorization, token, API) with one base serving the real paths, e.g. the emulator.
+    network_endpoints: dict[str, str] = Field(default_factory=dict)
+    # How long a person has to finish a connect flow (consent at the network and back).
+    connect_flow_seconds: float = Field(default=600, ge=30, le=3600)
+    # The token lifecycle chore: how often it looks for tokens to renew ahead of expiry, and
+    # how many days before a token that cannot be renewed (LinkedIn: 60 days) it warns.
+    token_check_seconds: float = Field(default=60, gt=0)
+    token_warning_days: float = Field(default=14, gt=0)
 
     @field_validator("trusted_proxies", "outbound_allowed_networks", mode="before")
     @classmethod
@@ -139,6 +165,18 @@ class Settings(BaseSettings):
             for entry in value:
                 ipaddress.ip_network(str(entry).strip(), strict=False)  # ValueError: refused
         return value
+
+    @field_validator("network_endpoints")
+    @classmethod
+    def _endpoint_bases(cls, value: dict[str, str]) -> dict[str, str]:
+        """Each override is an http(s) base URL without query; the trailing slash is dropped."""
+        cleaned = {}
+        for network, base in value.items():
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+                raise ValueError(f"network_endpoints[{network!r}] must be an http(s) base URL")
+            cleaned[network] = base.rstrip("/")
+        return cleaned
 
     @property
     def outbound(self) -> OutboundPolicy:

@@ -12,8 +12,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import problems
 from service.accounts.endpoints import router as accounts_router
-from service.background import BackgroundChores
+from service.background import BackgroundChores, service_chores
 from service.config import Settings, get_settings
+from service.connect.endpoints import browser_router as connect_browser_router
+from service.connect.endpoints import router as connect_router
+from service.connect.service import Connections
 from service.db import Database, utcnow
 from service.health.endpoints import router as health_router
 from service.http_guards import (
@@ -51,7 +54,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.checkpoint_in_background()
         dispatcher = None
-        chores = BackgroundChores(database)
+        chores = BackgroundChores(database, service_chores(database, settings))
         if run_dispatcher:
             dispatcher = Dispatcher(database, settings, PublisherRegistry(database, settings))
             await dispatcher.start()
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.password_slots = PasswordSlots(settings.password_hash_concurrency)
     app.state.refused_tokens = RefusedTokens()
     app.state.dispatcher = None
+    app.state.connections = Connections(database, settings)
 
     def posts_due() -> int:
         with database.session(read_only=True) as session:
@@ -92,6 +96,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     for router in (
         health_router,
         accounts_router,
+        connect_router,
+        connect_browser_router,
         networks_router,
         posts_router,
         publishing_router,

@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from service.accounts.models import Account
+from service.connect.models import AccountConnection, AccountEvent, ConnectFlow, MastodonApp
 from service.idempotency.models import IdempotencyRecord
 from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
@@ -13,6 +14,10 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "AccountConnection",
+    "AccountEvent",
+    "ConnectFlow",
+    "MastodonApp",
     "ApiToken",
     "Goal",
     "IdempotencyRecord",

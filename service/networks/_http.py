@@ -29,8 +29,10 @@ from urllib.parse import quote
 
 import httpx
 
+from service import outbound
 from service.networks._common import REDACTED, StandardRules
 from service.networks.base import AccountRef, FailureKind, OutgoingRequest, PostContent
+from service.outbound import OutboundPolicy
 
 log = logging.getLogger("handpost.networks")
 
@@ -112,9 +114,11 @@ def redacted_query(url: str, **params: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-# Meta takes tokens in the query string, and httpx logs every URL it calls at INFO level.
+# Meta takes tokens and authorization codes in the query string, and httpx logs every URL it
+# calls at INFO level.
 _SECRET_QUERY = re.compile(
-    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password)=)[^&\s\"']+",
+    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password|code|code_verifier)=)"
+    r"[^&\s\"']+",
     re.IGNORECASE,
 )
 
@@ -154,9 +158,18 @@ class Api:
     status or error) for the publish log.
     """
 
-    def __init__(self, client: httpx.AsyncClient, display_name: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        display_name: str,
+        *,
+        outbound: OutboundPolicy | None = None,
+    ) -> None:
         self.client = client
         self.display_name = display_name
+        # Set for hosts a user gave (a Mastodon instance, a self-hosted PDS): every call then
+        # goes through the SSRF gate (service.outbound), pinned to the address it checked.
+        self.outbound = outbound
         self.trace: list[dict[str, Any]] = []
 
     async def send(
@@ -177,15 +190,26 @@ class Api:
             headers.pop("Authorization", None)
         step: dict[str, Any] = {"method": request.method, "url": request.url}
         self.trace.append(step)
+        url = _reveal_url(request.url, secrets)
+        body: dict[str, Any] = {
+            "headers": headers,
+            "json": _reveal_json(request.json, secrets) if request.json is not None else None,
+            "data": _reveal_json(request.form, secrets) if request.form is not None else None,
+            "auth": auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        }
         try:
-            response = await self.client.request(
-                request.method,
-                _reveal_url(request.url, secrets),
-                headers=headers,
-                json=_reveal_json(request.json, secrets) if request.json is not None else None,
-                data=_reveal_json(request.form, secrets) if request.form is not None else None,
-                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            )
+            if self.outbound is not None:
+                response = await outbound.send(
+                    self.client, self.outbound, request.method, url, **body
+                )
+            else:
+                response = await self.client.request(request.method, url, **body)
+        except outbound.OutboundRefused as refused:
+            step["error"] = "OutboundRefused"
+            raise NetworkError(
+                FailureKind.PERMANENT,
+                f"Handpost may not call that {self.display_name} address: {refused.reason}.",
+            ) from None
         except httpx.TransportError as exc:
             failure = transport_failure(self.display_name, exc, creates=creates)
             step["error"] = type(exc).__name__
