@@ -17,7 +17,7 @@ from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
 # The loopback network emulator (tests/emulator): fixtures `emulator` and `network`.
-pytest_plugins = ["tests.emulator.fixtures", "tests.support.live"]
+pytest_plugins = ["tests.emulator.fixtures", "tests.support.live", "tests.support.connect"]
 
 
 @pytest.fixture(params=database_kinds())

@@ -222,6 +222,18 @@ class NetworkModel:
         return stores[self.name]
 
     def fault_response(self, ctx: Ctx, status: int, params: dict[str, Any]) -> Response:
+        redirect_error = params.get("redirect_error")
+        if ctx.endpoint == "authorize" and redirect_error and ctx.query.get("redirect_uri"):
+            # An authorization server that fails sends the browser back with the error
+            # (RFC 6749 §4.1.2.1: server_error, temporarily_unavailable).
+            from .oauth import redirect_with
+
+            description = str(params.get("message") or "The server could not complete it.")
+            return redirect_with(
+                str(ctx.query["redirect_uri"]),
+                {"error": str(redirect_error), "error_description": description},
+                ctx.query.get("state"),
+            )
         body, headers = self.error_body(ctx, status, params)
         if "body" in params:
             body = params["body"]
