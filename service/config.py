@@ -140,8 +140,10 @@ class Settings(BaseSettings):
     youtube_client_id: str | None = None
     youtube_client_secret: SecretStr | None = None
     # Tests and development only: {"network": "base URL"} replaces all of a network's hosts
-    # (authorization, token, API) with one base serving the real paths, e.g. the emulator.
-    network_endpoints: dict[str, str] = Field(default_factory=dict)
+    # (authorization, token, API) with one base serving the real paths, e.g. the emulator;
+    # {"network": {"host name": "base URL"}} replaces hosts one by one (e.g. a local PDS and
+    # PLC directory for Bluesky: "entryway", "plc", "handles").
+    network_endpoints: dict[str, str | dict[str, str]] = Field(default_factory=dict)
     # How long a person has to finish a connect flow (consent at the network and back).
     connect_flow_seconds: float = Field(default=600, ge=30, le=3600)
     # The token lifecycle chore: how often it looks for tokens to renew ahead of expiry, and
@@ -168,15 +170,23 @@ class Settings(BaseSettings):
 
     @field_validator("network_endpoints")
     @classmethod
-    def _endpoint_bases(cls, value: dict[str, str]) -> dict[str, str]:
+    def _endpoint_bases(
+        cls, value: dict[str, str | dict[str, str]]
+    ) -> dict[str, str | dict[str, str]]:
         """Each override is an http(s) base URL without query; the trailing slash is dropped."""
-        cleaned = {}
-        for network, base in value.items():
+
+        def base_url(where: str, base: str) -> str:
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-                raise ValueError(f"network_endpoints[{network!r}] must be an http(s) base URL")
-            cleaned[network] = base.rstrip("/")
-        return cleaned
+                raise ValueError(f"network_endpoints[{where}] must be an http(s) base URL")
+            return base.rstrip("/")
+
+        return {
+            network: base_url(repr(network), bases)
+            if isinstance(bases, str)
+            else {host: base_url(f"{network!r}][{host!r}", b) for host, b in bases.items()}
+            for network, bases in value.items()
+        }
 
     @property
     def outbound(self) -> OutboundPolicy:

@@ -13,8 +13,8 @@ from tests.emulator.server import EmulatorServer
 from tests.support.connect import (
     client_id_for,
     connect_through,
-    consent,
     connected_account,
+    consent,
     finish,
     query_of,
     start,

@@ -122,7 +122,7 @@ class YouTubeModel(NetworkModel):
         access = self._access(ctx, account, code.scopes, client.client_id)
         body: dict[str, Any] = {
             "access_token": access.value,
-            "expires_in": ACCESS_LIFETIME_S,
+            "expires_in": _lifetime(account),
             "scope": " ".join(sorted(code.scopes)),
             "token_type": "Bearer",
         }
@@ -162,7 +162,7 @@ class YouTubeModel(NetworkModel):
         return json_response(
             {
                 "access_token": access.value,
-                "expires_in": ACCESS_LIFETIME_S,
+                "expires_in": _lifetime(account),
                 "scope": " ".join(sorted(check.token.scopes or ())),
                 "token_type": "Bearer",
             }
@@ -171,13 +171,12 @@ class YouTubeModel(NetworkModel):
     def _access(
         self, ctx: Ctx, account: Account, scopes: frozenset[str] | None, client_id: str
     ) -> Token:
-        lifetime = account.token_lifetime_s or ACCESS_LIFETIME_S
         return ctx.state.issue_token(
             "youtube",
             account.key,
             "access",
             "ya29." + secrets.token_urlsafe(48),
-            lifetime,
+            _lifetime(account),
             scopes=scopes,
             client_id=client_id,
         )
@@ -244,6 +243,10 @@ class YouTubeModel(NetworkModel):
                 ],
             }
         )
+
+
+def _lifetime(account: Account) -> int:
+    return int(account.token_lifetime_s or ACCESS_LIFETIME_S)
 
 
 REVOKED = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}

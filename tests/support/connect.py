@@ -172,3 +172,65 @@ def connect_through(
         result: dict[str, Any] = chosen.json()
         return result
     return connected_account(client, callback)
+
+
+# --- Bluesky: the emulator now, a real PDS after the merge ------------------------------
+
+
+class BlueskyServer:
+    """Where a Bluesky account lives for the connect tests: its handle, DID and passwords,
+    and what the person can do there (revoke the app password).
+
+    The emulator implements it here. HOOK(real PDS): the counting branch builds a fixture
+    running a real PDS (``@atproto/dev-env``); after the merge, add a ``BlueskyServer`` over
+    it to ``bluesky_servers`` below (its ``endpoints`` mapping "entryway" and "plc" to the
+    dev-env's PDS and PLC, and "handles" to the PDS), and every test taking ``bluesky_server``
+    runs against both.
+    """
+
+    name = "abstract"
+
+    def endpoints(self) -> str | dict[str, str]:
+        raise NotImplementedError
+
+    def create_account(self, handle: str) -> dict[str, str]:
+        """A new account: ``handle``, ``did``, ``app_password``, ``password``."""
+        raise NotImplementedError
+
+    def revoke_app_password(self, account: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def posts(self, account: dict[str, str]) -> list[str]:
+        """The texts of the account's posts, newest last."""
+        raise NotImplementedError
+
+
+class EmulatedBluesky(BlueskyServer):
+    name = "emulator"
+
+    def __init__(self, emulator: EmulatorServer) -> None:
+        self.emulator = emulator
+
+    def endpoints(self) -> str:
+        return self.emulator.url_for("bluesky")
+
+    def create_account(self, handle: str) -> dict[str, str]:
+        password = "correct horse battery staple"
+        app_password = "abcd-efgh-ijkl-mnop"
+        made = self.emulator.register_account(
+            "bluesky", handle=handle, app_password=app_password, password=password
+        )
+        return {"handle": handle, "did": made["account"], "app_password": app_password,
+                "password": password}  # fmt: skip
+
+    def revoke_app_password(self, account: dict[str, str]) -> None:
+        self.emulator.revoke_app_password(account["did"])
+
+    def posts(self, account: dict[str, str]) -> list[str]:
+        return [p["text"] for p in self.emulator.posts("bluesky", account=account["did"])]
+
+
+@pytest.fixture(params=["emulator"])
+def bluesky_server(request: pytest.FixtureRequest, network: EmulatorServer) -> BlueskyServer:
+    """The Bluesky server a connect test runs against (see BlueskyServer for the real PDS)."""
+    return EmulatedBluesky(network)

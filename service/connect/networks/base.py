@@ -26,7 +26,7 @@ from service.networks._http import (
     json_body,
     short_text,
 )
-from service.networks.base import AccountRef, Network, OutgoingRequest
+from service.networks.base import AccountRef, FailureKind, Network, OutgoingRequest
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -50,18 +50,25 @@ class Endpoints:
     """
 
     hosts: Mapping[str, str]
-    override: str | None = None
+    # One base for every host, or a base per host name (the others stay real).
+    override: str | Mapping[str, str] | None = None
+
+    def base(self, host: str) -> str | None:
+        """The override for ``host``, if there is one."""
+        if isinstance(self.override, str):
+            return self.override
+        return self.override.get(host) if self.override else None
 
     def url(self, host: str, path: str, **query: str) -> str:
-        base = self.override or self.hosts[host]
+        base = self.base(host) or self.hosts[host]
         address = f"{base.rstrip('/')}{path}"
         return f"{address}?{urlencode(query)}" if query else address
 
     @property
     def account_base(self) -> str | None:
-        """The base URL an account keeps for its API calls: only an override (else the
+        """The base URL an account keeps for its API calls: only a single override (else the
         network module's default applies)."""
-        return self.override
+        return self.override if isinstance(self.override, str) else None
 
 
 @dataclass(frozen=True)
@@ -201,7 +208,8 @@ async def call(
     try:
         response = await api.send(request, secrets, auth=auth)
     except NetworkError as error:
-        raise ConnectError(f"{what} failed: {error.message}", retry=True) from None
+        retry = error.kind is not FailureKind.PERMANENT  # e.g. the SSRF gate said no
+        raise ConnectError(f"{what} failed: {error.message}", retry=retry) from None
     return response, json_body(response)
 
 

@@ -140,8 +140,9 @@ class BlueskyConnector(Connector):
     async def _did_of(self, trusted: Api, gated: Api, endpoints: Endpoints, handle: str) -> str:
         # The handle's own web server first (HTTPS method); in tests every host is the one
         # override base, which tells handles apart by the Host header as a PDS does.
-        if endpoints.override:
-            api, url, host = trusted, f"{endpoints.override}/.well-known/atproto-did", handle
+        handles = endpoints.base("handles")
+        if handles:
+            api, url, host = trusted, f"{handles}/.well-known/atproto-did", handle
         else:
             api, url, host = gated, f"https://{handle}/.well-known/atproto-did", None
         try:
@@ -175,8 +176,9 @@ class BlueskyConnector(Connector):
             api, url, headers = trusted, endpoints.url("plc", f"/{did}"), {}
         else:
             host = did.removeprefix("did:web:").replace("%3A", ":")
-            if endpoints.override:
-                api, url = trusted, f"{endpoints.override}/.well-known/did.json"
+            handles = endpoints.base("handles")
+            if handles:
+                api, url = trusted, f"{handles}/.well-known/did.json"
                 headers = {"Host": host}
             else:
                 api, url, headers = gated, f"https://{host}/.well-known/did.json", {}
