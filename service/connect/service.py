@@ -616,8 +616,10 @@ class Connections:
             expiry_warned_at=None,
             **state.columns(),
         )
-        shown = f"@{identity.handle}" if network is not Network.FACEBOOK else identity.handle
-        note = f" ({connected.note})" if connected.note else ""
+        shown = identity.handle if network is Network.FACEBOOK else f"@{identity.handle}"
+        if identity.display_name:
+            shown = f"{identity.display_name} ({shown})"
+        note = f"; {connected.note}" if connected.note else ""
         repository.add_event(session, account.id, kind, f"{verb} as {shown}{note}.", now)
         return account
 

@@ -32,21 +32,23 @@ def client_id_for(network: str) -> str:
     return f"handpost-{network}-client"
 
 
-def connect_settings(emulator: EmulatorServer, public_url: str) -> dict[str, Any]:
-    """Every network's app credentials, the public URL, and the emulator as every host."""
+def connect_settings(emulator: EmulatorServer, public_url: str | None) -> dict[str, Any]:
+    """Every network's app credentials, the public URL (None: the address the browser uses),
+    and the emulator as every host."""
     settings: dict[str, Any] = {
-        "public_url": public_url,
         "network_endpoints": {n: emulator.url_for(n) for n in (*OAUTH_NETWORKS, "bluesky")},
         # The emulator (a Mastodon instance, a PDS) is on loopback.
         "outbound_allow_private": True,
     }
+    if public_url is not None:
+        settings["public_url"] = public_url
     for network in OAUTH_NETWORKS:
         settings[f"{network}_client_id"] = client_id_for(network)
         settings[f"{network}_client_secret"] = APP_SECRET
     return settings
 
 
-def connect_environment(emulator: EmulatorServer, public_url: str) -> dict[str, str]:
+def connect_environment(emulator: EmulatorServer, public_url: str | None) -> dict[str, str]:
     """The same, as HANDPOST_* environment variables for a `handpost serve` process."""
     env: dict[str, str] = {}
     for name, value in connect_settings(emulator, public_url).items():
