@@ -97,7 +97,7 @@ def test_connect_from_the_accounts_page_and_publish(
         page.get_by_label("App password").fill("abcd-efgh-ijkl-mnop")
     page.get_by_role("button", name=f"Connect {name}").click()
     if network_name != "bluesky":
-        consent(page, name)
+        consent(page, "Google" if network_name == "youtube" else name)
     if network_name == "facebook":
         expect(page.get_by_role("heading", name="Choose a Facebook Page")).to_be_visible()
         page.get_by_label("Ada's Bakery").check()
