@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -44,3 +45,14 @@ def decode_cursor(cursor: str, kind: str) -> list[Any]:
             "Invalid cursor",
             "The cursor is not one this listing returned; start again without a cursor.",
         ) from exc
+
+
+def keyset_page(
+    rows: list[T], limit: int, kind: str, key: Callable[[T], list[Any]]
+) -> tuple[list[T], str | None]:
+    """``rows`` fetched as ``limit + 1``: the page, and the cursor of the next one (None on
+    the last), made of ``key(last row)``."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(kind, key(rows[-1]))

@@ -19,9 +19,11 @@ from tests.support.connect import (
     TEST_PUBLIC_URL,
     connect_settings,
     connect_through,
+    connected,
     connected_account,
     consent,
     finish,
+    register_apps,
     start,
 )
 from tests.support.live import attempts, created, publish_now, settled
@@ -56,8 +58,8 @@ def test_x_is_renewed_ahead_of_expiry_and_the_refresh_token_rotates(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("x", username="ada", token_lifetime_s=300)  # inside the margin
-    account = connect_through(client, "x")
+    # 5-minute tokens: inside the 10-minute margin, due at once.
+    account = connected(client, network, "x", username="ada", token_lifetime_s=300)
     [first_refresh] = [t for t in network.tokens("x") if t["kind"] == "refresh"]
     done = run(lifecycle(database_url, network))
     assert done and "renewed 1 tokens" in done
@@ -75,8 +77,8 @@ def test_nothing_is_renewed_before_it_is_due(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("x", username="ada")  # 2-hour tokens: due in 1 h 50 min
-    account = connect_through(client, "x")
+    # 2-hour tokens: due in 1 h 50 min.
+    account = connected(client, network, "x", username="ada")
     assert run(lifecycle(database_url, network)) is None
     assert [
         t for t in network.received("x", "token") if t["body"].get("grant_type") == "refresh_token"
@@ -89,8 +91,7 @@ def test_two_replicas_racing_one_renewal_use_the_refresh_token_once(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("x", username="ada", token_lifetime_s=300)
-    account = connect_through(client, "x")
+    account = connected(client, network, "x", username="ada", token_lifetime_s=300)
     network.set_latency(300, network="x")  # both are in flight at once
     one, two = lifecycle(database_url, network), lifecycle(database_url, network)
 
@@ -116,8 +117,7 @@ def test_a_refused_renewal_marks_the_account_at_once(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("x", username="ada", token_lifetime_s=300)
-    account = connect_through(client, "x")
+    account = connected(client, network, "x", username="ada", token_lifetime_s=300)
     [refresh] = [t for t in network.tokens("x") if t["kind"] == "refresh"]
     network.revoke_token("x", refresh["token"])  # the person removed the app at X
     done = run(lifecycle(database_url, network))
@@ -135,8 +135,7 @@ def test_a_failing_renewal_is_retried_later(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("x", username="ada", token_lifetime_s=300)
-    account = connect_through(client, "x")
+    account = connected(client, network, "x", username="ada", token_lifetime_s=300)
     network.inject_fault("x", "token", "status", status=503)
     done = run(lifecycle(database_url, network))
     assert done and "1 could not be" in done
@@ -151,8 +150,7 @@ def test_a_reconnect_keeps_the_account_its_history_and_its_scheduled_posts(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("x", username="ada", user_id="7", token_lifetime_s=300)
-    account = connect_through(client, "x")
+    account = connected(client, network, "x", username="ada", user_id="7", token_lifetime_s=300)
     published = publish_now(client, account["id"], "Before the revocation.")
     assert settled(client, published["id"])["state"] == "published"
     later = create_post(
@@ -182,8 +180,7 @@ def test_linkedin_warns_before_its_60_days_end_and_on_posts_after(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("linkedin", user_id="abc", token_lifetime_s=10 * 86400)
-    account = connect_through(client, "linkedin")
+    account = connected(client, network, "linkedin", user_id="abc", token_lifetime_s=10 * 86400)
     mine = connection(client, account["id"])
     assert mine["refreshable"] is False and mine["access_ends_at"] is not None
     done = run(lifecycle(database_url, network))
@@ -215,16 +212,8 @@ def test_linkedin_warns_before_its_60_days_end_and_on_posts_after(
 def test_linkedin_partners_get_refresh_tokens_and_no_warning(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
-    from tests.support.connect import APP_SECRET, client_id_for
-
     client = connecting()
-    network.register_client(
-        "linkedin",
-        [f"{TEST_PUBLIC_URL}/connect/linkedin/callback"],
-        client_id=client_id_for("linkedin"),
-        client_secret=APP_SECRET,
-        refresh_tokens=True,
-    )
+    register_apps(network, TEST_PUBLIC_URL, linkedin={"refresh_tokens": True})  # a partner
     network.register_account("linkedin", user_id="abc", token_lifetime_s=3 * 86400)
     account = connect_through(client, "linkedin")
     assert connection(client, account["id"])["refreshable"] is True
@@ -236,8 +225,7 @@ def test_youtube_keeps_its_refresh_token_when_renewing(
     connecting: Any, network: EmulatorServer, database_url: str, database: Database
 ) -> None:
     client = connecting()
-    network.register_account("youtube", username="@ada", token_lifetime_s=120)
-    account = connect_through(client, "youtube")
+    account = connected(client, network, "youtube", username="@ada", token_lifetime_s=120)
     assert "renewed 1 tokens" in (run(lifecycle(database_url, network)) or "")
     assert "renewed 1 tokens" in (run(lifecycle(database_url, network)) or "")
     refreshes = [t for t in network.tokens("youtube") if t["kind"] == "refresh"]
@@ -248,16 +236,8 @@ def test_youtube_keeps_its_refresh_token_when_renewing(
 def test_a_google_app_in_testing_loses_its_refresh_token_after_7_days(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
-    from tests.support.connect import APP_SECRET, client_id_for
-
     client = connecting()
-    network.register_client(
-        "youtube",
-        [f"{TEST_PUBLIC_URL}/connect/youtube/callback"],
-        client_id=client_id_for("youtube"),
-        client_secret=APP_SECRET,
-        testing=True,
-    )
+    register_apps(network, TEST_PUBLIC_URL, youtube={"testing": True})  # consent in Testing
     network.register_account("youtube", username="@ada", token_lifetime_s=120)
     account = connect_through(client, "youtube")
     network.advance_clock(7 * 86400 + 60)
@@ -271,8 +251,9 @@ def test_threads_is_renewed_in_its_last_week(
     connecting: Any, network: EmulatorServer, database_url: str
 ) -> None:
     client = connecting()
-    network.register_account("threads", user_id="17841400000000009", token_lifetime_s=5 * 86400)
-    account = connect_through(client, "threads")
+    account = connected(
+        client, network, "threads", user_id="17841400000000009", token_lifetime_s=5 * 86400
+    )
     assert "renewed 1 tokens" in (run(lifecycle(database_url, network)) or "")
     ends = datetime.fromisoformat(connection(client, account["id"])["token_expires_at"])
     assert ends - datetime.now(UTC) > timedelta(days=4)

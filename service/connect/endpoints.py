@@ -35,7 +35,7 @@ from service.connect.service import (
 from service.db import SessionDep
 from service.deps import SettingsDep
 from service.networks.base import Network
-from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, keyset_page
 from service.problems import problem_responses
 from service.users.auth import CurrentUser
 
@@ -202,11 +202,8 @@ def account_events(
     account: Account = accounts.get_or_404(session, user, account_id)
     before = decode_cursor(cursor, "account-events") if cursor else None
     before_id = before[0] if before and isinstance(before[0], int) else None
-    rows = repository.events_of(session, account.id, limit + 1, before_id)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor("account-events", [rows[-1].id])
+    rows = list(repository.events_of(session, account.id, limit + 1, before_id))
+    rows, next_cursor = keyset_page(rows, limit, "account-events", lambda e: [e.id])
     return Page[AccountEventRead](
         items=[AccountEventRead.model_validate(e) for e in rows], next_cursor=next_cursor
     )

@@ -20,7 +20,7 @@ import abc
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -586,6 +586,124 @@ class LiveAdapter(abc.ABC):
     ) -> dict[str, str]:
         """New credentials (a renewed token or session); ReconnectNeeded if impossible."""
         raise ReconnectNeeded("the token was refused and this account has no way to refresh it")
+
+
+class GraphAdapter(LiveAdapter):
+    """What the adapters of Meta's Graph APIs (Facebook, Threads) share: the versioned base,
+    the token sent as a parameter, and reading one field of an object."""
+
+    # The credential holding the token the Graph calls carry.
+    credential: str = "access_token"
+
+    def graph_version(self, attempt: Attempt) -> str:
+        raise NotImplementedError
+
+    def _graph(self, attempt: Attempt) -> str:
+        return f"{self.base_url(attempt.account)}/{self.graph_version(attempt)}"
+
+    def _token(self, attempt: Attempt) -> dict[str, str]:
+        return {"": attempt.credentials[self.credential]}
+
+    async def _read_field(self, attempt: Attempt, object_id: str, name: str, default: str) -> str:
+        """``GET /{object_id}?fields=name``; ``default`` when it cannot be read (the post
+        exists whatever happens to this read, e.g. its permalink)."""
+        try:
+            response = await attempt.api.get(
+                redacted_query(
+                    f"{self._graph(attempt)}/{object_id}", fields=name, access_token=REDACTED
+                ),
+                self._token(attempt),
+            )
+        except NetworkError as error:
+            log.warning(
+                "%s %s: reading its %s failed: %s", self.display_name, object_id, name, error
+            )
+            return default
+        return str(json_body(response).get(name) or default)
+
+
+async def reconcile_by_search(
+    failure: NetworkError,
+    search: Callable[[], Awaitable[Published | None]],
+    *,
+    place: str,
+    backstop: str,
+) -> Published:
+    """After an unclear send to a network without idempotency keys: look for the post in
+    ``place``. Found, it is published; absent, it is sent again, and ``backstop`` (the
+    network's refusal of a duplicate) catches a late arrival; if the search fails too, the
+    post stays UNKNOWN."""
+    try:
+        found = await search()
+    except NetworkError as error:
+        raise NetworkError(
+            FailureKind.UNKNOWN,
+            f"{failure.message} Checking {place} failed too: {error.message}",
+            http_status=failure.http_status,
+        ) from None
+    if found is not None:
+        return found
+    raise NetworkError(
+        FailureKind.RETRYABLE,
+        f"{failure.message} It is not in {place}, so it will be sent again ({backstop}, "
+        "which catches a late arrival).",
+        http_status=failure.http_status,
+        retry_after=failure.retry_after,
+    )
+
+
+def refresh_request(
+    url: str, credentials: Mapping[str, str]
+) -> tuple[OutgoingRequest, dict[str, str]]:
+    """The refresh-token grant of a client that sends its secret in the form (LinkedIn,
+    Google), with the secrets it needs; placeholders stand in for them."""
+    request = OutgoingRequest(
+        method="POST",
+        url=url,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        form={
+            "grant_type": "refresh_token",
+            "refresh_token": REDACTED,
+            "client_id": credentials["client_id"],
+            "client_secret": secret_ref("client_secret"),
+        },
+    )
+    return request, {
+        "": credentials["refresh_token"],
+        "client_secret": credentials["client_secret"],
+    }
+
+
+async def refresh_grant(
+    api: Api,
+    request: OutgoingRequest,
+    secrets: Mapping[str, str],
+    credentials: dict[str, str],
+    *,
+    display_name: str,
+    auth: httpx.Auth | None = None,
+    rate_limit: Callable[[httpx.Headers], float | None] = retry_after_header,
+) -> dict[str, str]:
+    """OAuth's refresh-token grant, as every network answers it: the renewed credentials (a
+    rotated refresh token kept; an absent one never overwrites the stored one), or
+    ReconnectNeeded when the network refuses (400/401: invalid_grant, revoked, expired), or a
+    classified failure when it is only failing for now."""
+    response = await api.send(request, secrets, auth=auth)
+    body = json_body(response)
+    if response.is_success and body.get("access_token"):
+        return refreshed_credentials(credentials, body)
+    reason = str(body.get("error_description") or body.get("error") or short_text(response))
+    if response.status_code in (400, 401):
+        raise ReconnectNeeded(
+            f"{display_name} refused to refresh the token: {reason}", response.status_code
+        )
+    raise failure_for_status(
+        display_name,
+        response,
+        f"refreshing the token failed: {reason}",
+        creates=False,
+        rate_limit=rate_limit,
+    )
 
 
 def expires_at(expires_in: Any) -> str | None:

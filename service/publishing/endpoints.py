@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from service.db import SessionDep
 from service.fields import AwareTimestamp
-from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, keyset_page
 from service.posts import service as posts
 from service.problems import problem_responses
 from service.publishing import repository
@@ -28,11 +28,7 @@ def _page(
     before = decode_cursor(cursor, "attempts") if cursor else None
     before_id = before[0] if before and isinstance(before[0], int) else None
     rows = repository.list_attempts(session, filters, before_id, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        assert rows[-1].id is not None
-        next_cursor = encode_cursor("attempts", [rows[-1].id])
+    rows, next_cursor = keyset_page(rows, limit, "attempts", lambda a: [a.id])
     return Page[AttemptRead](items=[_read(a) for a in rows], next_cursor=next_cursor)
 
 

@@ -144,12 +144,9 @@ class FacebookModel(NetworkModel):
 
     # -- Facebook Login (manual flow) and the Pages a person manages ---------------------
 
-    @route("GET", "/v{version:int}.0/dialog/oauth", "authorize")
-    async def authorize_page(self, ctx: Ctx) -> Response:
-        return oauth.authorize(ctx, AUTHORIZE)
-
-    @route("POST", "/v{version:int}.0/dialog/oauth", "authorize")
-    async def authorize_answer(self, ctx: Ctx) -> Response:
+    @route(("GET", "POST"), "/v{version:int}.0/dialog/oauth", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
         return oauth.authorize(ctx, AUTHORIZE)
 
     @route("GET", "/v{version:int}.0/oauth/access_token", "token")

@@ -192,12 +192,9 @@ class LinkedInModel(NetworkModel):
         )
         return Response(status_code=201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
 
-    @route("GET", "/oauth/v2/authorization", "authorize")
-    async def authorize_page(self, ctx: Ctx) -> Response:
-        return oauth.authorize(ctx, AUTHORIZE)
-
-    @route("POST", "/oauth/v2/authorization", "authorize")
-    async def authorize_answer(self, ctx: Ctx) -> Response:
+    @route(("GET", "POST"), "/oauth/v2/authorization", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
         return oauth.authorize(ctx, AUTHORIZE)
 
     @route("GET", "/v2/userinfo", "userinfo")

@@ -309,12 +309,9 @@ class MastodonModel(NetworkModel):
             }
         )
 
-    @route("GET", "/oauth/authorize", "authorize")
-    async def authorize_page(self, ctx: Ctx) -> Response:
-        return oauth.authorize(ctx, AUTHORIZE)
-
-    @route("POST", "/oauth/authorize", "authorize")
-    async def authorize_answer(self, ctx: Ctx) -> Response:
+    @route(("GET", "POST"), "/oauth/authorize", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
         return oauth.authorize(ctx, AUTHORIZE)
 
     @route("POST", "/oauth/token", "token")

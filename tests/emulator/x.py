@@ -146,12 +146,9 @@ class XModel(NetworkModel):
         meta = {"result_count": len(data), "newest_id": posts[0].id, "oldest_id": posts[-1].id}
         return json_response({"data": data, "meta": meta})
 
-    @route("GET", "/i/oauth2/authorize", "authorize")
-    async def authorize_page(self, ctx: Ctx) -> Response:
-        return oauth.authorize(ctx, AUTHORIZE)
-
-    @route("POST", "/i/oauth2/authorize", "authorize")
-    async def authorize_answer(self, ctx: Ctx) -> Response:
+    @route(("GET", "POST"), "/i/oauth2/authorize", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
         return oauth.authorize(ctx, AUTHORIZE)
 
     @route("POST", "/2/oauth2/token", "token")

@@ -79,12 +79,9 @@ class YouTubeModel(NetworkModel):
 
     # -- authorization ---------------------------------------------------------------------
 
-    @route("GET", "/o/oauth2/v2/auth", "authorize")
-    async def authorize_page(self, ctx: Ctx) -> Response:
-        return oauth.authorize(ctx, AUTHORIZE)
-
-    @route("POST", "/o/oauth2/v2/auth", "authorize")
-    async def authorize_answer(self, ctx: Ctx) -> Response:
+    @route(("GET", "POST"), "/o/oauth2/v2/auth", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
         return oauth.authorize(ctx, AUTHORIZE)
 
     @route("POST", "/token", "token")

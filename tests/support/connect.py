@@ -157,6 +157,14 @@ def connected_account(client: TestClient, callback: httpx.Response) -> dict[str,
     return account
 
 
+def connected(
+    client: TestClient, emulator: EmulatorServer, network: str, **registration: Any
+) -> dict[str, Any]:
+    """A person with this account at the network connects it to Handpost: the account."""
+    emulator.register_account(network, **registration)
+    return connect_through(client, network)
+
+
 def connect_through(
     client: TestClient, network: str, *, account: str | None = None, **body: Any
 ) -> dict[str, Any]:

@@ -18,12 +18,14 @@ from urllib.parse import urlencode
 
 import httpx
 
+from service.networks._common import BEARER_REDACTED
 from service.networks._http import (
     Api,
     LiveAdapter,
     LiveConfig,
     NetworkError,
     json_body,
+    secret_ref,
     short_text,
 )
 from service.networks.base import AccountRef, FailureKind, Network, OutgoingRequest
@@ -182,11 +184,6 @@ class Connector(abc.ABC):
 # --- helpers the connectors share --------------------------------------------------------
 
 
-def secret(name: str) -> str:
-    """The placeholder ``Api.send`` fills with the named secret on the way out."""
-    return f"<redacted:{name}>"
-
-
 async def call(
     api: Api,
     method: str,
@@ -211,6 +208,45 @@ async def call(
         retry = error.kind is not FailureKind.PERMANENT  # e.g. the SSRF gate said no
         raise ConnectError(f"{what} failed: {error.message}", retry=retry) from None
     return response, json_body(response)
+
+
+BEARER = {"Authorization": BEARER_REDACTED}
+
+
+async def fetch(
+    api: Api,
+    method: str,
+    url: str,
+    secrets: Mapping[str, str],
+    *,
+    network: str,
+    doing: str,
+    refused: str,
+    required: tuple[str, ...] = (),
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+) -> dict[str, Any]:
+    """One call the connection cannot do without: its body, which must hold ``required``.
+    ``doing`` names the step for a transport failure ("Exchanging the code"), ``refused``
+    what the network refused ("the authorization code")."""
+    response, body = await call(
+        api, method, url, secrets, what=doing, form=form, headers=headers, auth=auth
+    )
+    if not response.is_success:
+        raise refusal(network, refused, response)
+    require(body, *required, display_name=network, what=refused)
+    return body
+
+
+# The placeholder ``Api.send`` fills with the named secret on the way out.
+secret = secret_ref
+
+
+def with_expiry(credentials: dict[str, str], expires_in: Any) -> dict[str, str]:
+    """``credentials`` with ``expires_at`` when the network said how long the token lives."""
+    expiry = expires_from(expires_in)
+    return {**credentials, "expires_at": expiry} if expiry else credentials
 
 
 def refusal(display_name: str, what: str, response: httpx.Response) -> ConnectError:

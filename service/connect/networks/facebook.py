@@ -23,14 +23,12 @@ from service.connect.networks.base import (
     Endpoints,
     Identity,
     PageChoice,
-    call,
-    refusal,
-    require,
+    fetch,
     secret,
 )
 from service.networks import facebook
 from service.networks._common import REDACTED
-from service.networks._http import Api, redacted_query
+from service.networks._http import redacted_query
 from service.networks.base import Network
 
 # What posting to a Page takes (Graph API, pages/publishing).
@@ -64,7 +62,7 @@ class FacebookConnector(Connector):
     async def exchange(self, exchange: CodeExchange) -> list[PageChoice]:
         app, api = exchange.app, exchange.api
         graph = exchange.endpoints.url("graph", f"/{exchange.config.facebook_graph_version}")
-        response, short = await call(
+        short = await fetch(
             api,
             "GET",
             redacted_query(
@@ -75,13 +73,13 @@ class FacebookConnector(Connector):
                 code=secret("code"),
             ),
             {"code": exchange.code, "client_secret": app.client_secret},
-            what="Exchanging the code",
+            network="Facebook",
+            doing="Exchanging the code",
+            refused="the authorization code",
+            required=("access_token",),
         )
-        if not response.is_success:
-            raise refusal("Facebook", "the authorization code", response)
-        require(short, "access_token", display_name="Facebook", what="the code exchange")
         # Page tokens made from a long-lived user token never expire; from a short one, they do.
-        response, long = await call(
+        long = await fetch(
             api,
             "GET",
             redacted_query(
@@ -92,45 +90,23 @@ class FacebookConnector(Connector):
                 fb_exchange_token=REDACTED,
             ),
             {"": str(short["access_token"]), "client_secret": app.client_secret},
-            what="Getting the long-lived token",
+            network="Facebook",
+            doing="Getting the long-lived token",
+            refused="the long-lived token",
+            required=("access_token",),
         )
-        if not response.is_success:
-            raise refusal("Facebook", "the long-lived token", response)
-        require(long, "access_token", display_name="Facebook", what="the long-lived token")
-        user_token = str(long["access_token"])
-        await self._check_permissions(api, graph, user_token)
-        pages = await self._pages(api, graph, user_token)
-        if not pages:
-            raise ConnectError(
-                "Facebook lists no Page you can post to. Handpost publishes to Pages, not "
-                "personal profiles; create a Page or ask its admin for a content role."
-            )
-        return pages
-
-    async def _check_permissions(self, api: Api, graph: str, user_token: str) -> None:
-        response, body = await call(
+        user_token = {"": str(long["access_token"])}
+        permissions = await fetch(
             api,
             "GET",
             redacted_query(f"{graph}/me/permissions", access_token=REDACTED),
-            {"": user_token},
-            what="Reading the granted permissions",
+            user_token,
+            network="Facebook",
+            doing="Reading the granted permissions",
+            refused="reading the permissions",
         )
-        if not response.is_success:
-            raise refusal("Facebook", "reading the permissions", response)
-        granted = {
-            str(entry.get("permission"))
-            for entry in body.get("data") or []
-            if isinstance(entry, dict) and entry.get("status") == "granted"
-        }
-        missing = [name for name in NEEDED if name not in granted]
-        if missing:
-            raise ConnectError(
-                f"Facebook did not grant {', '.join(missing)}, which Handpost needs to post to "
-                "your Page. Connect again, and under “Edit access” leave every permission on."
-            )
-
-    async def _pages(self, api: Api, graph: str, user_token: str) -> list[PageChoice]:
-        response, body = await call(
+        _check_permissions(permissions)
+        listed = await fetch(
             api,
             "GET",
             redacted_query(
@@ -139,12 +115,18 @@ class FacebookConnector(Connector):
                 limit="100",
                 access_token=REDACTED,
             ),
-            {"": user_token},
-            what="Listing your Pages",
+            user_token,
+            network="Facebook",
+            doing="Listing your Pages",
+            refused="listing your Pages",
         )
-        if not response.is_success:
-            raise refusal("Facebook", "listing your Pages", response)
-        return [page for entry in body.get("data") or [] if (page := _page(entry)) is not None]
+        pages = [page for entry in listed.get("data") or [] if (page := _page(entry)) is not None]
+        if not pages:
+            raise ConnectError(
+                "Facebook lists no Page you can post to. Handpost publishes to Pages, not "
+                "personal profiles; create a Page or ask its admin for a content role."
+            )
+        return pages
 
     def page_connected(self, page: PageChoice, endpoints: Endpoints) -> Connected:
         """The chosen Page as an account: its id is the handle, its token the credential."""
@@ -152,6 +134,20 @@ class FacebookConnector(Connector):
             identity=Identity(external_id=page.id, handle=page.id, display_name=page.name),
             credentials={"page_access_token": page.token},
             base_url=endpoints.account_base,
+        )
+
+
+def _check_permissions(body: dict[str, Any]) -> None:
+    granted = {
+        str(entry.get("permission"))
+        for entry in body.get("data") or []
+        if isinstance(entry, dict) and entry.get("status") == "granted"
+    }
+    missing = [name for name in NEEDED if name not in granted]
+    if missing:
+        raise ConnectError(
+            f"Facebook did not grant {', '.join(missing)}, which Handpost needs to post to "
+            "your Page. Connect again, and under “Edit access” leave every permission on."
         )
 
 

@@ -14,18 +14,17 @@ from datetime import timedelta
 from typing import ClassVar
 
 from service.connect.networks.base import (
+    BEARER,
     AuthorizationRequest,
     CodeExchange,
     Connected,
     Connector,
     Identity,
-    call,
     check_scopes,
-    expires_from,
+    fetch,
     granted_scopes,
-    refusal,
-    require,
     secret,
+    with_expiry,
 )
 from service.networks import linkedin
 from service.networks.base import Network
@@ -60,12 +59,15 @@ class LinkedInConnector(Connector):
 
     async def exchange(self, exchange: CodeExchange) -> Connected:
         app, endpoints = exchange.app, exchange.endpoints
-        response, body = await call(
+        body = await fetch(
             exchange.api,
             "POST",
             endpoints.url("www", "/oauth/v2/accessToken"),
             {"code": exchange.code, "client_secret": app.client_secret},
-            what="Exchanging the code",
+            network="LinkedIn",
+            doing="Exchanging the code",
+            refused="the authorization code",
+            required=("access_token",),
             form={
                 "grant_type": "authorization_code",
                 "code": secret("code"),
@@ -74,26 +76,20 @@ class LinkedInConnector(Connector):
                 "client_secret": secret("client_secret"),
             },
         )
-        if not response.is_success:
-            raise refusal("LinkedIn", "the authorization code", response)
-        require(body, "access_token", display_name="LinkedIn", what="the code exchange")
         check_scopes("LinkedIn", granted_scopes(body.get("scope")), ("w_member_social",))
         access = str(body["access_token"])
-        response, member = await call(
+        member = await fetch(
             exchange.api,
             "GET",
             endpoints.url("api", "/v2/userinfo"),
             {"": access},
-            what="Reading your LinkedIn profile",
-            headers={"Authorization": "Bearer <redacted>"},
+            network="LinkedIn",
+            doing="Reading your LinkedIn profile",
+            refused="reading your profile",
+            required=("sub",),
+            headers=BEARER,
         )
-        if not response.is_success:
-            raise refusal("LinkedIn", "reading your profile", response)
-        require(member, "sub", display_name="LinkedIn", what="the profile")
         credentials = {"access_token": access, "member_id": str(member["sub"])}
-        expiry = expires_from(body.get("expires_in"))
-        if expiry:
-            credentials["expires_at"] = expiry
         if body.get("refresh_token"):  # an approved partner app
             credentials |= {
                 "refresh_token": str(body["refresh_token"]),
@@ -107,7 +103,7 @@ class LinkedInConnector(Connector):
                 handle=str(member["sub"]),
                 display_name=name or None,
             ),
-            credentials=credentials,
+            credentials=with_expiry(credentials, body.get("expires_in")),
             base_url=endpoints.account_base,
             note=f"scopes: {body.get('scope', '')}",
         )

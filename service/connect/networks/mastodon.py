@@ -16,6 +16,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from service.connect.networks.base import (
+    BEARER,
     AuthorizationRequest,
     CodeExchange,
     Connected,
@@ -23,9 +24,9 @@ from service.connect.networks.base import (
     Identity,
     call,
     check_scopes,
+    fetch,
     granted_scopes,
     refusal,
-    require,
     secret,
 )
 from service.networks import mastodon
@@ -95,12 +96,15 @@ class MastodonConnector(Connector):
         self, api: Api, instance: str, redirect_uri: str, scopes: tuple[str, ...]
     ) -> tuple[str, str]:
         """``POST /api/v1/apps``: Handpost's client id and secret on this instance."""
-        response, body = await call(
+        body = await fetch(
             api,
             "POST",
             f"{instance}/api/v1/apps",
             {},
-            what=f"Registering Handpost on {instance}",
+            network=instance,
+            doing=f"Registering Handpost on {instance}",
+            refused="registering Handpost",
+            required=("client_id", "client_secret"),
             form={
                 "client_name": CLIENT_NAME,
                 "redirect_uris": redirect_uri,
@@ -108,9 +112,6 @@ class MastodonConnector(Connector):
                 "website": WEBSITE,
             },
         )
-        if not response.is_success:
-            raise refusal(instance, "registering Handpost", response)
-        require(body, "client_id", "client_secret", display_name=instance, what="the app")
         return str(body["client_id"]), str(body["client_secret"])
 
     def authorize_url(self, request: AuthorizationRequest) -> str:
@@ -139,30 +140,30 @@ class MastodonConnector(Connector):
         if exchange.code_verifier is not None:
             form["code_verifier"] = secret("verifier")
             secrets["verifier"] = exchange.code_verifier
-        response, body = await call(
+        body = await fetch(
             exchange.api,
             "POST",
             f"{instance}/oauth/token",
             secrets,
-            what="Exchanging the code",
+            network=instance,
+            doing="Exchanging the code",
+            refused="the authorization code",
+            required=("access_token",),
             form=form,
         )
-        if not response.is_success:
-            raise refusal(instance, "the authorization code", response)
-        require(body, "access_token", display_name=instance, what="the code exchange")
         check_scopes(instance, granted_scopes(body.get("scope")), ("write:statuses",))
         access = str(body["access_token"])
-        response, account = await call(
+        account = await fetch(
             exchange.api,
             "GET",
             f"{instance}/api/v1/accounts/verify_credentials",
             {"": access},
-            what="Reading your Mastodon account",
-            headers={"Authorization": "Bearer <redacted>"},
+            network=instance,
+            doing="Reading your Mastodon account",
+            refused="reading your account",
+            required=("id", "username"),
+            headers=BEARER,
         )
-        if not response.is_success:
-            raise refusal(instance, "reading your account", response)
-        require(account, "id", "username", display_name=instance, what="the account")
         host = urlsplit(instance).netloc
         return Connected(
             identity=Identity(

@@ -19,11 +19,9 @@ from service.connect.networks.base import (
     Connected,
     Connector,
     Identity,
-    call,
-    expires_from,
-    refusal,
-    require,
+    fetch,
     secret,
+    with_expiry,
 )
 from service.networks import threads
 from service.networks._common import REDACTED
@@ -61,12 +59,15 @@ class ThreadsConnector(Connector):
 
     async def exchange(self, exchange: CodeExchange) -> Connected:
         app, endpoints, api = exchange.app, exchange.endpoints, exchange.api
-        response, short = await call(
+        short = await fetch(
             api,
             "POST",
             endpoints.url("graph", "/oauth/access_token"),
             {"code": exchange.code, "client_secret": app.client_secret},
-            what="Exchanging the code",
+            network="Threads",
+            doing="Exchanging the code",
+            refused="the authorization code",
+            required=("access_token", "user_id"),
             form={
                 "client_id": app.client_id,
                 "client_secret": secret("client_secret"),
@@ -75,11 +76,8 @@ class ThreadsConnector(Connector):
                 "code": secret("code"),
             },
         )
-        if not response.is_success:
-            raise refusal("Threads", "the authorization code", response)
-        require(short, "access_token", "user_id", display_name="Threads", what="the exchange")
         # The short-lived token lasts an hour: exchange it for the 60-day one at once.
-        response, long = await call(
+        long = await fetch(
             api,
             "GET",
             redacted_query(
@@ -89,13 +87,13 @@ class ThreadsConnector(Connector):
                 access_token=REDACTED,
             ),
             {"": str(short["access_token"]), "client_secret": app.client_secret},
-            what="Getting the long-lived token",
+            network="Threads",
+            doing="Getting the long-lived token",
+            refused="the long-lived token",
+            required=("access_token",),
         )
-        if not response.is_success:
-            raise refusal("Threads", "the long-lived token", response)
-        require(long, "access_token", display_name="Threads", what="the long-lived token")
         access = str(long["access_token"])
-        response, me = await call(
+        me = await fetch(
             api,
             "GET",
             redacted_query(
@@ -104,22 +102,19 @@ class ThreadsConnector(Connector):
                 access_token=REDACTED,
             ),
             {"": access},
-            what="Reading your Threads profile",
+            network="Threads",
+            doing="Reading your Threads profile",
+            refused="reading your profile",
+            required=("id", "username"),
         )
-        if not response.is_success:
-            raise refusal("Threads", "reading your profile", response)
-        require(me, "id", "username", display_name="Threads", what="the profile")
         credentials = {"access_token": access, "user_id": str(me["id"])}
-        expiry = expires_from(long.get("expires_in"))
-        if expiry:
-            credentials["expires_at"] = expiry
         return Connected(
             identity=Identity(
                 external_id=str(me["id"]),
                 handle=str(me["username"]),
                 display_name=str(me.get("name") or "") or None,
             ),
-            credentials=credentials,
+            credentials=with_expiry(credentials, long.get("expires_in")),
             base_url=endpoints.account_base,
         )
 

@@ -14,19 +14,19 @@ from typing import ClassVar
 import httpx
 
 from service.connect.networks.base import (
+    BEARER,
     AuthorizationRequest,
     CodeExchange,
     Connected,
     ConnectError,
     Connector,
     Identity,
-    call,
     check_scopes,
-    expires_from,
+    fetch,
     granted_scopes,
-    refusal,
     require,
     secret,
+    with_expiry,
 )
 from service.networks import x
 from service.networks.base import Network
@@ -57,12 +57,15 @@ class XConnector(Connector):
 
     async def exchange(self, exchange: CodeExchange) -> Connected:
         app, endpoints = exchange.app, exchange.endpoints
-        response, body = await call(
+        body = await fetch(
             exchange.api,
             "POST",
             endpoints.url("api", "/2/oauth2/token"),
             {"code": exchange.code, "verifier": exchange.code_verifier or ""},
-            what="Exchanging the code",
+            network="X",
+            doing="Exchanging the code",
+            refused="the authorization code",
+            required=("access_token",),
             form={
                 "grant_type": "authorization_code",
                 "code": secret("code"),
@@ -72,9 +75,6 @@ class XConnector(Connector):
             },
             auth=httpx.BasicAuth(app.client_id, app.client_secret),
         )
-        if not response.is_success:
-            raise refusal("X", "the authorization code", response)
-        require(body, "access_token", display_name="X", what="the code exchange")
         check_scopes("X", granted_scopes(body.get("scope")), ("tweet.write", "users.read"))
         if not body.get("refresh_token"):
             raise ConnectError(
@@ -82,17 +82,18 @@ class XConnector(Connector):
                 "would end in two hours. Connect again and allow staying connected."
             )
         access = str(body["access_token"])
-        response, me = await call(
+        me = await fetch(
             exchange.api,
             "GET",
             endpoints.url("api", "/2/users/me"),
             {"": access},
-            what="Reading your X profile",
-            headers={"Authorization": "Bearer <redacted>"},
+            network="X",
+            doing="Reading your X profile",
+            refused="reading your profile",
+            required=("data",),
+            headers=BEARER,
         )
-        user = me.get("data")
-        if not response.is_success or not isinstance(user, dict):
-            raise refusal("X", "reading your profile", response)
+        user = me["data"] if isinstance(me["data"], dict) else {}
         require(user, "id", "username", display_name="X", what="the profile")
         credentials = {
             "access_token": access,
@@ -102,16 +103,13 @@ class XConnector(Connector):
             "username": str(user["username"]),
             "user_id": str(user["id"]),
         }
-        expiry = expires_from(body.get("expires_in"))
-        if expiry:
-            credentials["expires_at"] = expiry
         return Connected(
             identity=Identity(
                 external_id=str(user["id"]),
                 handle=str(user["username"]),
                 display_name=str(user.get("name") or "") or None,
             ),
-            credentials=credentials,
+            credentials=with_expiry(credentials, body.get("expires_in")),
             base_url=endpoints.account_base,
             note=f"scopes: {body.get('scope', '')}",
         )

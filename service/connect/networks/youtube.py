@@ -17,30 +17,22 @@ from datetime import timedelta
 from typing import ClassVar
 
 from service.connect.networks.base import (
+    BEARER,
     AuthorizationRequest,
     CodeExchange,
     Connected,
     ConnectError,
     Connector,
     Identity,
-    call,
     check_scopes,
-    expires_from,
+    fetch,
     granted_scopes,
-    refusal,
     require,
     secret,
+    with_expiry,
 )
-from service.networks._common import REDACTED
-from service.networks._http import (
-    Api,
-    ReconnectNeeded,
-    failure_for_status,
-    json_body,
-    retry_after_header,
-    short_text,
-)
-from service.networks.base import AccountRef, Network, OutgoingRequest
+from service.networks._http import Api, ReconnectNeeded, refresh_grant, refresh_request
+from service.networks.base import AccountRef, Network
 
 UPLOAD = "https://www.googleapis.com/auth/youtube.upload"
 READONLY = "https://www.googleapis.com/auth/youtube.readonly"
@@ -81,7 +73,7 @@ class YouTubeConnector(Connector):
 
     async def exchange(self, exchange: CodeExchange) -> Connected:
         app, endpoints = exchange.app, exchange.endpoints
-        response, body = await call(
+        body = await fetch(
             exchange.api,
             "POST",
             endpoints.url("oauth2", "/token"),
@@ -90,7 +82,10 @@ class YouTubeConnector(Connector):
                 "verifier": exchange.code_verifier or "",
                 "client_secret": app.client_secret,
             },
-            what="Exchanging the code",
+            network="Google",
+            doing="Exchanging the code",
+            refused="the authorization code",
+            required=("access_token",),
             form={
                 "code": secret("code"),
                 "client_id": app.client_id,
@@ -100,9 +95,6 @@ class YouTubeConnector(Connector):
                 "code_verifier": secret("verifier"),
             },
         )
-        if not response.is_success:
-            raise refusal("Google", "the authorization code", response)
-        require(body, "access_token", display_name="Google", what="the code exchange")
         check_scopes("Google", granted_scopes(body.get("scope")), self.scopes)
         if not body.get("refresh_token"):
             raise ConnectError(
@@ -110,16 +102,16 @@ class YouTubeConnector(Connector):
                 "Connect again (Handpost asks for offline access with consent)."
             )
         access = str(body["access_token"])
-        response, channels = await call(
+        channels = await fetch(
             exchange.api,
             "GET",
             endpoints.url("api", "/youtube/v3/channels", part="snippet", mine="true"),
             {"": access},
-            what="Reading your YouTube channel",
-            headers={"Authorization": "Bearer <redacted>"},
+            network="YouTube",
+            doing="Reading your YouTube channel",
+            refused="reading your channel",
+            headers=BEARER,
         )
-        if not response.is_success:
-            raise refusal("YouTube", "reading your channel", response)
         items = channels.get("items")
         if not isinstance(items, list) or not items or not isinstance(items[0], dict):
             raise ConnectError(
@@ -137,16 +129,13 @@ class YouTubeConnector(Connector):
             "client_secret": app.client_secret,
             "channel_id": str(channel["id"]),
         }
-        expiry = expires_from(body.get("expires_in"))
-        if expiry:
-            credentials["expires_at"] = expiry
         return Connected(
             identity=Identity(
                 external_id=str(channel["id"]),
                 handle=str(snippet.get("customUrl") or channel["id"]),
                 display_name=str(snippet.get("title") or "") or None,
             ),
-            credentials=credentials,
+            credentials=with_expiry(credentials, body.get("expires_in")),
             base_url=endpoints.account_base,
             note=f"scopes: {body.get('scope', '')}",
         )
@@ -161,41 +150,9 @@ class YouTubeConnector(Connector):
         if not self.refreshable(credentials):
             raise ReconnectNeeded("this YouTube connection has no refresh token")
         base = account.base_url.rstrip("/") if account.base_url else TOKEN_HOST
-        request = OutgoingRequest(
-            method="POST",
-            url=f"{base}/token",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            form={
-                "grant_type": "refresh_token",
-                "refresh_token": REDACTED,
-                "client_id": credentials["client_id"],
-                "client_secret": secret("client_secret"),
-            },
-        )
-        secrets = {"": credentials["refresh_token"], "client_secret": credentials["client_secret"]}
-        response = await api.send(request, secrets)
-        body = json_body(response)
-        if response.is_success and body.get("access_token"):
-            # Never overwrite the stored refresh token with an absent one (Postiz PR #1884).
-            renewed = {**credentials, "access_token": str(body["access_token"])}
-            if body.get("refresh_token"):
-                renewed["refresh_token"] = str(body["refresh_token"])
-            expiry = expires_from(body.get("expires_in"))
-            if expiry:
-                renewed["expires_at"] = expiry
-            return renewed
-        reason = str(body.get("error_description") or body.get("error") or short_text(response))
-        if response.status_code in (400, 401):
-            raise ReconnectNeeded(
-                f"Google refused to renew the YouTube token: {reason}", response.status_code
-            )
-        raise failure_for_status(
-            "YouTube",
-            response,
-            f"renewing the token failed: {reason}",
-            creates=False,
-            rate_limit=retry_after_header,
-        )
+        request, secrets = refresh_request(f"{base}/token", credentials)
+        # Google answers without a refresh token: the stored one stays (Postiz PR #1884).
+        return await refresh_grant(api, request, secrets, credentials, display_name="Google")
 
 
 CONNECTOR = YouTubeConnector()
