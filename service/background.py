@@ -49,7 +49,12 @@ def service_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
 
     tokens = TokenLifecycle(database, settings)
     every = timedelta(seconds=settings.token_check_seconds)
-    return (*DEFAULT_CHORES, Chore("tokens", every, tokens.run))
+    return (
+        *DEFAULT_CHORES,
+        Chore("token-renewals", every, tokens.renew_due),
+        Chore("token-warnings", timedelta(hours=1), tokens.warn),
+        Chore("connect-tidy", timedelta(hours=1), tokens.tidy),
+    )
 
 
 class BackgroundChores:

@@ -400,3 +400,20 @@ def test_events_are_paginated_and_private(
     )
     other = make_client(dispatch=False, as_user="mallory")
     assert_problem(other.get(f"/api/v1/accounts/{account['id']}/events"), 404, "not-found")
+
+
+def test_a_user_given_host_is_gated_when_publishing_too(
+    make_client: AppFactory, network: EmulatorServer
+) -> None:
+    """The instance an account names is checked on every call, not only when connecting: an
+    address that later points inside the network is refused, and nothing is sent."""
+    from tests.support.live import connect as paste
+    from tests.support.live import live_client, publish_now, settled
+
+    client = live_client(make_client, outbound_allow_private=False)
+    account, _ = paste(client, network, "mastodon")
+    post = publish_now(client, account["id"], "This instance is on loopback.")
+    final = settled(client, post["id"])
+    assert final["state"] == "failed"
+    assert "private, loopback or reserved" in final["last_error"], final
+    assert network.received("mastodon") == []

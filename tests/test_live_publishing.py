@@ -215,7 +215,9 @@ def test_credentials_replaced_after_the_claim_are_taken_up_not_flagged(
     )
 
     async def send_twice() -> tuple[PublishFailure | PublishResult, PublishResult]:
-        publisher = LivePublisher(database, Settings(database_url=database.url))
+        publisher = LivePublisher(
+            database, Settings(database_url=database.url, outbound_allow_private=True)
+        )
         try:
             try:
                 first: PublishFailure | PublishResult = await publisher.publish(job)

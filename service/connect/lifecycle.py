@@ -193,22 +193,30 @@ class TokenLifecycle:
         self.renewals = Renewals(database, settings)
 
     async def run(self, _database: Database) -> str | None:
-        done: list[str] = []
+        """Every chore in one go (tests, and a single process wanting all of it now)."""
+        done = [await self.renew_due(_database), self.warn(_database), self.tidy(_database)]
+        return "; ".join(d for d in done if d) or None
+
+    async def renew_due(self, _database: Database) -> str | None:
+        """Renew what is due; reads only, unless something is due."""
         due = await asyncio.to_thread(self._due)
-        if due:
-            async with http_client(self.settings) as client:
-                results = [await self.renew(client, account_id) for account_id in due]
-            renewed = sum(1 for r in results if r == "renewed")
-            failed = len([r for r in results if r not in ("renewed", "skipped")])
-            if renewed or failed:
-                done.append(f"renewed {renewed} tokens, {failed} could not be")
-        warned = await asyncio.to_thread(self._warn_before_expiry)
-        if warned:
-            done.append(f"warned about {warned} tokens that end soon")
-        tidied = await asyncio.to_thread(self._tidy)
-        if tidied:
-            done.append(f"removed {tidied} expired connect flows and old events")
-        return "; ".join(done) or None
+        if not due:
+            return None
+        async with http_client(self.settings) as client:
+            results = [await self.renew(client, account_id) for account_id in due]
+        renewed = sum(1 for r in results if r == "renewed")
+        failed = len([r for r in results if r not in ("renewed", "skipped")])
+        if not (renewed or failed):
+            return None
+        return f"renewed {renewed} tokens, {failed} could not be"
+
+    def warn(self, _database: Database) -> str | None:
+        warned = self._warn_before_expiry()
+        return f"warned about {warned} tokens that end soon" if warned else None
+
+    def tidy(self, _database: Database) -> str | None:
+        removed = self._tidy()
+        return f"removed {removed} expired connect flows and old events" if removed else None
 
     def _due(self) -> list[str]:
         with self.database.session(read_only=True) as session:
@@ -271,11 +279,13 @@ class TokenLifecycle:
         (LinkedIn's 60 days): once a week per account, claimed so replicas warn once."""
         now = utcnow()
         window = timedelta(days=self.settings.token_warning_days)
+        with self.database.session(read_only=True) as session:
+            ending = repository.unrenewable_expiring(session, now + window, now - timedelta(days=7))
+        if not ending:
+            return 0  # no write transaction (SQLite's one writer) when there is nothing to say
         warned = 0
         with self.database.session() as session:
-            for connection, account in repository.unrenewable_expiring(
-                session, now + window, now - timedelta(days=7)
-            ):
+            for connection, account in ending:
                 ends = connection.token_expires_at
                 if ends is None:
                     continue

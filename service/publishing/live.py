@@ -34,7 +34,7 @@ from service.accounts.credentials import (
 )
 from service.accounts.models import AccountStatus
 from service.config import Settings
-from service.connect.lifecycle import Renewals, wait_for_other_renewal
+from service.connect.lifecycle import USER_GIVEN_HOSTS, Renewals, wait_for_other_renewal
 from service.db import Database
 from service.networks import bluesky, facebook, linkedin, mastodon, threads, x
 from service.networks._common import REDACTED
@@ -125,7 +125,9 @@ class LivePublisher:
     async def _publish(self, adapter: LiveAdapter, job: PublishJob) -> PublishResult:
         name = adapter.display_name
         stored = await self._credentials(job, name)
-        api = Api(self._http(), name)
+        # An instance or PDS the person gave is called only through the SSRF gate.
+        gate = self.settings.outbound if job.network in USER_GIVEN_HOSTS else None
+        api = Api(self._http(), name, outbound=gate)
         attempt = Attempt(
             content=job.content,
             account=job.account,

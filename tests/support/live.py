@@ -21,8 +21,14 @@ from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.api import create_account, create_post, wait_for
 
-# Retries within a test's patience: backoff from 50 ms, the dispatcher looking every 100 ms.
-FAST = {"retry_base_seconds": 0.05, "retry_max_seconds": 1.0, "poll_seconds": 0.1}
+# Retries within a test's patience: backoff from 50 ms, the dispatcher looking every 100 ms;
+# the emulator, a Mastodon instance or PDS on loopback, may be called (the SSRF gate).
+FAST = {
+    "retry_base_seconds": 0.05,
+    "retry_max_seconds": 1.0,
+    "poll_seconds": 0.1,
+    "outbound_allow_private": True,
+}
 SETTLED = ("published", "failed", "unknown", "missed", "cancelled")
 CLIENT_ID = "handpost-test-client"
 CLIENT_SECRET = "test-client-secret-0123456789"
