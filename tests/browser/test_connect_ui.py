@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Site, screenshot
@@ -55,8 +56,12 @@ HANDLES = {
 @pytest.fixture
 def site_env(network: EmulatorServer) -> dict[str, str]:
     """Every network set up, all its hosts on the emulator; the redirect URIs follow the
-    address the browser uses (no HANDPOST_PUBLIC_URL)."""
-    return connect_environment(network, None)
+    address the browser uses (no HANDPOST_PUBLIC_URL). Credentials are stored, so on
+    PostgreSQL the server needs its key."""
+    return {
+        **connect_environment(network, None),
+        "HANDPOST_SECRET_KEY": Fernet.generate_key().decode(),
+    }
 
 
 def api_client(site: Site) -> httpx.Client:
