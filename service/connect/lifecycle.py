@@ -49,7 +49,10 @@ USER_GIVEN_HOSTS = frozenset({Network.MASTODON, Network.BLUESKY})
 RETRY_AFTER_FAILURE = timedelta(minutes=5)
 EVENTS_KEPT = timedelta(days=365)
 FLOWS_KEPT = timedelta(days=1)
-RENEWALS_PER_ROUND = 20
+# At most this many accounts per round, renewed this many at a time (the round repeats every
+# HANDPOST_TOKEN_CHECK_SECONDS; tokens are renewed well ahead of expiry).
+RENEWALS_PER_ROUND = 100
+RENEWALS_AT_ONCE = 4
 
 
 def process_owner() -> str:
@@ -202,8 +205,14 @@ class TokenLifecycle:
         due = await asyncio.to_thread(self._due)
         if not due:
             return None
+        slots = asyncio.Semaphore(RENEWALS_AT_ONCE)
+
+        async def renew(client: httpx.AsyncClient, account_id: str) -> str:
+            async with slots:
+                return await self.renew(client, account_id)
+
         async with http_client(self.settings) as client:
-            results = [await self.renew(client, account_id) for account_id in due]
+            results = await asyncio.gather(*(renew(client, a) for a in due))
         renewed = sum(1 for r in results if r == "renewed")
         failed = len([r for r in results if r not in ("renewed", "skipped")])
         if not (renewed or failed):
@@ -262,6 +271,12 @@ class TokenLifecycle:
             retry_at = self._retry_at(connector.expires_at(credentials))
             await asyncio.to_thread(renewals.failed_for_now, account_id, message, retry_at)
             log.warning("account %s: %s", account_id, message)
+            return "failed"
+        except Exception:  # a bug must not hold the lease until it lapses
+            log.exception("account %s: renewing its token failed unexpectedly", account_id)
+            retry_at = self._retry_at(connector.expires_at(credentials))
+            message = "Renewing the token failed unexpectedly; trying again later."
+            await asyncio.to_thread(renewals.failed_for_now, account_id, message, retry_at)
             return "failed"
         saved = await asyncio.to_thread(renewals.save, account_id, network, ciphertext, renewed)
         return "renewed" if saved else "skipped"
