@@ -49,7 +49,11 @@ DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempot
 
 def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
     """Every chore a process that publishes runs, as configured."""
+    from service.connect.lifecycle import TokenLifecycle
+
     deliverer = WebhookDeliverer(database, settings)
+    tokens = TokenLifecycle(database, settings)
+    every = timedelta(seconds=settings.token_check_seconds)
     return (
         *DEFAULT_CHORES,
         Chore(
@@ -64,6 +68,9 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             partial(server_limits.refresh_due, settings=settings),
         ),
         Chore("unused-media", timedelta(minutes=10), partial(purge_unused, settings=settings)),
+        Chore("token-renewals", every, tokens.renew_due),
+        Chore("token-warnings", timedelta(hours=1), tokens.warn),
+        Chore("connect-tidy", timedelta(hours=1), tokens.tidy),
     )
 
 

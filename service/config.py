@@ -6,6 +6,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -93,7 +94,8 @@ class Settings(BaseSettings):
     # Where people reach this install's web UI (https://handpost.example.org): the base of
     # links Handpost hands out to be opened elsewhere, such as the calendar feed's address,
     # each event's link back to its post (also in webhook payloads) and the signed, expiring
-    # media URLs a network fetches (Threads) when media is kept on disk. Unset, the feed's
+    # media URLs a network fetches (Threads) when media is kept on disk, and where networks send
+    # people back after connecting (docs/connect.md). Unset, the feed's
     # address is taken from the request, and webhook payloads carry no link.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     # The calendar feed: posts scheduled from this many days ago onwards (so recent outcomes
@@ -191,6 +193,32 @@ class Settings(BaseSettings):
     metrics_host: str | None = None
     # API processes for `handpost serve` (uvicorn workers); more than one needs PostgreSQL.
     workers: int = Field(default=1, ge=1, le=64)
+    # Connecting accounts from the browser (docs/connect.md): every network redirects back to
+    # {public_url}/connect/{network}/callback (public_url above; unset: the address the browser
+    # used), which must be registered with the network's app exactly.
+    # App credentials per network (Mastodon registers itself per instance; Bluesky uses app
+    # passwords). A network without a client id shows "not set up" on the accounts page.
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    facebook_client_id: str | None = None
+    facebook_client_secret: SecretStr | None = None
+    threads_client_id: str | None = None
+    threads_client_secret: SecretStr | None = None
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    # Tests and development only: {"network": "base URL"} replaces all of a network's hosts
+    # (authorization, token, API) with one base serving the real paths, e.g. the emulator;
+    # {"network": {"host name": "base URL"}} replaces hosts one by one (e.g. a local PDS and
+    # PLC directory for Bluesky: "entryway", "plc", "handles").
+    network_endpoints: dict[str, str | dict[str, str]] = Field(default_factory=dict)
+    # How long a person has to finish a connect flow (consent at the network and back).
+    connect_flow_seconds: float = Field(default=600, ge=30, le=3600)
+    # The token lifecycle chore: how often it looks for tokens to renew ahead of expiry, and
+    # how many days before a token that cannot be renewed (LinkedIn: 60 days) it warns.
+    token_check_seconds: float = Field(default=60, gt=0)
+    token_warning_days: float = Field(default=14, gt=0)
 
     @field_validator("trusted_proxies", "outbound_allowed_networks", mode="before")
     @classmethod
@@ -213,6 +241,26 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("network_endpoints")
+    @classmethod
+    def _endpoint_bases(
+        cls, value: dict[str, str | dict[str, str]]
+    ) -> dict[str, str | dict[str, str]]:
+        """Each override is an http(s) base URL without query; the trailing slash is dropped."""
+
+        def base_url(where: str, base: str) -> str:
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+                raise ValueError(f"network_endpoints[{where}] must be an http(s) base URL")
+            return base.rstrip("/")
+
+        return {
+            network: base_url(repr(network), bases)
+            if isinstance(bases, str)
+            else {host: base_url(f"{network!r}][{host!r}", b) for host, b in bases.items()}
+            for network, bases in value.items()
+        }
 
     @property
     def outbound(self) -> OutboundPolicy:

@@ -16,6 +16,9 @@ from service.apidocs import contract
 from service.apidocs.pages import router as apidocs_router
 from service.background import BackgroundChores, default_chores
 from service.config import Settings, get_settings
+from service.connect.endpoints import browser_router as connect_browser_router
+from service.connect.endpoints import router as connect_router
+from service.connect.service import Connections
 from service.db import Database, utcnow
 from service.feeds.endpoints import router as feeds_router
 from service.health.endpoints import router as health_router
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.refused_tokens = RefusedTokens()
     app.state.dispatcher = None
     app.state.media = MediaContext.from_settings(database, settings)
+    app.state.connections = Connections(database, settings)
 
     def posts_due() -> int:
         with database.session(read_only=True) as session:
@@ -116,6 +120,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     for router in (
         health_router,
         accounts_router,
+        connect_router,
+        connect_browser_router,
         networks_router,
         posts_router,
         publishing_router,

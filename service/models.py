@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from service.accounts.models import Account
+from service.connect.models import AccountConnection, AccountEvent, ConnectFlow, MastodonApp
 from service.feeds.models import CalendarFeed
 from service.idempotency.models import IdempotencyRecord
 from service.media.models import Media, PostMedia
@@ -16,11 +17,15 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "AccountConnection",
+    "AccountEvent",
     "ApiToken",
     "CalendarFeed",
+    "ConnectFlow",
     "Goal",
     "IdempotencyRecord",
     "LoginThrottle",
+    "MastodonApp",
     "Media",
     "Post",
     "PostFingerprint",

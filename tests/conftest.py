@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.realservers.fixtures",
     "tests.support.realpds",
     "tests.support.s3",
+    "tests.support.connect",
     "tests.support.checkout",
 ]
 

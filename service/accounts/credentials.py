@@ -83,6 +83,11 @@ SHAPES: dict[Network, CredentialShape] = {
     Network.THREADS: CredentialShape(
         required=("access_token", "user_id"), optional=("expires_at",)
     ),
+    # Connected from the browser (service.connect); publishing needs video upload, to come.
+    Network.YOUTUBE: CredentialShape(
+        required=("access_token", "channel_id"),
+        optional=("refresh_token", "client_id", "client_secret", "expires_at"),
+    ),
 }
 
 
@@ -140,6 +145,7 @@ def secret_values(credentials: dict[str, str]) -> list[str]:
         "member_id",
         "client_id",
         "expires_at",
+        "channel_id",
     }
     return [v for k, v in credentials.items() if k not in public and len(v) >= 6]
 
@@ -156,9 +162,10 @@ class CredentialCipher:
         plain = json.dumps(credentials, sort_keys=True, separators=(",", ":")).encode()
         return self._fernet.encrypt(plain).decode("ascii")
 
-    def decrypt(self, ciphertext: str) -> dict[str, str]:
+    def decrypt(self, ciphertext: str, *, max_age: int | None = None) -> dict[str, str]:
+        """The dict; with ``max_age`` (seconds) an older ciphertext is refused as unreadable."""
         try:
-            plain = self._fernet.decrypt(ciphertext.encode("ascii"))
+            plain = self._fernet.decrypt(ciphertext.encode("ascii"), ttl=max_age)
         except (InvalidToken, ValueError):
             raise CredentialsUnreadable(
                 "The stored credentials cannot be decrypted with the configured "

@@ -115,6 +115,16 @@ def warnings_for(post: Post, rules: NetworkRules, values: ValueContext) -> list[
             )
         )
     ]
+    ends = values.access_ends.get(post.account_id)
+    if ends is not None and post.scheduled_at is not None and post.scheduled_at > ends:
+        found.append(
+            PostWarning(
+                code="access-ends-before-post",
+                message=f"{rules.display_name} access for this account ends on "
+                f"{ends:%Y-%m-%d %H:%M} UTC, before this post's time, and cannot be renewed "
+                "automatically. Reconnect the account before then.",
+            )
+        )
     if post.needs_tailoring:
         found.append(
             PostWarning(
