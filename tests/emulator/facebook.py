@@ -1,14 +1,16 @@
-"""Facebook Pages (Graph API): POST /v{N}.0/{page_id}/feed and GET /v{N}.0/{object_id}."""
+"""Facebook Pages (Graph API): POST /v{N}.0/{page_id}/feed and GET /v{N}.0/{object_id}; Page
+photos, the Resumable Upload API and Page videos."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import Response
 
-from . import graph, oauth
+from . import graph, media, oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
 from .state import Account, Post, RateInfo
 
@@ -26,7 +28,7 @@ class FacebookModel(NetworkModel):
     name = "facebook"
 
     def new_store(self) -> dict[str, Any]:
-        return {"posts": {}, "next": 122_100_000_000_000_000}
+        return {"posts": {}, "photos": {}, "sessions": {}, "next": 122_100_000_000_000_000}
 
     def error_body(
         self, ctx: Ctx, status: int, params: dict[str, Any]
@@ -107,7 +109,8 @@ class FacebookModel(NetworkModel):
         link = params.get("link")
         if not isinstance(message, str):
             message = str(message)
-        if not message.strip() and not link and not params.get("attached_media"):
+        attached = self._attached_media(ctx, page_id)
+        if not message.strip() and not link and not attached:
             raise Reply(
                 json_response(graph.graph_error("(#100) Missing message or attachment", 100), 400)
             )
@@ -133,14 +136,228 @@ class FacebookModel(NetworkModel):
                     "link": link,
                     "published": str(params.get("published", "true")).lower() != "false",
                     "graph_version": f"v{ctx.request.path_params['version']}.0",
+                    "media": attached,
                 },
             )
         )
         store["posts"][post_id] = post
+        for item in attached:
+            store["photos"][item["id"]]["attached_to"] = post_id
         result: dict[str, Any] = {"id": post_id}
         if "permalink_url" in graph.requested_fields(ctx):
             result["permalink_url"] = permalink
         return json_response(result)
+
+    # -- media ---------------------------------------------------------------------------
+    # Photos (developers.facebook.com/docs/graph-api/reference/page/photos; Postiz
+    # facebook.provider.ts): multipart ``source`` (or ``url``) with ``published=false`` gives
+    # an unpublished photo id; ``/feed`` takes them as ``attached_media=[{"media_fbid"}]``.
+    # Alt text as ``alt_text_custom`` (a field of the Photo node; that the upload takes it is
+    # unverified). Videos (developers.facebook.com/docs/video-api/guides/publishing and
+    # graph-api/guides/upload): a Resumable Upload API session on the app with a *user* token
+    # (``POST /{app-id}/uploads`` → ``upload:<id>``), bytes with ``Authorization: OAuth`` and a
+    # ``file_offset`` header (→ ``{"h": handle}``), ``GET /upload:<id>`` tells the offset after
+    # an interruption; then ``POST /{page-id}/videos`` with the Page token and
+    # ``fbuploader_video_file_chunk=<handle>`` publishes it; ``GET /{video-id}?fields=status``
+    # shows ``video_status`` processing → ready (or error).
+
+    async def _multipart(self, ctx: Ctx) -> dict[str, media.FilePart]:
+        """Read a multipart body into ``ctx`` (its fields join the parameters)."""
+        fields, files = media.multipart(ctx, await media.raw_body(ctx))
+        if fields:
+            ctx.body, ctx.body_kind = fields, "multipart"
+        return files
+
+    def _page_writer(self, ctx: Ctx, page_id: str) -> Account:
+        account = graph.authenticate(ctx, "facebook")
+        token = ctx.state.check_token("facebook", graph.token_of(ctx)).token
+        scoped_out = token is not None and not token.allows("pages_manage_posts")
+        if account.key != page_id or scoped_out:
+            raise Reply(
+                json_response(
+                    graph.graph_error(
+                        "(#200) If posting to a page, requires both pages_read_engagement and "
+                        "pages_manage_posts as an admin with sufficient administrative permission",
+                        200,
+                    ),
+                    403,
+                )
+            )
+        return account
+
+    @route("POST", "/v{version:int}.0/{page_id}/photos", "photos")
+    async def photos(self, ctx: Ctx) -> Response:
+        files = await self._multipart(ctx)
+        page_id = ctx.request.path_params["page_id"]
+        self._page_writer(ctx, page_id)
+        self.count(ctx, ("page", page_id), 4800, 86400)
+        source = files.get("source")
+        if source is None or not source.data:
+            raise Reply(json_response(graph.graph_error("(#324) Requires upload file", 324), 400))
+        store = self.store(ctx)
+        store["next"] += 1 + ctx.state.next_int() % 7
+        photo_id = str(store["next"])
+        asset = media.add_asset(ctx, photo_id, "image")
+        asset.uploads = 1
+        asset.content_type = source.content_type
+        asset.alt_text = ctx.params.get("alt_text_custom")
+        asset.complete(source.data, ctx.state.now())
+        published = str(ctx.params.get("published", "true")).lower() != "false"
+        store["photos"][photo_id] = {"published": published, "attached_to": None}
+        return json_response({"id": photo_id})
+
+    def _attached_media(self, ctx: Ctx, page_id: str) -> list[dict[str, Any]]:
+        """``attached_media`` (a JSON list, or form fields ``attached_media[0]``...): the
+        Page's unpublished photos, each attached once."""
+        raw = ctx.params.get("attached_media")
+        if raw is None:
+            indexed = sorted(
+                (int(k[15:-1]), v)
+                for k, v in ctx.params.items()
+                if k.startswith("attached_media[") and k[15:-1].isdigit()
+            )
+            raw = [v for _, v in indexed] or None
+        if raw is None:
+            return []
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raw = None
+        if not isinstance(raw, list):
+            raise Reply(_invalid("(#100) param attached_media must be an array"))
+        store = self.store(ctx)
+        attached = []
+        for item in raw:
+            if isinstance(item, str):
+                try:
+                    item = json.loads(item)
+                except ValueError:
+                    item = None
+            fbid = str(item.get("media_fbid") or "") if isinstance(item, dict) else ""
+            photo = store["photos"].get(fbid)
+            asset = media.find(ctx, fbid)
+            if photo is None or asset is None or asset.account != page_id:
+                raise Reply(_invalid(f"(#100) Invalid media_fbid: {fbid or item!r}"))
+            if photo["published"] or photo["attached_to"] is not None:
+                raise Reply(
+                    _invalid(f"(#100) The photo {fbid} is already published and cannot be attached")
+                )
+            attached.append(
+                {"id": fbid, "kind": "image", "alt_text": asset.alt_text, "sha256": asset.sha256}
+            )
+        return attached
+
+    @route("POST", "/v{version:int}.0/{app_id:int}/uploads", "upload_session")
+    async def upload_session(self, ctx: Ctx) -> Response:
+        person = graph.authenticate(ctx, "facebook")
+        token = ctx.state.check_token("facebook", graph.token_of(ctx)).token
+        assert token is not None
+        app_id = str(ctx.request.path_params["app_id"])
+        if person.kind != "user" or (token.client_id is not None and token.client_id != app_id):
+            raise Reply(
+                _invalid(
+                    "(#100) The app user must have an administrator or developer role on this "
+                    "app, with a User access token"
+                )
+            )
+        params = ctx.params
+        try:
+            length = int(params.get("file_length") or 0)
+        except ValueError:
+            length = 0
+        file_type = str(params.get("file_type") or "")
+        if length <= 0 or file_type not in _UPLOAD_TYPES or not params.get("file_name"):
+            raise Reply(_invalid("(#100) file_name, file_length and file_type are required"))
+        session = secrets.token_urlsafe(18)
+        asset = media.add_asset(ctx, session, "video" if file_type == "video/mp4" else "image")
+        asset.size = length
+        asset.content_type = file_type
+        asset.details.update(handle=f"4::{secrets.token_urlsafe(24)}", app_id=app_id)
+        asset.parts[0] = b""
+        self.store(ctx)["sessions"][asset.details["handle"]] = session
+        return json_response({"id": f"upload:{session}"})
+
+    def _session(self, ctx: Ctx) -> media.MediaAsset:
+        graph.authenticate(ctx, "facebook")
+        session = ctx.request.path_params["session"]
+        asset = media.find(ctx, session)
+        if asset is None:
+            raise Reply(graph.object_missing(f"upload:{session}"))
+        return asset
+
+    @route("POST", "/v{version:int}.0/upload:{session}", "upload")
+    async def upload(self, ctx: Ctx) -> Response:
+        asset = self._session(ctx)
+        data = await media.raw_body(ctx)
+        try:
+            offset = int(ctx.header("file_offset") or "")
+        except ValueError:
+            raise Reply(_invalid("(#100) The file_offset header is required")) from None
+        stored = asset.parts.get(0, b"")
+        if asset.complete_at is not None or offset != len(stored):
+            # The session says where it is; the client asks with GET and resumes there.
+            raise Reply(
+                _invalid(f"(#100) file_offset {offset} does not match the session's {len(stored)}")
+            )
+        if len(stored) + len(data) > asset.size:
+            raise Reply(_invalid("(#100) More bytes than file_length"))
+        asset.uploads += 1
+        asset.parts[0] = stored + data
+        asset.received = len(asset.parts[0])
+        if asset.received == asset.size:
+            asset.complete(stored + data, ctx.state.now())
+        return json_response({"h": asset.details["handle"]})
+
+    @route("GET", "/v{version:int}.0/upload:{session}", "upload")
+    async def upload_status(self, ctx: Ctx) -> Response:
+        asset = self._session(ctx)
+        return json_response({"id": f"upload:{asset.id}", "file_offset": asset.received})
+
+    @route("POST", "/v{version:int}.0/{page_id}/videos", "videos")
+    async def videos(self, ctx: Ctx) -> Response:
+        page_id = ctx.request.path_params["page_id"]
+        account = self._page_writer(ctx, page_id)
+        self.count(ctx, ("page", page_id), 4800, 86400)
+        params = ctx.params
+        store = self.store(ctx)
+        handle = str(params.get("fbuploader_video_file_chunk") or "")
+        session = store["sessions"].get(handle)
+        upload = media.assets(ctx.state).get(("facebook", session or ""))
+        if upload is None or upload.kind != "video":
+            raise Reply(_invalid("(#100) Invalid fbuploader_video_file_chunk handle"))
+        if upload.complete_at is None:
+            raise Reply(
+                _invalid("(#100) The upload session is incomplete", user_title="Upload Incomplete")
+            )
+        store["next"] += 1 + ctx.state.next_int() % 7
+        video_id = str(store["next"])
+        asset = media.add_asset(ctx, video_id, "video", size=upload.size)
+        asset.uploads = upload.uploads
+        asset.complete_at = ctx.state.now()
+        asset.sha256, asset.received = upload.sha256, upload.received
+        media.mark_failure(ctx, asset)
+        description = str(params.get("description") or "")
+        permalink = f"https://www.facebook.com/{page_id}/videos/{video_id}/"
+        post = ctx.state.add_post(
+            Post(
+                network="facebook",
+                id=video_id,
+                account=page_id,
+                username=account.username,
+                text=description,
+                created_at=ctx.state.now(),
+                url=permalink,
+                details={
+                    "title": params.get("title"),
+                    "published": True,
+                    "graph_version": f"v{ctx.request.path_params['version']}.0",
+                    "media": [{"id": video_id, "kind": "video", "sha256": upload.sha256}],
+                },
+            )
+        )
+        store["posts"][video_id] = post
+        return json_response({"id": video_id})
 
     # -- Facebook Login (manual flow) and the Pages a person manages ---------------------
 
@@ -270,10 +487,14 @@ class FacebookModel(NetworkModel):
         values: dict[str, Any] = {
             "id": post.id,
             "message": post.text,
+            "description": post.text,
             "created_time": graph_time(post.created_at),
             "permalink_url": post.url,
             "is_published": post.details.get("published", True),
         }
+        asset = media.assets(ctx.state).get(("facebook", post.id))
+        if asset is not None and asset.kind == "video":
+            values["status"] = _video_status(asset.state(ctx.state.now()), asset.fails)
         wanted = fields or ["created_time", "message"]
         result = {"id": post.id}
         for name in wanted:
@@ -290,6 +511,29 @@ class FacebookModel(NetworkModel):
                 )
             result[name] = values[name]
         return json_response(result)
+
+
+# The Resumable Upload API's file types (graph-api/guides/upload).
+_UPLOAD_TYPES = frozenset({"application/pdf", "image/jpeg", "image/jpg", "image/png", "video/mp4"})
+
+
+def _invalid(message: str, **extra: Any) -> Response:
+    return json_response(graph.graph_error(message, 100, **extra), 400)
+
+
+def _video_status(state: str, failure: str | None) -> dict[str, Any]:
+    """A Video's ``status`` (graph-api/reference/video: video_status and the phases)."""
+    if state == media.READY:
+        return {"video_status": "ready", "processing_phase": {"status": "complete"}}
+    if state == media.FAILED:
+        return {
+            "video_status": "error",
+            "processing_phase": {
+                "status": "error",
+                "errors": [{"code": 1363008, "message": failure or "processing failed"}],
+            },
+        }
+    return {"video_status": "processing", "processing_phase": {"status": "in_progress"}}
 
 
 SHORT_LIVED_S = 3600  # "usually have a lifetime of about an hour or two" (access-tokens guide)

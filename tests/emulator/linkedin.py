@@ -1,14 +1,18 @@
-"""LinkedIn Posts API: POST /rest/posts and the token refresh POST /oauth/v2/accessToken."""
+"""LinkedIn Posts API: POST /rest/posts, the Images and Videos APIs' uploads, and the token
+refresh POST /oauth/v2/accessToken."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from . import oauth
+from . import media, oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
 from .state import Post, make_jwt
 from .textutil import linkedin_render
@@ -17,6 +21,16 @@ ACCESS_TOKEN_LIFETIME_S = 60 * 24 * 3600
 COMMENTARY_LIMIT = 3000
 VISIBILITIES = frozenset({"PUBLIC", "CONNECTIONS", "LOGGED_IN", "CONTAINER"})
 LIFECYCLE_STATES = frozenset({"PUBLISHED", "DRAFT"})
+# Videos API: parts of 4 MB (4,194,304 bytes), the last one shorter; files up to 500 MB
+# (the guide's figure for member and organization videos).
+VIDEO_PART_BYTES = 4 * 1024 * 1024
+VIDEO_MAX_BYTES = 500 * 1024 * 1024
+_ASSET_STATUS = {
+    media.WAITING: "WAITING_UPLOAD",
+    media.PROCESSING: "PROCESSING",
+    media.READY: "AVAILABLE",
+    media.FAILED: "PROCESSING_FAILED",
+}
 _VERSION_RE = re.compile(r"^(\d{6})(?:\.(\d{2}))?$")
 
 # (HTTP status, serviceErrorCode, code, message) for the token problems.
@@ -162,6 +176,7 @@ class LinkedInModel(NetworkModel):
                     serviceErrorCode=100,
                 )
             )
+        attached = self._attached_media(ctx, body.get("content"), body["author"])
         if ctx.state.config.get("natural_duplicates") and commentary:
             for post in ctx.state.posts_of("linkedin"):
                 if post.details.get("author") == body["author"] and post.text == commentary:
@@ -184,6 +199,7 @@ class LinkedInModel(NetworkModel):
                     "visibility": body["visibility"],
                     "lifecycle_state": body["lifecycleState"],
                     "content": body.get("content"),
+                    "media": attached,
                     "linkedin_version": version,
                     "rendered_text": rendered,
                     "truncated": truncated,
@@ -191,6 +207,224 @@ class LinkedInModel(NetworkModel):
             )
         )
         return Response(status_code=201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
+
+    # -- media: the Images API and the Videos API ------------------------------------------
+    # learn.microsoft.com/linkedin/marketing/community-management/shares/images-api and
+    # .../videos-api: initializeUpload answers an upload URL (images: one PUT of the whole
+    # file, 201) or one URL per 4 MB part (videos: each PUT answers an ETag; finalizeUpload
+    # takes the ETags in order); the asset is PROCESSING, then AVAILABLE or PROCESSING_FAILED;
+    # a post may reference only an AVAILABLE asset of its author.
+
+    def _media_call(self, ctx: Ctx) -> dict[str, Any]:
+        version = self._check_version(ctx)
+        self._auth(ctx, "w_member_social", f"partnerApiImages.CREATE.{version}")
+        if ctx.body_kind != "json" or not isinstance(ctx.body, dict):
+            raise Reply(li_error(400, "Request body must be a JSON object", "BAD_REQUEST"))
+        return ctx.body
+
+    def _owner(self, ctx: Ctx, request: Any) -> str:
+        owner = request.get("owner") if isinstance(request, dict) else None
+        if not isinstance(owner, str) or not owner:
+            raise Reply(_unprocessable("/initializeUploadRequest/owner :: field is required"))
+        assert ctx.account is not None
+        if owner != ctx.account.author:
+            raise Reply(
+                li_error(
+                    403,
+                    "Not enough permissions to access: owner is not the authenticated member",
+                    "ACCESS_DENIED",
+                    serviceErrorCode=100,
+                )
+            )
+        return owner
+
+    def _upload_url(self, ctx: Ctx, asset: media.MediaAsset, path: str) -> str:
+        signature = asset.details.setdefault("signature", secrets.token_urlsafe(12))
+        return f"{ctx.base_url}/dms-uploads/{asset.id}/{path}?sig={signature}"
+
+    @route("POST", "/rest/images", "images")
+    async def images(self, ctx: Ctx) -> Response:
+        body = self._media_call(ctx)
+        if ctx.query.get("action") != "initializeUpload":
+            raise Reply(li_error(400, "Unsupported action", "BAD_REQUEST"))
+        owner = self._owner(ctx, body.get("initializeUploadRequest"))
+        asset_id = "D" + secrets.token_hex(9).upper()
+        asset = media.add_asset(ctx, asset_id, "image")
+        asset.details["owner"] = owner
+        return json_response(
+            {
+                "value": {
+                    "uploadUrlExpiresAt": int((ctx.state.now() + 86400) * 1000),
+                    "uploadUrl": self._upload_url(ctx, asset, "uploaded-image/0"),
+                    "image": f"urn:li:image:{asset_id}",
+                }
+            }
+        )
+
+    def _uploading(self, ctx: Ctx) -> media.MediaAsset:
+        """The asset an upload URL names, if its signature is right; a token, when sent,
+        must be valid (the image guide sends one, the video guide's parts none)."""
+        if ctx.bearer() is not None:
+            self._auth(ctx)
+        asset_id = ctx.request.path_params["asset"]
+        asset = media.assets(ctx.state).get(("linkedin", asset_id))
+        if asset is None or ctx.query.get("sig") != asset.details.get("signature"):
+            raise Reply(Response(status_code=403))
+        ctx.entry["account"] = asset.account
+        return asset
+
+    @route("PUT", "/dms-uploads/{asset}/uploaded-image/0", "image_upload")
+    async def image_upload(self, ctx: Ctx) -> Response:
+        asset = self._uploading(ctx)
+        data = await media.raw_body(ctx)
+        if not data:
+            raise Reply(li_error(400, "Empty upload", "BAD_REQUEST"))
+        asset.uploads += 1
+        asset.content_type = ctx.header("content-type")
+        asset.complete(data, ctx.state.now())
+        media.mark_failure(ctx, asset)
+        return Response(status_code=201)
+
+    @route("POST", "/rest/videos", "videos")
+    async def videos(self, ctx: Ctx) -> Response:
+        body = self._media_call(ctx)
+        action = ctx.query.get("action")
+        if action == "initializeUpload":
+            return self._video_init(ctx, body.get("initializeUploadRequest"))
+        if action == "finalizeUpload":
+            return self._video_finalize(ctx, body.get("finalizeUploadRequest"))
+        raise Reply(li_error(400, "Unsupported action", "BAD_REQUEST"))
+
+    def _video_init(self, ctx: Ctx, request: Any) -> Response:
+        owner = self._owner(ctx, request)
+        size = request.get("fileSizeBytes")
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise Reply(_unprocessable("/initializeUploadRequest/fileSizeBytes :: required"))
+        if size > VIDEO_MAX_BYTES:
+            raise Reply(_unprocessable("/initializeUploadRequest/fileSizeBytes :: too large"))
+        asset_id = "D" + secrets.token_hex(9).upper()
+        asset = media.add_asset(ctx, asset_id, "video", size=size)
+        asset.details.update(owner=owner, upload_token="", etags={})
+        part = int(ctx.state.config.get("linkedin_video_part_bytes") or VIDEO_PART_BYTES)
+        instructions = []
+        for number, first in enumerate(range(0, size, part)):
+            last = min(size, first + part) - 1
+            instructions.append(
+                {
+                    "uploadUrl": self._upload_url(ctx, asset, f"uploaded-video/{number}"),
+                    "firstByte": first,
+                    "lastByte": last,
+                }
+            )
+        asset.details["ranges"] = [(i["firstByte"], i["lastByte"]) for i in instructions]
+        return json_response(
+            {
+                "value": {
+                    "uploadUrlsExpireAt": int((ctx.state.now() + 86400) * 1000),
+                    "video": f"urn:li:video:{asset_id}",
+                    "uploadInstructions": instructions,
+                    "uploadToken": "",
+                }
+            }
+        )
+
+    @route("PUT", "/dms-uploads/{asset}/uploaded-video/{part:int}", "video_upload")
+    async def video_upload(self, ctx: Ctx) -> Response:
+        asset = self._uploading(ctx)
+        number = ctx.request.path_params["part"]
+        ranges = asset.details.get("ranges") or []
+        if asset.complete_at is not None or not 0 <= number < len(ranges):
+            raise Reply(Response(status_code=403))
+        first, last = ranges[number]
+        data = await media.raw_body(ctx)
+        if len(data) != last - first + 1:
+            raise Reply(li_error(400, f"Part {number} must be {last - first + 1} bytes"))
+        asset.uploads += 1
+        asset.parts[number] = data
+        etag = '"/' + hashlib.sha256(data).hexdigest()[:24] + '"'
+        asset.details["etags"][str(number)] = etag
+        asset.received = sum(len(p) for p in asset.parts.values())
+        return Response(status_code=200, headers={"ETag": etag})
+
+    def _video_finalize(self, ctx: Ctx, request: Any) -> Response:
+        if not isinstance(request, dict):
+            raise Reply(_unprocessable("/finalizeUploadRequest :: field is required"))
+        urn = str(request.get("video") or "")
+        asset = media.find(ctx, urn.removeprefix("urn:li:video:"))
+        if asset is None or asset.kind != "video":
+            raise Reply(li_error(404, f"Video {urn} not found", "NOT_FOUND"))
+        if asset.complete_at is not None:
+            return Response(status_code=200)  # finalized already
+        ranges = asset.details["ranges"]
+        etags = asset.details["etags"]
+        expected = [etags.get(str(n)) for n in range(len(ranges))]
+        if request.get("uploadedPartIds") != expected or None in expected:
+            raise Reply(
+                li_error(
+                    400,
+                    "Uploaded part ids do not match the parts uploaded for this video",
+                    "BAD_REQUEST",
+                )
+            )
+        data = b"".join(asset.parts[n] for n in range(len(ranges)))
+        asset.complete(data, ctx.state.now())
+        return Response(status_code=200)
+
+    @route("GET", "/rest/images/{urn}", "image_get")
+    async def image_get(self, ctx: Ctx) -> Response:
+        return self._asset_read(ctx, "image")
+
+    @route("GET", "/rest/videos/{urn}", "video_get")
+    async def video_get(self, ctx: Ctx) -> Response:
+        return self._asset_read(ctx, "video")
+
+    def _asset_read(self, ctx: Ctx, kind: str) -> Response:
+        self._check_version(ctx)
+        self._auth(ctx)
+        urn = unquote(ctx.request.path_params["urn"])
+        asset = media.find(ctx, urn.removeprefix(f"urn:li:{kind}:"))
+        if asset is None or asset.kind != kind:
+            raise Reply(li_error(404, f"{urn} not found", "NOT_FOUND"))
+        status = _ASSET_STATUS[asset.state(ctx.state.now())]
+        body: dict[str, Any] = {"id": urn, "owner": asset.details.get("owner"), "status": status}
+        if status == "PROCESSING_FAILED":
+            body["processingFailureReason"] = asset.fails
+        if status == "AVAILABLE":
+            body["downloadUrl"] = f"https://media.licdn.com/dms/{kind}/{asset.id}"
+        return json_response(body)
+
+    def _attached_media(self, ctx: Ctx, content: Any, author: str) -> list[dict[str, Any]]:
+        """The assets a post's ``content.media`` or ``content.multiImage`` names, checked."""
+        if not isinstance(content, dict):
+            return []
+        if isinstance(content.get("media"), dict):
+            items = [content["media"]]
+        elif isinstance(content.get("multiImage"), dict):
+            items = content["multiImage"].get("images") or []
+            if not 2 <= len(items) <= 20:
+                raise Reply(_unprocessable("/content/multiImage/images :: 2 to 20 images"))
+        else:
+            return []
+        attached = []
+        for index, item in enumerate(items):
+            urn = str(item.get("id") or "") if isinstance(item, dict) else ""
+            kind = "video" if urn.startswith("urn:li:video:") else "image"
+            asset = media.find(ctx, urn.removeprefix(f"urn:li:{kind}:"))
+            if asset is None or asset.details.get("owner") != author:
+                raise Reply(_unprocessable(f"/content :: media {urn or index} not found"))
+            state = asset.state(ctx.state.now())
+            if state != media.READY:
+                raise Reply(
+                    _unprocessable(
+                        f"/content :: media {urn} is {_ASSET_STATUS[state]}, not AVAILABLE"
+                    )
+                )
+            alt = item.get("altText")
+            attached.append(
+                {"id": urn, "kind": kind, "alt_text": alt, "sha256": asset.sha256}
+                | ({"title": item["title"]} if item.get("title") else {})
+            )
+        return attached
 
     @route(("GET", "POST"), "/oauth/v2/authorization", "authorize")
     async def authorize(self, ctx: Ctx) -> Response:

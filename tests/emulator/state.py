@@ -28,8 +28,30 @@ ALL_NETWORKS: tuple[str, ...] = NETWORKS + CONNECT_ONLY
 # the call that makes the post exist (Threads: threads_publish; Bluesky: createRecord).
 ENDPOINTS: dict[str, tuple[str, ...]] = {
     "x": ("create", "token", "me", "timeline", "authorize"),
-    "linkedin": ("create", "token", "authorize", "userinfo"),
-    "facebook": ("create", "get", "authorize", "token", "accounts", "permissions"),
+    "linkedin": (
+        "create",
+        "token",
+        "authorize",
+        "userinfo",
+        "images",
+        "image_upload",
+        "image_get",
+        "videos",
+        "video_upload",
+        "video_get",
+    ),
+    "facebook": (
+        "create",
+        "get",
+        "authorize",
+        "token",
+        "accounts",
+        "permissions",
+        "photos",
+        "upload_session",
+        "upload",
+        "videos",
+    ),
     "mastodon": (
         "create",
         "get",
@@ -50,7 +72,16 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
         "well_known_did",
         "did_document",
     ),
-    "threads": ("container", "create", "get", "list", "refresh", "authorize", "token", "exchange"),
+    "threads": (
+        "container",
+        "create",
+        "get",
+        "list",
+        "refresh",
+        "authorize",
+        "token",
+        "exchange",
+    ),
     "youtube": ("authorize", "token", "revoke", "channels"),
 }
 
@@ -63,6 +94,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "reset_after_create",
     "expired_token",
     "duplicate",
+    "processing_failure",
 )
 DUPLICATE_NETWORKS: frozenset[str] = frozenset({"x", "linkedin", "facebook"})
 
@@ -80,6 +112,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "mastodon_max_media_attachments": 4,
     # Seconds a Threads container stays IN_PROGRESS before it is FINISHED.
     "threads_processing_s": 0.0,
+    # Seconds an uploaded asset processes before it is ready (or fails), per network.
+    "linkedin_media_processing_s": 0.0,
+    "facebook_media_processing_s": 0.0,
+    "threads_media_processing_s": 0.0,
+    # LinkedIn's video parts (4 MB in the Videos API); smaller in tests to make several parts.
+    "linkedin_video_part_bytes": 4 * 1024 * 1024,
     # createRecord with an existing rkey: 500, as the reference PDS answers (400 on request).
     "bluesky_existing_rkey_status": 500,
     # Mastodon describes its OAuth server at /.well-known/oauth-authorization-server since 4.3;

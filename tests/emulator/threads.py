@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from starlette.responses import Response
 
-from . import graph, oauth
+from . import graph, media, oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
 from .state import Account, Post
 from .textutil import threads_length, urls
@@ -34,6 +35,27 @@ def _timestamp(ts: float) -> str:
 
 def _param_error(message: str, **extra: Any) -> Response:
     return json_response(graph.graph_error(message, 100, **extra), 400)
+
+
+# The posts' media_type when read back, and the error a failed container shows
+# (network-apis §7: FAILED_DOWNLOADING_VIDEO, ...).
+_POST_MEDIA_TYPE = {"IMAGE": "IMAGE", "VIDEO": "VIDEO", "CAROUSEL": "CAROUSEL_ALBUM"}
+_ERROR_BY_TYPE = {"VIDEO": "FAILED_PROCESSING_VIDEO", "IMAGE": "FAILED_PROCESSING_IMAGE"}
+
+
+def _download_failed() -> Response:
+    return json_response(
+        graph.graph_error(
+            "Media download has failed.",
+            100,
+            subcode=2207052,
+            is_transient=False,
+            user_title="Media download has failed.",
+            user_msg="The media could not be fetched from this uri. The media URI doesn't meet "
+            "our requirements.",
+        ),
+        400,
+    )
 
 
 def _media_not_found(object_id: str) -> Response:
@@ -87,6 +109,8 @@ class ThreadsModel(NetworkModel):
             return "EXPIRED"
         if now < container["ready_at"]:
             return "IN_PROGRESS"
+        if container.get("fails") is not None:
+            return "ERROR"
         return "FINISHED"
 
     @route("POST", "/v1.0/{user_id}/threads", "container")
@@ -107,13 +131,16 @@ class ThreadsModel(NetworkModel):
         media_type = str(params.get("media_type") or "")
         if not media_type:
             raise Reply(_param_error("(#100) The parameter media_type is required"))
-        if media_type != "TEXT":
-            raise Reply(_param_error("(#100) Only media_type=TEXT is supported by the emulator"))
+        if media_type not in ("TEXT", "IMAGE", "VIDEO", "CAROUSEL"):
+            raise Reply(_param_error(f"(#100) Invalid media_type {media_type}"))
         text = params.get("text") or ""
         if not isinstance(text, str):
             text = str(text)
-        if not text.strip():
+        if media_type == "TEXT" and not text.strip():
             raise Reply(_param_error("(#100) The parameter text is required for TEXT posts"))
+        carousel_item = str(params.get("is_carousel_item", "")).lower() == "true"
+        if carousel_item and text:
+            raise Reply(_param_error("(#100) Carousel items cannot have text"))
         if threads_length(text) > TEXT_LIMIT:
             raise Reply(
                 _param_error(f"(#100) Param text must be at most {TEXT_LIMIT} characters long.")
@@ -132,9 +159,16 @@ class ThreadsModel(NetworkModel):
                 )
             )
         store = self.store(ctx)
+        children = self._children(ctx, account, params) if media_type == "CAROUSEL" else []
         store["next_container"] += 1 + ctx.state.next_int() % 5
         container_id = str(store["next_container"])
         now = ctx.state.now()
+        fetched: media.MediaAsset | None = None
+        if media_type in ("IMAGE", "VIDEO"):
+            fetched = await self._fetch(ctx, container_id, media_type, params)
+        processing = float(ctx.state.config.get("threads_processing_s", 0) or 0)
+        if media_type != "TEXT":
+            processing += float(ctx.state.config.get("threads_media_processing_s", 0) or 0)
         container: dict[str, Any] = {
             "id": container_id,
             "user_id": account.key,
@@ -142,11 +176,17 @@ class ThreadsModel(NetworkModel):
             "media_type": media_type,
             "status": "CREATED",
             "created_at": now,
-            "ready_at": now + float(ctx.state.config.get("threads_processing_s", 0) or 0),
+            "ready_at": now + processing,
             "media_id": None,
             "params": {
-                k: v for k, v in params.items() if k not in ("access_token", "text", "media_type")
+                k: v
+                for k, v in params.items()
+                if k not in ("access_token", "text", "media_type", "children")
             },
+            "carousel_item": carousel_item,
+            "children": children,
+            "asset": fetched.id if fetched is not None else None,
+            "fails": ctx.entry.get("processing_failure"),
         }
         store["containers"][container_id] = container
         auto = str(params.get("auto_publish_text", "")).lower() == "true"
@@ -154,6 +194,67 @@ class ThreadsModel(NetworkModel):
             media_id = self._publish(ctx, account, container)
             return json_response({"id": media_id})
         return json_response({"id": container_id})
+
+    async def _fetch(
+        self, ctx: Ctx, container_id: str, media_type: str, params: dict[str, Any]
+    ) -> media.MediaAsset:
+        """Meta downloads ``image_url``/``video_url`` from "a public server"
+        (documentation/threads/posts); a URL it cannot fetch fails the call with subcode
+        2207052 (Postiz #1129, #1364). Redirects are not followed (connect-and-media §1)."""
+        key = "image_url" if media_type == "IMAGE" else "video_url"
+        url = str(params.get(key) or "")
+        if not url.startswith(("http://", "https://")):
+            raise Reply(_param_error(f"(#100) The parameter {key} is required"))
+        try:
+            async with httpx.AsyncClient(timeout=30.0, follow_redirects=False) as client:
+                response = await client.get(url)
+        except httpx.HTTPError:
+            response = None
+        wanted = "image/" if media_type == "IMAGE" else "video/"
+        content_type = response.headers.get("content-type", "") if response else ""
+        if response is None or response.status_code != 200 or not content_type.startswith(wanted):
+            raise Reply(_download_failed())
+        asset = media.add_asset(ctx, container_id, media_type.lower())
+        asset.uploads = 1
+        asset.content_type = content_type
+        asset.alt_text = params.get("alt_text")
+        asset.details["url"] = url
+        asset.complete(response.content, ctx.state.now())
+        return asset
+
+    def _children(self, ctx: Ctx, account: Account, params: dict[str, Any]) -> list[str]:
+        """A carousel's items: 2 to 20 finished ``is_carousel_item`` containers of the user."""
+        raw = params.get("children") or ""
+        ids = [c.strip() for c in (raw if isinstance(raw, list) else str(raw).split(","))]
+        ids = [c for c in ids if c]
+        if not 2 <= len(ids) <= 20:
+            raise Reply(_param_error("(#100) A carousel needs 2 to 20 children"))
+        containers = self.store(ctx)["containers"]
+        for child in ids:
+            item = containers.get(child)
+            if item is None or item["user_id"] != account.key or not item["carousel_item"]:
+                raise Reply(_media_not_found(child))
+            if self._container_status(ctx, item) != "FINISHED":
+                raise Reply(_param_error(f"(#100) The carousel item {child} is not FINISHED"))
+        return ids
+
+    def _media_of(self, ctx: Ctx, container: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the post shows: the container's file, or the carousel's items' in order."""
+        containers = self.store(ctx)["containers"]
+        items = [containers[c] for c in container["children"]] or [container]
+        result = []
+        for item in items:
+            asset = media.assets(ctx.state).get(("threads", item["asset"] or ""))
+            if asset is not None:
+                result.append(
+                    {
+                        "id": item["id"],
+                        "kind": asset.kind,
+                        "alt_text": asset.alt_text,
+                        "sha256": asset.sha256,
+                    }
+                )
+        return result
 
     def _publish(self, ctx: Ctx, account: Account, container: dict[str, Any]) -> str:
         store = self.store(ctx)
@@ -172,6 +273,8 @@ class ThreadsModel(NetworkModel):
                 url=permalink,
                 details={
                     "container_id": container["id"],
+                    "media_type": container["media_type"],
+                    "media": self._media_of(ctx, container),
                     "shortcode": shortcode,
                     "permalink": permalink,
                     **container["params"],
@@ -194,7 +297,8 @@ class ThreadsModel(NetworkModel):
         if container is None or container["user_id"] != account.key:
             raise Reply(_media_not_found(str(creation_id)))
         # A container publishes once: PUBLISHED, EXPIRED or still IN_PROGRESS -> Media Not Found.
-        if self._container_status(ctx, container) != "FINISHED":
+        # A carousel item is published only inside its carousel.
+        if self._container_status(ctx, container) != "FINISHED" or container["carousel_item"]:
             raise Reply(_media_not_found(str(creation_id)))
         return json_response({"id": self._publish(ctx, account, container)})
 
@@ -215,7 +319,7 @@ class ThreadsModel(NetworkModel):
             "permalink": post.url,
             "text": post.text,
             "timestamp": _timestamp(post.created_at),
-            "media_type": "TEXT_POST",
+            "media_type": _POST_MEDIA_TYPE.get(post.details.get("media_type", "TEXT"), "TEXT_POST"),
             "media_product_type": "THREADS",
             "shortcode": post.details.get("shortcode"),
             "username": post.username,
@@ -248,8 +352,13 @@ class ThreadsModel(NetworkModel):
         if container is not None and container["user_id"] == account.key:
             status = self._container_status(ctx, container)
             values = {"id": object_id, "status": status}
-            if status in ("ERROR", "EXPIRED"):
-                values["error_message"] = status.lower()
+            if status == "ERROR":
+                values["error_message"] = str(container["fails"].get("reason") or "")
+                values["error_message"] = values["error_message"] or _ERROR_BY_TYPE.get(
+                    container["media_type"], "UNKNOWN"
+                )
+            elif status == "EXPIRED":
+                values["error_message"] = "expired"
             result: dict[str, Any] = {}
             for name in fields or ["id"]:
                 if name == "error_message":
