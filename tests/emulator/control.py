@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import media
 from .bluesky import issue_session, revoke_app_password
 from .state import (
     ALL_NETWORKS,
@@ -389,12 +388,6 @@ async def posts(request: Request) -> Response:
     return JSONResponse(_filtered(items, request, ("network", "account")))
 
 
-async def media_assets(request: Request) -> Response:
-    state = _state(request)
-    items = [asset.to_json(state.now()) for asset in media.assets(state).values()]
-    return JSONResponse(_filtered(items, request, ("network", "account")))
-
-
 async def get_config(request: Request) -> Response:
     return JSONResponse(_state(request).config)
 
@@ -437,7 +430,6 @@ def control_routes() -> list[BaseRoute]:
         Route("/received", _handle(clear_received), methods=["DELETE"]),
         Route("/counts", _handle(counts), methods=["GET"]),
         Route("/posts", _handle(posts), methods=["GET"]),
-        Route("/media", _handle(media_assets), methods=["GET"]),
         Route("/config", _handle(get_config), methods=["GET"]),
         Route("/config", _handle(set_config), methods=["POST"]),
         Route("/clock", _handle(clock), methods=["GET", "POST"]),

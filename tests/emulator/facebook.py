@@ -3,6 +3,7 @@ photos, the Resumable Upload API and Page videos."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from datetime import UTC, datetime
@@ -28,7 +29,8 @@ class FacebookModel(NetworkModel):
     name = "facebook"
 
     def new_store(self) -> dict[str, Any]:
-        return {"posts": {}, "photos": {}, "sessions": {}, "next": 122_100_000_000_000_000}
+        # sessions: upload handle -> session id; hashes: session id -> (offset, digest so far).
+        return {"posts": {}, "sessions": {}, "hashes": {}, "next": 122_100_000_000_000_000}
 
     def error_body(
         self, ctx: Ctx, status: int, params: dict[str, Any]
@@ -136,13 +138,21 @@ class FacebookModel(NetworkModel):
                     "link": link,
                     "published": str(params.get("published", "true")).lower() != "false",
                     "graph_version": f"v{ctx.request.path_params['version']}.0",
-                    "media": attached,
+                    "media": [
+                        {
+                            "id": photo.id,
+                            "kind": "image",
+                            "alt_text": photo.alt_text,
+                            "sha256": photo.received.sha256 if photo.received else None,
+                        }
+                        for photo in attached
+                    ],
                 },
             )
         )
         store["posts"][post_id] = post
-        for item in attached:
-            store["photos"][item["id"]]["attached_to"] = post_id
+        for photo in attached:
+            photo.attached_to = post_id
         result: dict[str, Any] = {"id": post_id}
         if "permalink_url" in graph.requested_fields(ctx):
             result["permalink_url"] = permalink
@@ -161,13 +171,6 @@ class FacebookModel(NetworkModel):
     # ``fbuploader_video_file_chunk=<handle>`` publishes it; ``GET /{video-id}?fields=status``
     # shows ``video_status`` processing → ready (or error).
 
-    async def _multipart(self, ctx: Ctx) -> dict[str, media.FilePart]:
-        """Read a multipart body into ``ctx`` (its fields join the parameters)."""
-        fields, files = media.multipart(ctx, await media.raw_body(ctx))
-        if fields:
-            ctx.body, ctx.body_kind = fields, "multipart"
-        return files
-
     def _page_writer(self, ctx: Ctx, page_id: str) -> Account:
         account = graph.authenticate(ctx, "facebook")
         token = ctx.state.check_token("facebook", graph.token_of(ctx)).token
@@ -185,28 +188,35 @@ class FacebookModel(NetworkModel):
             )
         return account
 
-    @route("POST", "/v{version:int}.0/{page_id}/photos", "photos")
+    @route("POST", "/v{version:int}.0/{page_id}/photos", "photos", streamed=True)
     async def photos(self, ctx: Ctx) -> Response:
-        files = await self._multipart(ctx)
+        fields, files = await media.read_form(ctx.request)
+        ctx.body, ctx.body_kind = fields, "multipart"
+        ctx.entry["body"] = media.body_summary(fields, files)
         page_id = ctx.request.path_params["page_id"]
-        self._page_writer(ctx, page_id)
+        account = self._page_writer(ctx, page_id)
         self.count(ctx, ("page", page_id), 4800, 86400)
         source = files.get("source")
-        if source is None or not source.data:
+        if source is None or not source.size:
             raise Reply(json_response(graph.graph_error("(#324) Requires upload file", 324), 400))
         store = self.store(ctx)
         store["next"] += 1 + ctx.state.next_int() % 7
-        photo_id = str(store["next"])
-        asset = media.add_asset(ctx, photo_id, "image")
-        asset.uploads = 1
-        asset.content_type = source.content_type
-        asset.alt_text = ctx.params.get("alt_text_custom")
-        asset.complete(source.data, ctx.state.now())
-        published = str(ctx.params.get("published", "true")).lower() != "false"
-        store["photos"][photo_id] = {"published": published, "attached_to": None}
-        return json_response({"id": photo_id})
+        upload = media.Upload(
+            network="facebook",
+            id=str(store["next"]),
+            account=account.key,
+            media_type=source.content_type or "image/jpeg",
+            created_at=ctx.state.now(),
+            alt_text=str(ctx.params.get("alt_text_custom") or ""),
+            details={"published": str(ctx.params.get("published", "true")).lower() != "false"},
+        )
+        media.media_store(ctx.state).add(upload)
+        media.complete(
+            ctx.state, upload, source, processes=False, fault=media.media_fault(ctx.fault)
+        )
+        return json_response({"id": upload.id})
 
-    def _attached_media(self, ctx: Ctx, page_id: str) -> list[dict[str, Any]]:
+    def _attached_media(self, ctx: Ctx, page_id: str) -> list[media.Upload]:
         """``attached_media`` (a JSON list, or form fields ``attached_media[0]``...): the
         Page's unpublished photos, each attached once."""
         raw = ctx.params.get("attached_media")
@@ -220,32 +230,22 @@ class FacebookModel(NetworkModel):
         if raw is None:
             return []
         if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError:
-                raw = None
+            raw = _json_or_none(raw)
         if not isinstance(raw, list):
             raise Reply(_invalid("(#100) param attached_media must be an array"))
-        store = self.store(ctx)
         attached = []
         for item in raw:
             if isinstance(item, str):
-                try:
-                    item = json.loads(item)
-                except ValueError:
-                    item = None
+                item = _json_or_none(item)
             fbid = str(item.get("media_fbid") or "") if isinstance(item, dict) else ""
-            photo = store["photos"].get(fbid)
-            asset = media.find(ctx, fbid)
-            if photo is None or asset is None or asset.account != page_id:
+            photo = media.media_store(ctx.state).get("facebook", fbid, page_id)
+            if photo is None or "published" not in photo.details:
                 raise Reply(_invalid(f"(#100) Invalid media_fbid: {fbid or item!r}"))
-            if photo["published"] or photo["attached_to"] is not None:
+            if photo.details["published"] or photo.attached_to is not None:
                 raise Reply(
                     _invalid(f"(#100) The photo {fbid} is already published and cannot be attached")
                 )
-            attached.append(
-                {"id": fbid, "kind": "image", "alt_text": asset.alt_text, "sha256": asset.sha256}
-            )
+            attached.append(photo)
         return attached
 
     @route("POST", "/v{version:int}.0/{app_id:int}/uploads", "upload_session")
@@ -269,50 +269,65 @@ class FacebookModel(NetworkModel):
         file_type = str(params.get("file_type") or "")
         if length <= 0 or file_type not in _UPLOAD_TYPES or not params.get("file_name"):
             raise Reply(_invalid("(#100) file_name, file_length and file_type are required"))
-        session = secrets.token_urlsafe(18)
-        asset = media.add_asset(ctx, session, "video" if file_type == "video/mp4" else "image")
-        asset.size = length
-        asset.content_type = file_type
-        asset.details.update(handle=f"4::{secrets.token_urlsafe(24)}", app_id=app_id)
-        asset.parts[0] = b""
-        self.store(ctx)["sessions"][asset.details["handle"]] = session
-        return json_response({"id": f"upload:{session}"})
+        upload = media.Upload(
+            network="facebook",
+            id=secrets.token_urlsafe(18),
+            account=person.key,
+            media_type=file_type,
+            created_at=ctx.state.now(),
+            total_bytes=length,
+            details={"handle": f"4::{secrets.token_urlsafe(24)}", "app_id": app_id},
+        )
+        media.media_store(ctx.state).add(upload)
+        store = self.store(ctx)
+        store["sessions"][upload.details["handle"]] = upload.id
+        store["hashes"][upload.id] = (0, hashlib.sha256())
+        return json_response({"id": f"upload:{upload.id}"})
 
-    def _session(self, ctx: Ctx) -> media.MediaAsset:
-        graph.authenticate(ctx, "facebook")
+    def _session(self, ctx: Ctx) -> media.Upload:
+        person = graph.authenticate(ctx, "facebook")
         session = ctx.request.path_params["session"]
-        asset = media.find(ctx, session)
-        if asset is None:
+        upload = media.media_store(ctx.state).get("facebook", session, person.key)
+        if upload is None or "handle" not in upload.details:
             raise Reply(graph.object_missing(f"upload:{session}"))
-        return asset
+        return upload
 
-    @route("POST", "/v{version:int}.0/upload:{session}", "upload")
+    @route("POST", "/v{version:int}.0/upload:{session}", "upload", streamed=True)
     async def upload(self, ctx: Ctx) -> Response:
-        asset = self._session(ctx)
-        data = await media.raw_body(ctx)
+        upload = self._session(ctx)
         try:
             offset = int(ctx.header("file_offset") or "")
         except ValueError:
             raise Reply(_invalid("(#100) The file_offset header is required")) from None
-        stored = asset.parts.get(0, b"")
-        if asset.complete_at is not None or offset != len(stored):
-            # The session says where it is; the client asks with GET and resumes there.
-            raise Reply(
-                _invalid(f"(#100) file_offset {offset} does not match the session's {len(stored)}")
-            )
-        if len(stored) + len(data) > asset.size:
-            raise Reply(_invalid("(#100) More bytes than file_length"))
-        asset.uploads += 1
-        asset.parts[0] = stored + data
-        asset.received = len(asset.parts[0])
-        if asset.received == asset.size:
-            asset.complete(stored + data, ctx.state.now())
-        return json_response({"h": asset.details["handle"]})
+        stored, digest = self.store(ctx)["hashes"][upload.id]
+        if upload.received is not None or offset != stored:
+            # The session says where it is (GET); the client resumes there.
+            raise Reply(_invalid(f"(#100) file_offset {offset} does not match the upload"))
+        total = upload.total_bytes or 0
+        # Bytes count as they arrive: a connection dropped mid-body keeps what came, which is
+        # what makes the upload resumable.
+        size = 0
+        try:
+            async for chunk in ctx.request.stream():
+                if stored + size + len(chunk) > total:
+                    raise Reply(_invalid("(#100) More bytes than file_length"))
+                digest.update(chunk)
+                size += len(chunk)
+        finally:
+            self.store(ctx)["hashes"][upload.id] = (stored + size, digest)
+            if size:
+                upload.segments[len(upload.segments)] = media.Received(size, "", None)
+            ctx.entry["body"] = {"file_offset": offset, "size": size}
+        if stored + size == total:
+            received = media.Received(total, digest.hexdigest(), None, upload.media_type)
+            media.complete(ctx.state, upload, received, processes=False, fault=None)
+        return json_response({"h": upload.details["handle"]})
 
     @route("GET", "/v{version:int}.0/upload:{session}", "upload")
     async def upload_status(self, ctx: Ctx) -> Response:
-        asset = self._session(ctx)
-        return json_response({"id": f"upload:{asset.id}", "file_offset": asset.received})
+        upload = self._session(ctx)
+        offset, _ = self.store(ctx)["hashes"][upload.id]
+        return json_response({"id": f"upload:{upload.id}", "file_offset": offset})
 
     @route("POST", "/v{version:int}.0/{page_id}/videos", "videos")
     async def videos(self, ctx: Ctx) -> Response:
@@ -322,27 +337,31 @@ class FacebookModel(NetworkModel):
         params = ctx.params
         store = self.store(ctx)
         handle = str(params.get("fbuploader_video_file_chunk") or "")
-        session = store["sessions"].get(handle)
-        upload = media.assets(ctx.state).get(("facebook", session or ""))
-        if upload is None or upload.kind != "video":
+        session = media.media_store(ctx.state).get("facebook", store["sessions"].get(handle, ""))
+        if session is None or session.media_type != "video/mp4":
             raise Reply(_invalid("(#100) Invalid fbuploader_video_file_chunk handle"))
-        if upload.complete_at is None:
-            raise Reply(
-                _invalid("(#100) The upload session is incomplete", user_title="Upload Incomplete")
-            )
+        if session.received is None:
+            raise Reply(_invalid("(#100) The upload session is incomplete"))
         store["next"] += 1 + ctx.state.next_int() % 7
-        video_id = str(store["next"])
-        asset = media.add_asset(ctx, video_id, "video", size=upload.size)
-        asset.uploads = upload.uploads
-        asset.complete_at = ctx.state.now()
-        asset.sha256, asset.received = upload.sha256, upload.received
-        media.mark_failure(ctx, asset)
+        video = media.Upload(
+            network="facebook",
+            id=str(store["next"]),
+            account=page_id,
+            media_type="video/mp4",
+            created_at=ctx.state.now(),
+            total_bytes=session.total_bytes,
+            details={"session": session.id},
+        )
+        media.media_store(ctx.state).add(video)
+        media.complete(
+            ctx.state, video, session.received, processes=True, fault=media.media_fault(ctx.fault)
+        )
         description = str(params.get("description") or "")
-        permalink = f"https://www.facebook.com/{page_id}/videos/{video_id}/"
+        permalink = f"https://www.facebook.com/{page_id}/videos/{video.id}/"
         post = ctx.state.add_post(
             Post(
                 network="facebook",
-                id=video_id,
+                id=video.id,
                 account=page_id,
                 username=account.username,
                 text=description,
@@ -352,12 +371,13 @@ class FacebookModel(NetworkModel):
                     "title": params.get("title"),
                     "published": True,
                     "graph_version": f"v{ctx.request.path_params['version']}.0",
-                    "media": [{"id": video_id, "kind": "video", "sha256": upload.sha256}],
+                    "media": [{"id": video.id, "kind": "video", "sha256": session.received.sha256}],
                 },
             )
         )
-        store["posts"][video_id] = post
-        return json_response({"id": video_id})
+        video.attached_to = session.attached_to = video.id
+        store["posts"][video.id] = post
+        return json_response({"id": video.id})
 
     # -- Facebook Login (manual flow) and the Pages a person manages ---------------------
 
@@ -492,9 +512,9 @@ class FacebookModel(NetworkModel):
             "permalink_url": post.url,
             "is_published": post.details.get("published", True),
         }
-        asset = media.assets(ctx.state).get(("facebook", post.id))
-        if asset is not None and asset.kind == "video":
-            values["status"] = _video_status(asset.state(ctx.state.now()), asset.fails)
+        video = media.media_store(ctx.state).get("facebook", post.id)
+        if video is not None:
+            values["status"] = _video_status(video.state(ctx.state.now()), video.failure)
         wanted = fields or ["created_time", "message"]
         result = {"id": post.id}
         for name in wanted:
@@ -517,15 +537,22 @@ class FacebookModel(NetworkModel):
 _UPLOAD_TYPES = frozenset({"application/pdf", "image/jpeg", "image/jpg", "image/png", "video/mp4"})
 
 
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _invalid(message: str, **extra: Any) -> Response:
     return json_response(graph.graph_error(message, 100, **extra), 400)
 
 
 def _video_status(state: str, failure: str | None) -> dict[str, Any]:
     """A Video's ``status`` (graph-api/reference/video: video_status and the phases)."""
-    if state == media.READY:
+    if state == "succeeded":
         return {"video_status": "ready", "processing_phase": {"status": "complete"}}
-    if state == media.FAILED:
+    if state == "failed":
         return {
             "video_status": "error",
             "processing_phase": {

@@ -350,10 +350,6 @@ class NetworkModel:
             await drop_connection(ctx.request, str(params.get("mode", "rst")))
             ctx.entry["connection"] = "dropped"
             return None
-        if kind == "processing_failure":
-            # The upload goes through; the asset it makes fails processing later.
-            ctx.entry["processing_failure"] = dict(params)
-            return await self._call(ctx, handler)
         if kind == "timeout_before_create":
             ctx.entry["client_disconnected"] = await sleep_unless_disconnected(ctx.request, delay)
             return self.fault_response(ctx, int(params.get("status", 504)), params)

@@ -26,10 +26,10 @@ LIFECYCLE_STATES = frozenset({"PUBLISHED", "DRAFT"})
 VIDEO_PART_BYTES = 4 * 1024 * 1024
 VIDEO_MAX_BYTES = 500 * 1024 * 1024
 _ASSET_STATUS = {
-    media.WAITING: "WAITING_UPLOAD",
-    media.PROCESSING: "PROCESSING",
-    media.READY: "AVAILABLE",
-    media.FAILED: "PROCESSING_FAILED",
+    "uploading": "WAITING_UPLOAD",
+    "in_progress": "PROCESSING",
+    "succeeded": "AVAILABLE",
+    "failed": "PROCESSING_FAILED",
 }
 _VERSION_RE = re.compile(r"^(\d{6})(?:\.(\d{2}))?$")
 
@@ -58,6 +58,10 @@ def li_error(status: int, message: str, code: str | None = None, **extra: Any) -
 
 class LinkedInModel(NetworkModel):
     name = "linkedin"
+
+    def new_store(self) -> dict[str, Any]:
+        # Per video: the next part to hash, the digest so far, parts that came early.
+        return {"hashes": {}}
 
     def error_body(
         self, ctx: Ctx, status: int, params: dict[str, Any]
@@ -184,6 +188,9 @@ class LinkedInModel(NetworkModel):
                         li_error(422, f"Content is a duplicate of {post.id}", "DUPLICATE_POST")
                     )
         urn = f"urn:li:share:{ctx.state.snowflake(22)}"
+        for upload, item in attached:
+            upload.attached_to = urn
+            upload.alt_text = str(item.get("altText") or "")
         rendered, truncated = linkedin_render(commentary)
         ctx.state.add_post(
             Post(
@@ -199,7 +206,16 @@ class LinkedInModel(NetworkModel):
                     "visibility": body["visibility"],
                     "lifecycle_state": body["lifecycleState"],
                     "content": body.get("content"),
-                    "media": attached,
+                    "media": [
+                        {
+                            "id": item["id"],
+                            "kind": upload.media_type,
+                            "alt_text": item.get("altText"),
+                            "title": item.get("title"),
+                            "sha256": upload.received.sha256 if upload.received else None,
+                        }
+                        for upload, item in attached
+                    ],
                     "linkedin_version": version,
                     "rendered_text": rendered,
                     "truncated": truncated,
@@ -213,7 +229,8 @@ class LinkedInModel(NetworkModel):
     # .../videos-api: initializeUpload answers an upload URL (images: one PUT of the whole
     # file, 201) or one URL per 4 MB part (videos: each PUT answers an ETag; finalizeUpload
     # takes the ETags in order); the asset is PROCESSING, then AVAILABLE or PROCESSING_FAILED;
-    # a post may reference only an AVAILABLE asset of its author.
+    # a post may reference only an AVAILABLE asset of its author ("a post referencing
+    # unprocessed media is rejected": the error text is invented).
 
     def _media_call(self, ctx: Ctx) -> dict[str, Any]:
         version = self._check_version(ctx)
@@ -238,9 +255,21 @@ class LinkedInModel(NetworkModel):
             )
         return owner
 
-    def _upload_url(self, ctx: Ctx, asset: media.MediaAsset, path: str) -> str:
-        signature = asset.details.setdefault("signature", secrets.token_urlsafe(12))
-        return f"{ctx.base_url}/dms-uploads/{asset.id}/{path}?sig={signature}"
+    def _new_asset(self, ctx: Ctx, kind: str, owner: str, size: int | None) -> media.Upload:
+        assert ctx.account is not None
+        upload = media.Upload(
+            network="linkedin",
+            id="D" + secrets.token_hex(9).upper(),
+            account=ctx.account.key,
+            media_type=kind,
+            created_at=ctx.state.now(),
+            total_bytes=size,
+            details={"owner": owner, "signature": secrets.token_urlsafe(12)},
+        )
+        return media.media_store(ctx.state).add(upload)
+
+    def _upload_url(self, ctx: Ctx, upload: media.Upload, path: str) -> str:
+        return f"{ctx.base_url}/dms-uploads/{upload.id}/{path}?sig={upload.details['signature']}"
 
     @route("POST", "/rest/images", "images")
     async def images(self, ctx: Ctx) -> Response:
@@ -248,41 +277,39 @@ class LinkedInModel(NetworkModel):
         if ctx.query.get("action") != "initializeUpload":
             raise Reply(li_error(400, "Unsupported action", "BAD_REQUEST"))
         owner = self._owner(ctx, body.get("initializeUploadRequest"))
-        asset_id = "D" + secrets.token_hex(9).upper()
-        asset = media.add_asset(ctx, asset_id, "image")
-        asset.details["owner"] = owner
+        upload = self._new_asset(ctx, "image", owner, None)
         return json_response(
             {
                 "value": {
                     "uploadUrlExpiresAt": int((ctx.state.now() + 86400) * 1000),
-                    "uploadUrl": self._upload_url(ctx, asset, "uploaded-image/0"),
-                    "image": f"urn:li:image:{asset_id}",
+                    "uploadUrl": self._upload_url(ctx, upload, "uploaded-image/0"),
+                    "image": f"urn:li:image:{upload.id}",
                 }
             }
         )
 
-    def _uploading(self, ctx: Ctx) -> media.MediaAsset:
+    def _uploading(self, ctx: Ctx) -> media.Upload:
         """The asset an upload URL names, if its signature is right; a token, when sent,
         must be valid (the image guide sends one, the video guide's parts none)."""
         if ctx.bearer() is not None:
             self._auth(ctx)
-        asset_id = ctx.request.path_params["asset"]
-        asset = media.assets(ctx.state).get(("linkedin", asset_id))
-        if asset is None or ctx.query.get("sig") != asset.details.get("signature"):
+        upload = media.media_store(ctx.state).get("linkedin", ctx.request.path_params["asset"])
+        if upload is None or ctx.query.get("sig") != upload.details["signature"]:
             raise Reply(Response(status_code=403))
-        ctx.entry["account"] = asset.account
-        return asset
+        ctx.entry["account"] = upload.account
+        return upload
 
-    @route("PUT", "/dms-uploads/{asset}/uploaded-image/0", "image_upload")
+    @route("PUT", "/dms-uploads/{asset}/uploaded-image/0", "image_upload", streamed=True)
     async def image_upload(self, ctx: Ctx) -> Response:
-        asset = self._uploading(ctx)
-        data = await media.raw_body(ctx)
-        if not data:
-            raise Reply(li_error(400, "Empty upload", "BAD_REQUEST"))
-        asset.uploads += 1
-        asset.content_type = ctx.header("content-type")
-        asset.complete(data, ctx.state.now())
-        media.mark_failure(ctx, asset)
+        upload = self._uploading(ctx)
+        received = await media.read_raw(ctx.request)
+        ctx.entry["body"] = {"size": received.size, "sha256": received.sha256}
+        if not received.size or upload.received is not None:
+            raise Reply(li_error(400, "Empty upload, or the image was uploaded already"))
+        upload.segments[0] = received
+        media.complete(
+            ctx.state, upload, received, processes=True, fault=media.media_fault(ctx.fault)
+        )
         return Response(status_code=201)
 
     @route("POST", "/rest/videos", "videos")
@@ -302,72 +329,88 @@ class LinkedInModel(NetworkModel):
             raise Reply(_unprocessable("/initializeUploadRequest/fileSizeBytes :: required"))
         if size > VIDEO_MAX_BYTES:
             raise Reply(_unprocessable("/initializeUploadRequest/fileSizeBytes :: too large"))
-        asset_id = "D" + secrets.token_hex(9).upper()
-        asset = media.add_asset(ctx, asset_id, "video", size=size)
-        asset.details.update(owner=owner, upload_token="", etags={})
+        upload = self._new_asset(ctx, "video", owner, size)
         part = int(ctx.state.config.get("linkedin_video_part_bytes") or VIDEO_PART_BYTES)
-        instructions = []
-        for number, first in enumerate(range(0, size, part)):
-            last = min(size, first + part) - 1
-            instructions.append(
-                {
-                    "uploadUrl": self._upload_url(ctx, asset, f"uploaded-video/{number}"),
-                    "firstByte": first,
-                    "lastByte": last,
-                }
-            )
-        asset.details["ranges"] = [(i["firstByte"], i["lastByte"]) for i in instructions]
+        ranges = [(first, min(size, first + part) - 1) for first in range(0, size, part)]
+        upload.details.update(ranges=ranges, etags={})
+        self.store(ctx)["hashes"][upload.id] = (0, hashlib.sha256(), {})
         return json_response(
             {
                 "value": {
                     "uploadUrlsExpireAt": int((ctx.state.now() + 86400) * 1000),
-                    "video": f"urn:li:video:{asset_id}",
-                    "uploadInstructions": instructions,
+                    "video": f"urn:li:video:{upload.id}",
+                    "uploadInstructions": [
+                        {
+                            "uploadUrl": self._upload_url(ctx, upload, f"uploaded-video/{n}"),
+                            "firstByte": first,
+                            "lastByte": last,
+                        }
+                        for n, (first, last) in enumerate(ranges)
+                    ],
                     "uploadToken": "",
                 }
             }
         )
 
-    @route("PUT", "/dms-uploads/{asset}/uploaded-video/{part:int}", "video_upload")
+    @route("PUT", "/dms-uploads/{asset}/uploaded-video/{part:int}", "video_upload", streamed=True)
     async def video_upload(self, ctx: Ctx) -> Response:
-        asset = self._uploading(ctx)
+        upload = self._uploading(ctx)
         number = ctx.request.path_params["part"]
-        ranges = asset.details.get("ranges") or []
-        if asset.complete_at is not None or not 0 <= number < len(ranges):
+        ranges = upload.details.get("ranges") or []
+        if upload.finalized or not 0 <= number < len(ranges):
             raise Reply(Response(status_code=403))
         first, last = ranges[number]
-        data = await media.raw_body(ctx)
-        if len(data) != last - first + 1:
+        received = await media.read_raw(ctx.request)
+        ctx.entry["body"] = {"size": received.size, "sha256": received.sha256}
+        if received.size != last - first + 1:
             raise Reply(li_error(400, f"Part {number} must be {last - first + 1} bytes"))
-        asset.uploads += 1
-        asset.parts[number] = data
-        etag = '"/' + hashlib.sha256(data).hexdigest()[:24] + '"'
-        asset.details["etags"][str(number)] = etag
-        asset.received = sum(len(p) for p in asset.parts.values())
+        upload.segments[number] = received
+        etag = '"/' + received.sha256[:24] + '"'
+        upload.details["etags"][str(number)] = etag
+        self._hash_in_order(ctx, upload, number, received)
         return Response(status_code=200, headers={"ETag": etag})
+
+    def _hash_in_order(
+        self, ctx: Ctx, upload: media.Upload, number: int, received: media.Received
+    ) -> None:
+        """The whole file's digest, fed the parts in order (an early part waits its turn; a
+        part sent again replaces the bytes only if its turn has not come)."""
+        next_part, digest, waiting = self.store(ctx)["hashes"][upload.id]
+        if number < next_part:
+            return
+        waiting[number] = received.data
+        while next_part in waiting and waiting[next_part] is not None:
+            digest.update(waiting.pop(next_part))
+            next_part += 1
+        self.store(ctx)["hashes"][upload.id] = (next_part, digest, waiting)
 
     def _video_finalize(self, ctx: Ctx, request: Any) -> Response:
         if not isinstance(request, dict):
             raise Reply(_unprocessable("/finalizeUploadRequest :: field is required"))
         urn = str(request.get("video") or "")
-        asset = media.find(ctx, urn.removeprefix("urn:li:video:"))
-        if asset is None or asset.kind != "video":
+        assert ctx.account is not None
+        store = media.media_store(ctx.state)
+        upload = store.get("linkedin", urn.removeprefix("urn:li:video:"), ctx.account.key)
+        if upload is None or upload.media_type != "video":
             raise Reply(li_error(404, f"Video {urn} not found", "NOT_FOUND"))
-        if asset.complete_at is not None:
-            return Response(status_code=200)  # finalized already
-        ranges = asset.details["ranges"]
-        etags = asset.details["etags"]
-        expected = [etags.get(str(n)) for n in range(len(ranges))]
-        if request.get("uploadedPartIds") != expected or None in expected:
+        if upload.finalized:
+            return Response(status_code=200)
+        ranges = upload.details["ranges"]
+        expected = [upload.details["etags"].get(str(n)) for n in range(len(ranges))]
+        next_part, digest, _ = self.store(ctx)["hashes"][upload.id]
+        if request.get("uploadedPartIds") != expected or next_part != len(ranges):
             raise Reply(
-                li_error(
-                    400,
-                    "Uploaded part ids do not match the parts uploaded for this video",
-                    "BAD_REQUEST",
-                )
+                li_error(400, "Uploaded part ids do not match the parts uploaded for this video")
             )
-        data = b"".join(asset.parts[n] for n in range(len(ranges)))
-        asset.complete(data, ctx.state.now())
+        upload.finalized = True
+        size = sum(part.size for part in upload.segments.values())
+        media.complete(
+            ctx.state,
+            upload,
+            media.Received(size, digest.hexdigest(), None, "video/mp4"),
+            processes=True,
+            fault=media.media_fault(ctx.fault),
+        )
         return Response(status_code=200)
 
     @route("GET", "/rest/images/{urn}", "image_get")
@@ -381,19 +424,24 @@ class LinkedInModel(NetworkModel):
     def _asset_read(self, ctx: Ctx, kind: str) -> Response:
         self._check_version(ctx)
         self._auth(ctx)
+        assert ctx.account is not None
         urn = unquote(ctx.request.path_params["urn"])
-        asset = media.find(ctx, urn.removeprefix(f"urn:li:{kind}:"))
-        if asset is None or asset.kind != kind:
+        upload = media.media_store(ctx.state).get(
+            "linkedin", urn.removeprefix(f"urn:li:{kind}:"), ctx.account.key
+        )
+        if upload is None or upload.media_type != kind:
             raise Reply(li_error(404, f"{urn} not found", "NOT_FOUND"))
-        status = _ASSET_STATUS[asset.state(ctx.state.now())]
-        body: dict[str, Any] = {"id": urn, "owner": asset.details.get("owner"), "status": status}
+        status = _ASSET_STATUS[upload.state(ctx.state.now())]
+        body: dict[str, Any] = {"id": urn, "owner": upload.details["owner"], "status": status}
         if status == "PROCESSING_FAILED":
-            body["processingFailureReason"] = asset.fails
+            body["processingFailureReason"] = upload.failure
         if status == "AVAILABLE":
-            body["downloadUrl"] = f"https://media.licdn.com/dms/{kind}/{asset.id}"
+            body["downloadUrl"] = f"https://media.licdn.com/dms/{kind}/{upload.id}"
         return json_response(body)
 
-    def _attached_media(self, ctx: Ctx, content: Any, author: str) -> list[dict[str, Any]]:
+    def _attached_media(
+        self, ctx: Ctx, content: Any, author: str
+    ) -> list[tuple[media.Upload, dict[str, Any]]]:
         """The assets a post's ``content.media`` or ``content.multiImage`` names, checked."""
         if not isinstance(content, dict):
             return []
@@ -405,25 +453,20 @@ class LinkedInModel(NetworkModel):
                 raise Reply(_unprocessable("/content/multiImage/images :: 2 to 20 images"))
         else:
             return []
+        assert ctx.account is not None
         attached = []
         for index, item in enumerate(items):
             urn = str(item.get("id") or "") if isinstance(item, dict) else ""
             kind = "video" if urn.startswith("urn:li:video:") else "image"
-            asset = media.find(ctx, urn.removeprefix(f"urn:li:{kind}:"))
-            if asset is None or asset.details.get("owner") != author:
-                raise Reply(_unprocessable(f"/content :: media {urn or index} not found"))
-            state = asset.state(ctx.state.now())
-            if state != media.READY:
-                raise Reply(
-                    _unprocessable(
-                        f"/content :: media {urn} is {_ASSET_STATUS[state]}, not AVAILABLE"
-                    )
-                )
-            alt = item.get("altText")
-            attached.append(
-                {"id": urn, "kind": kind, "alt_text": alt, "sha256": asset.sha256}
-                | ({"title": item["title"]} if item.get("title") else {})
+            upload = media.media_store(ctx.state).get(
+                "linkedin", urn.removeprefix(f"urn:li:{kind}:"), ctx.account.key
             )
+            if upload is None or upload.details["owner"] != author:
+                raise Reply(_unprocessable(f"/content :: media {urn or index} not found"))
+            status = _ASSET_STATUS[upload.state(ctx.state.now())]
+            if status != "AVAILABLE":
+                raise Reply(_unprocessable(f"/content :: media {urn} is {status}, not AVAILABLE"))
+            attached.append((upload, item))
         return attached
 
     @route(("GET", "POST"), "/oauth/v2/authorization", "authorize")

@@ -364,10 +364,6 @@ class EmulatorServer:
         """Posts actually created (the ground truth for "published exactly once")."""
         return list(self.control("GET", "/posts", params=_params(network=network, account=account)))
 
-    def media(self, network: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
-        """Media the networks received: bytes (size, sha256), uploads, processing state."""
-        return list(self.control("GET", "/media", params=_params(network=network, account=account)))
-
 
 def _params(**values: str | None) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}

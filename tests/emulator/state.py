@@ -94,7 +94,6 @@ FAULT_KINDS: tuple[str, ...] = (
     "reset_after_create",
     "expired_token",
     "duplicate",
-    "processing_failure",
 )
 DUPLICATE_NETWORKS: frozenset[str] = frozenset({"x", "linkedin", "facebook"})
 
@@ -112,10 +111,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "mastodon_max_media_attachments": 4,
     # Seconds a Threads container stays IN_PROGRESS before it is FINISHED.
     "threads_processing_s": 0.0,
-    # Seconds an uploaded asset processes before it is ready (or fails), per network.
-    "linkedin_media_processing_s": 0.0,
-    "facebook_media_processing_s": 0.0,
-    "threads_media_processing_s": 0.0,
     # LinkedIn's video parts (4 MB in the Videos API); smaller in tests to make several parts.
     "linkedin_video_part_bytes": 4 * 1024 * 1024,
     # createRecord with an existing rkey: 500, as the reference PDS answers (400 on request).

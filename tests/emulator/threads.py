@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,10 +38,8 @@ def _param_error(message: str, **extra: Any) -> Response:
     return json_response(graph.graph_error(message, 100, **extra), 400)
 
 
-# The posts' media_type when read back, and the error a failed container shows
-# (network-apis §7: FAILED_DOWNLOADING_VIDEO, ...).
+# The posts' media_type when read back.
 _POST_MEDIA_TYPE = {"IMAGE": "IMAGE", "VIDEO": "VIDEO", "CAROUSEL": "CAROUSEL_ALBUM"}
-_ERROR_BY_TYPE = {"VIDEO": "FAILED_PROCESSING_VIDEO", "IMAGE": "FAILED_PROCESSING_IMAGE"}
 
 
 def _download_failed() -> Response:
@@ -163,12 +162,12 @@ class ThreadsModel(NetworkModel):
         store["next_container"] += 1 + ctx.state.next_int() % 5
         container_id = str(store["next_container"])
         now = ctx.state.now()
-        fetched: media.MediaAsset | None = None
+        fetched: media.Upload | None = None
         if media_type in ("IMAGE", "VIDEO"):
             fetched = await self._fetch(ctx, container_id, media_type, params)
         processing = float(ctx.state.config.get("threads_processing_s", 0) or 0)
-        if media_type != "TEXT":
-            processing += float(ctx.state.config.get("threads_media_processing_s", 0) or 0)
+        if fetched is not None:  # the file's processing (media_processing_s, or a fault)
+            processing += fetched.seconds_left(ctx.state.now())
         container: dict[str, Any] = {
             "id": container_id,
             "user_id": account.key,
@@ -186,7 +185,7 @@ class ThreadsModel(NetworkModel):
             "carousel_item": carousel_item,
             "children": children,
             "asset": fetched.id if fetched is not None else None,
-            "fails": ctx.entry.get("processing_failure"),
+            "fails": fetched.failure if fetched is not None else None,
         }
         store["containers"][container_id] = container
         auto = str(params.get("auto_publish_text", "")).lower() == "true"
@@ -197,7 +196,7 @@ class ThreadsModel(NetworkModel):
 
     async def _fetch(
         self, ctx: Ctx, container_id: str, media_type: str, params: dict[str, Any]
-    ) -> media.MediaAsset:
+    ) -> media.Upload:
         """Meta downloads ``image_url``/``video_url`` from "a public server"
         (documentation/threads/posts); a URL it cannot fetch fails the call with subcode
         2207052 (Postiz #1129, #1364). Redirects are not followed (connect-and-media §1)."""
@@ -205,22 +204,41 @@ class ThreadsModel(NetworkModel):
         url = str(params.get(key) or "")
         if not url.startswith(("http://", "https://")):
             raise Reply(_param_error(f"(#100) The parameter {key} is required"))
-        try:
-            async with httpx.AsyncClient(timeout=30.0, follow_redirects=False) as client:
-                response = await client.get(url)
-        except httpx.HTTPError:
-            response = None
         wanted = "image/" if media_type == "IMAGE" else "video/"
-        content_type = response.headers.get("content-type", "") if response else ""
-        if response is None or response.status_code != 200 or not content_type.startswith(wanted):
-            raise Reply(_download_failed())
-        asset = media.add_asset(ctx, container_id, media_type.lower())
-        asset.uploads = 1
-        asset.content_type = content_type
-        asset.alt_text = params.get("alt_text")
-        asset.details["url"] = url
-        asset.complete(response.content, ctx.state.now())
-        return asset
+        digest, size, kept = hashlib.sha256(), 0, bytearray()
+        try:
+            async with (
+                httpx.AsyncClient(timeout=30.0, follow_redirects=False) as client,
+                client.stream("GET", url) as response,
+            ):
+                content_type = response.headers.get("content-type", "")
+                if response.status_code != 200 or not content_type.startswith(wanted):
+                    raise Reply(_download_failed())
+                async for chunk in response.aiter_bytes():
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if size <= media.KEEP_BYTES:
+                        kept += chunk
+        except httpx.HTTPError:
+            raise Reply(_download_failed()) from None
+        assert ctx.account is not None
+        upload = media.Upload(
+            network="threads",
+            id=container_id,
+            account=ctx.account.key,
+            media_type=content_type,
+            created_at=ctx.state.now(),
+            alt_text=str(params.get("alt_text") or ""),
+            details={"url": url},
+        )
+        media.media_store(ctx.state).add(upload)
+        received = media.Received(
+            size, digest.hexdigest(), bytes(kept) if size <= media.KEEP_BYTES else None
+        )
+        media.complete(
+            ctx.state, upload, received, processes=True, fault=media.media_fault(ctx.fault)
+        )
+        return upload
 
     def _children(self, ctx: Ctx, account: Account, params: dict[str, Any]) -> list[str]:
         """A carousel's items: 2 to 20 finished ``is_carousel_item`` containers of the user."""
@@ -244,14 +262,15 @@ class ThreadsModel(NetworkModel):
         items = [containers[c] for c in container["children"]] or [container]
         result = []
         for item in items:
-            asset = media.assets(ctx.state).get(("threads", item["asset"] or ""))
-            if asset is not None:
+            upload = media.media_store(ctx.state).get("threads", item["asset"] or "")
+            if upload is not None and upload.received is not None:
+                upload.attached_to = container["id"]
                 result.append(
                     {
                         "id": item["id"],
-                        "kind": asset.kind,
-                        "alt_text": asset.alt_text,
-                        "sha256": asset.sha256,
+                        "kind": "video" if upload.media_type.startswith("video/") else "image",
+                        "alt_text": upload.alt_text,
+                        "sha256": upload.received.sha256,
                     }
                 )
         return result
@@ -353,10 +372,7 @@ class ThreadsModel(NetworkModel):
             status = self._container_status(ctx, container)
             values = {"id": object_id, "status": status}
             if status == "ERROR":
-                values["error_message"] = str(container["fails"].get("reason") or "")
-                values["error_message"] = values["error_message"] or _ERROR_BY_TYPE.get(
-                    container["media_type"], "UNKNOWN"
-                )
+                values["error_message"] = container["fails"]
             elif status == "EXPIRED":
                 values["error_message"] = "expired"
             result: dict[str, Any] = {}

@@ -23,9 +23,12 @@ from service.networks._http import (
     until_midnight_utc,
 )
 from service.networks.base import (
+    Attachment,
+    NetworkUpload,
     AccountRef,
     FailureKind,
 )
+from service.networks.linkedin import media
 from service.networks.linkedin.rules import RULES
 
 # Tokens are refreshed on www.linkedin.com, not on the API host.
@@ -68,6 +71,12 @@ class LinkedInAdapter(LiveAdapter):
     """
 
     rules = RULES
+    publishes_media = True
+
+    async def upload_file(
+        self, attempt: Attempt, item: Attachment, previous: NetworkUpload | None
+    ) -> NetworkUpload:
+        return await media.upload_file(attempt, author_urn(attempt.credentials), item, previous)
 
     async def create(self, attempt: Attempt) -> Published:
         request = RULES.build_create_request(

@@ -14,6 +14,7 @@ from service.networks._common import (
 )
 from service.networks.base import (
     AccountRef,
+    Attachment,
     Network,
     OutgoingRequest,
     PostContent,
@@ -46,6 +47,19 @@ def escape_little_text(text: str) -> str:
         f"\\{char}" if char in _RESERVED and index not in kept else char
         for index, char in enumerate(text)
     )
+
+
+def media_content(media: tuple[Attachment, ...]) -> dict[str, Any]:
+    """A post's ``content`` for its files (Posts API): one image or video as ``media``,
+    several images as ``multiImage``; each image with its ``altText``."""
+
+    def entry(item: Attachment) -> dict[str, Any]:
+        described = item.kind == "image" and item.alt_text
+        return {"id": item.media_ref, **({"altText": item.alt_text} if described else {})}
+
+    if len(media) == 1:
+        return {"media": entry(media[0])}
+    return {"multiImage": {"images": [entry(item) for item in media]}}
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,9 @@ class LinkedInRules(StandardRules):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        if content.link:
+        if content.media:
+            body["content"] = media_content(content.media)
+        elif content.link:
             # The Posts API does not scrape URLs: a link card needs an explicit article.
             title = content.title.strip() if content.title else ""
             body["content"] = {"article": {"source": content.link, "title": title or content.link}}
