@@ -53,7 +53,7 @@ def test_images_go_up_once_each_and_appear_in_order_with_their_alt_text(
     assert "multiImage" in story["details"]["content"]
     # One initializeUpload and one PUT of the whole file per image, nothing twice.
     assert len(network.received("linkedin", "images")) == 3
-    assert [a["uploads"] for a in network.media("linkedin")] == [1, 1, 1]
+    assert [a["segments"] for a in network.media("linkedin")] == [1, 1, 1]
     for put in network.received("linkedin", "image_upload"):
         assert put["method"] == "PUT"
         assert put["headers"]["authorization"] == f"Bearer {registered['access_token']}"
@@ -85,7 +85,7 @@ def test_a_video_goes_up_in_parts_is_finalized_and_waited_for(
     account, _ = connect(client, network, "linkedin")
     medium, data = _video(client, tmp_path)
     part = len(data) // 3 + 1  # three parts: the Videos API's 4 MB, scaled down
-    network.configure(linkedin_video_part_bytes=part, linkedin_media_processing_s=1.5)
+    network.configure(linkedin_video_part_bytes=part, media_processing_s=1.5)
     post = publish_now(
         client, account["id"], "The talk, recorded.", media=[{"media_id": medium["id"]}]
     )
@@ -95,7 +95,7 @@ def test_a_video_goes_up_in_parts_is_finalized_and_waited_for(
     puts = network.received("linkedin", "video_upload")
     assert [p["path"].rsplit("/", 1)[1] for p in puts] == ["0", "1", "2"]
     [asset] = network.media("linkedin")
-    assert asset["sha256"] == _digest(data) and asset["uploads"] == 3
+    assert asset["sha256"] == _digest(data) and asset["segments"] == 3
     finalize = [
         r for r in network.received("linkedin", "videos") if "finalizeUploadRequest" in r["body"]
     ]
@@ -117,7 +117,11 @@ def test_a_video_that_fails_processing_fails_the_post_and_says_so(
     medium, _ = _video(client, tmp_path)
     # The finalize call (the second to /rest/videos) starts processing that will fail.
     network.inject_fault(
-        "linkedin", "videos", "processing_failure", after=1, reason="Video codec not supported"
+        "linkedin",
+        "videos",
+        "media_processing_failed",
+        after=1,
+        message="Video codec not supported",
     )
     post = publish_now(client, account["id"], "A broken file.", media=[{"media_id": medium["id"]}])
     final = settled(client, post["id"])
@@ -143,7 +147,7 @@ def test_a_failed_upload_is_retried_without_sending_the_finished_images_again(
     )
     final = settled(client, post["id"])
     assert final["state"] == "published", attempts(client, post["id"])
-    assert [a["outcome"] for a in attempts(client, post["id"])] == ["retryable", "published"]
+    assert [a["outcome"] for a in attempts(client, post["id"])] == ["retrying", "published"]
     # Images 1 and 2 went up once; the third was initialized and PUT again.
     digests = [_digest(d) for _, d in uploaded]
     sent = [a for a in network.media("linkedin") if a["sha256"]]
@@ -167,6 +171,6 @@ def test_a_post_refused_after_the_video_was_ready_reuses_the_video(
     assert final["state"] == "published", attempts(client, post["id"])
     # One video, uploaded and finalized once; the retry only posted again.
     [asset] = network.media("linkedin")
-    assert asset["uploads"] == 1
+    assert len(network.received("linkedin", "video_upload")) == 1
     assert len(network.received("linkedin", "videos")) == 2  # initialize + finalize
     assert len(network.received("linkedin", "create")) == 2

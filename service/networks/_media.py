@@ -157,21 +157,32 @@ def file_part(
     )
 
 
+def _once(data: bytes) -> Callable[[], AsyncIterator[bytes]]:
+    async def once() -> AsyncIterator[bytes]:
+        yield data
+
+    return once
+
+
+def bytes_body(data: bytes, *, content_type: str, description: str) -> StreamedBody:
+    """``data`` (one part of a file, already in memory) as the whole request body (LinkedIn's
+    video parts, Facebook's resumable upload)."""
+    return StreamedBody(
+        content_type=content_type, length=len(data), chunks=_once(data), description=description
+    )
+
+
 def bytes_part(
     data: bytes, fields: Mapping[str, str], *, file_field: str, content_type: str, description: str
 ) -> StreamedBody:
     """A form with ``fields`` and ``data`` (a segment already in memory) as ``file_field``."""
-
-    async def once() -> AsyncIterator[bytes]:
-        yield data
-
     return multipart_body(
         fields,
         file_field=file_field,
         filename="blob",
         content_type=content_type,
         length=len(data),
-        chunks=once,
+        chunks=_once(data),
         description=description,
     )
 

@@ -177,9 +177,7 @@ async def _send_video(attempt: Attempt, author: str, item: Attachment) -> str:
     return urn
 
 
-async def _send_parts(
-    attempt: Attempt, item: Attachment, instructions: list[Any]
-) -> list[str]:
+async def _send_parts(attempt: Attempt, item: Attachment, instructions: list[Any]) -> list[str]:
     """Each byte range to its own URL, in order, one part in memory at a time; the ETags."""
     assert attempt.media is not None
     ranges = [
@@ -194,37 +192,33 @@ async def _send_parts(
         )
     part_size = ranges[0][1] - ranges[0][0] + 1
     etags: list[str] = []
-    pieces = attempt.media.chunks(item, part_size)
-    try:
-        for number, (first, last, url) in enumerate(ranges):
-            piece = await anext(pieces)
-            if len(piece) != last - first + 1:
-                raise NetworkError(
-                    FailureKind.PERMANENT,
-                    "LinkedIn's upload instructions have parts of unequal size.",
-                )
-            response = await _call(
-                attempt,
-                OutgoingRequest(
-                    method="PUT",
-                    url=url,
-                    headers={"Authorization": BEARER_REDACTED},
-                    body=bytes_body(
-                        piece,
-                        content_type="application/octet-stream",
-                        description=f"<part {number} of {item.describe()}>",
-                    ),
-                ),
-                f"uploading part {number + 1} of {len(ranges)} of {item.describe()}",
+    async for piece in attempt.media.chunks(item, part_size):
+        number = len(etags)
+        first, last, url = ranges[number]
+        if len(piece) != last - first + 1:
+            raise NetworkError(
+                FailureKind.PERMANENT, "LinkedIn's upload instructions have parts of unequal size."
             )
-            etag = response.headers.get("etag")
-            if not etag:
-                raise NetworkError(
-                    FailureKind.RETRYABLE, "LinkedIn answered a video part without its ETag."
-                )
-            etags.append(etag)
-    finally:
-        await pieces.aclose()
+        response = await _call(
+            attempt,
+            OutgoingRequest(
+                method="PUT",
+                url=url,
+                headers={"Authorization": BEARER_REDACTED},
+                body=bytes_body(
+                    piece,
+                    content_type="application/octet-stream",
+                    description=f"<part {number} of {item.describe()}>",
+                ),
+            ),
+            f"uploading part {number + 1} of {len(ranges)} of {item.describe()}",
+        )
+        etag = response.headers.get("etag")
+        if not etag:
+            raise NetworkError(
+                FailureKind.RETRYABLE, "LinkedIn answered a video part without its ETag."
+            )
+        etags.append(etag)
     return etags
 
 

@@ -23,10 +23,10 @@ from service.networks._http import (
     until_midnight_utc,
 )
 from service.networks.base import (
-    Attachment,
-    NetworkUpload,
     AccountRef,
+    Attachment,
     FailureKind,
+    NetworkUpload,
 )
 from service.networks.linkedin import media
 from service.networks.linkedin.rules import RULES
