@@ -73,7 +73,10 @@ SHAPES: dict[Network, CredentialShape] = {
         optional=("refresh_token", "client_id", "client_secret", "expires_at"),
         one_of=(("author_urn", "member_id"),),
     ),
-    Network.FACEBOOK: CredentialShape(required=("page_access_token",)),
+    # Videos go through the app's Resumable Upload API, which takes the person's user token.
+    Network.FACEBOOK: CredentialShape(
+        required=("page_access_token",), optional=("user_access_token", "app_id")
+    ),
     Network.MASTODON: CredentialShape(required=("access_token",)),
     Network.BLUESKY: CredentialShape(
         required=("identifier", "app_password"),

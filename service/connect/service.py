@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -443,7 +444,7 @@ class Connections:
         await self.db(finish)
 
     async def _offer_pages(self, flow: ConnectFlow, choices: list[PageChoice]) -> None:
-        listed = json.dumps([{"id": p.id, "name": p.name, "token": p.token} for p in choices])
+        listed = json.dumps([dataclasses.asdict(p) for p in choices])
         ciphertext = self.cipher().encrypt({"pages": listed})
         expires = utcnow() + timedelta(seconds=CHOOSE_SECONDS)
 
@@ -461,7 +462,16 @@ class Connections:
         if flow.pages_ciphertext is None:
             return []
         listed = json.loads(self.cipher().decrypt(flow.pages_ciphertext)["pages"])
-        return [PageChoice(str(p["id"]), str(p["name"]), str(p["token"])) for p in listed]
+        return [
+            PageChoice(
+                str(p["id"]),
+                str(p["name"]),
+                str(p["token"]),
+                str(p.get("user_token") or ""),
+                str(p.get("app_id") or ""),
+            )
+            for p in listed
+        ]
 
     async def open_flow(self, user: User, flow_id: str, cookie: str | None) -> ConnectFlow:
         flow = await self.db(lambda s: repository.flow_of_user(s, user.id, flow_id), write=False)

@@ -300,7 +300,12 @@ class FacebookModel(NetworkModel):
         except ValueError:
             raise Reply(_invalid("(#100) The file_offset header is required")) from None
         stored, digest = self.store(ctx)["hashes"][upload.id]
-        if upload.received is not None or offset != stored:
+        if upload.received is not None and offset == stored:
+            # Everything is in: the handle again (for a client whose last answer was lost).
+            extra = await media.read_raw(ctx.request)
+            ctx.entry["body"] = {"file_offset": offset, "size": extra.size}
+            return json_response({"h": upload.details["handle"]})
+        if offset != stored:
             # The session says where it is (GET); the client resumes there.
             raise Reply(_invalid(f"(#100) file_offset {offset} does not match the upload"))
         total = upload.total_bytes or 0

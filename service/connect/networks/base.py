@@ -125,11 +125,14 @@ class Connected:
 
 @dataclass(frozen=True)
 class PageChoice:
-    """Facebook: one Page the person manages, with its Page token."""
+    """Facebook: one Page the person manages, with its Page token; the person's (long-lived)
+    user token and the app's id, which video uploads need."""
 
     id: str
     name: str
     token: str = field(repr=False)
+    user_token: str = field(default="", repr=False)
+    app_id: str = ""
 
 
 class Connector(abc.ABC):

@@ -12,6 +12,7 @@ testing" (oidc-token guide) and gives no Graph tokens, so this flow uses the cli
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from service.connect.networks.base import (
@@ -120,7 +121,11 @@ class FacebookConnector(Connector):
             doing="Listing your Pages",
             refused="listing your Pages",
         )
-        pages = [page for entry in listed.get("data") or [] if (page := _page(entry)) is not None]
+        pages = [
+            replace(page, user_token=user_token[""], app_id=app.client_id)
+            for entry in listed.get("data") or []
+            if (page := _page(entry)) is not None
+        ]
         if not pages:
             raise ConnectError(
                 "Facebook lists no Page you can post to. Handpost publishes to Pages, not "
@@ -132,7 +137,12 @@ class FacebookConnector(Connector):
         """The chosen Page as an account: its id is the handle, its token the credential."""
         return Connected(
             identity=Identity(external_id=page.id, handle=page.id, display_name=page.name),
-            credentials={"page_access_token": page.token},
+            credentials={"page_access_token": page.token}
+            | (
+                {"user_access_token": page.user_token, "app_id": page.app_id}
+                if page.user_token
+                else {}
+            ),
             base_url=endpoints.account_base,
         )
 

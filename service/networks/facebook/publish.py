@@ -15,9 +15,9 @@ from service.networks._http import (
     reconcile_by_search,
     redacted_query,
 )
-from service.networks.base import (
-    FailureKind,
-)
+from service.networks._media import wait_until_processed
+from service.networks.base import Attachment, FailureKind, NetworkUpload
+from service.networks.facebook import media
 from service.networks.facebook.rules import RULES
 
 DUPLICATE_CODE = 506
@@ -38,7 +38,19 @@ class FacebookAdapter(GraphAdapter):
     def graph_version(self, attempt: Attempt) -> str:
         return attempt.config.facebook_graph_version
 
+    publishes_media = True
+
+    async def upload_file(
+        self, attempt: Attempt, item: Attachment, previous: NetworkUpload | None
+    ) -> NetworkUpload:
+        if item.kind == "video":
+            return await media.upload_video(attempt, item, previous)
+        return await media.upload_photo(attempt, item)
+
     async def create(self, attempt: Attempt) -> Published:
+        videos = [item for item in attempt.content.media if item.kind == "video"]
+        if videos:
+            return await self._create_video(attempt, videos[0])
         request = RULES.build_create_request(
             attempt.content,
             attempt.account,
@@ -54,6 +66,29 @@ class FacebookAdapter(GraphAdapter):
         if error.code == DUPLICATE_CODE:
             return await self._duplicate(attempt, error, response.status_code)
         raise meta_failure("Facebook", response, error, creates=True)
+
+    async def _create_video(self, attempt: Attempt, item: Attachment) -> Published:
+        """The Page video from the uploaded file (its description is the post's text), then
+        the wait for Facebook to process it; a video still processing is published."""
+        request = media.video_request(attempt, item.media_ref, RULES.sent_text(attempt.content))
+        attempt.request = request
+        response = await attempt.api.send(request, self._token(attempt), creates=True)
+        video_id = json_body(response).get("id")
+        if not response.is_success or not video_id:
+            raise meta_failure("Facebook", response, graph_error(response), creates=True)
+        how = ""
+        try:
+            await wait_until_processed(
+                lambda: media.video_status(attempt, str(video_id)),
+                display_name="Facebook",
+                item=item,
+                max_seconds=attempt.config.media_processing_seconds,
+            )
+        except NetworkError as error:
+            if error.kind is not FailureKind.RETRYABLE:
+                raise
+            how = " (Facebook is still processing the video; it shows once ready)"
+        return await self._published(attempt, str(video_id), response.status_code, how)
 
     async def _published(self, attempt: Attempt, post_id: str, status: int, how: str) -> Published:
         """The post, with its ``permalink_url`` (it is published even if that read fails)."""

@@ -25,10 +25,21 @@ class FacebookRules(StandardRules):
     def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
 
+    def sent_text(self, content: PostContent) -> str:
+        # With files the link cannot be a card of its own, so it goes at the end of the text.
+        if content.media and content.link and content.link not in content.text:
+            return f"{content.text}\n\n{content.link}"
+        return content.text
+
     def create_body(self, content: PostContent) -> dict[str, Any]:
         self.visibility_for(content)  # Page posts are always public; refuse anything else.
-        body: dict[str, Any] = {"message": content.text}
-        if content.link:
+        body: dict[str, Any] = {"message": self.sent_text(content)}
+        photos = [item for item in content.media if item.kind == "image"]
+        if photos:
+            # Uploaded unpublished, then attached (a link card and photos do not mix: the
+            # link stays in the text).
+            body["attached_media"] = [{"media_fbid": item.media_ref} for item in photos]
+        elif content.link:
             body["link"] = content.link
         # Graph takes the Page token as a parameter, not a header.
         body["access_token"] = REDACTED
