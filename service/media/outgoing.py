@@ -17,13 +17,16 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from service.config import Settings
 from service.db import Database, utcnow
 from service.media import repository
 from service.media.models import Media, PostMedia, PostMediaUpload
+from service.media.service import MediaContext, file_url
 from service.media.storage import Storage, StorageError
 from service.networks._http import NetworkError
 from service.networks._media import MediaFiles
 from service.networks.base import Attachment, FailureKind, NetworkUpload, UploadState
+from service.problems import ProblemError
 
 log = logging.getLogger("handpost.media")
 
@@ -64,10 +67,19 @@ class StoredMedia(MediaFiles):
     """The files of one post being published to one account."""
 
     def __init__(
-        self, database: Database, storage: Storage, *, post_id: str, account_id: str, network: str
+        self,
+        database: Database,
+        storage: Storage,
+        *,
+        post_id: str,
+        account_id: str,
+        network: str,
+        settings: Settings | None = None,
     ) -> None:
         self.database = database
         self.storage = storage
+        # For links a network fetches the file from (public_url); None: no such links.
+        self.settings = settings
         self.post_id = post_id
         self.account_id = account_id
         self.network = network
@@ -127,6 +139,22 @@ class StoredMedia(MediaFiles):
                 yield bytes(buffer)
         finally:
             await asyncio.to_thread(pieces.close)
+
+    async def public_url(self, item: Attachment) -> str:
+        if self.settings is None:
+            return await super().public_url(item)
+        context = MediaContext(self.database, self.settings, self.storage)
+        try:
+            url, _expires = await asyncio.to_thread(
+                file_url, context, item.media_id, item.storage_key, item.mime_type
+            )
+        except ProblemError as problem:
+            raise NetworkError(
+                FailureKind.PERMANENT,
+                f"A network must fetch {item.describe()} from Handpost, which has no address "
+                f"for it: {problem.detail}",
+            ) from None
+        return url
 
     def local_file(self, item: Attachment) -> AbstractAsyncContextManager[Path]:
         return self._local_file(item)

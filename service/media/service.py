@@ -515,10 +515,17 @@ def delete(context: MediaContext, user: User, media_id: str) -> None:
 
 def public_url(context: MediaContext, media: Media) -> tuple[str, datetime]:
     """A URL a network can fetch the file from: presigned on S3, else signed by Handpost."""
+    assert media.mime_type is not None
+    return file_url(context, media.id, media.storage_key, media.mime_type)
+
+
+def file_url(
+    context: MediaContext, media_id: str, storage_key: str, mime_type: str
+) -> tuple[str, datetime]:
+    """``public_url`` of a file known by its id, storage key and type (the publisher's)."""
     seconds = context.settings.media_url_seconds
     now = utcnow()
-    assert media.mime_type is not None
-    presigned = context.storage.presigned_url(media.storage_key, seconds, media.mime_type)
+    presigned = context.storage.presigned_url(storage_key, seconds, mime_type)
     if presigned is not None:
         return presigned, now + timedelta(seconds=seconds)
     base = context.settings.public_url
@@ -537,7 +544,7 @@ def public_url(context: MediaContext, media: Media) -> tuple[str, datetime]:
             409, "secret-key-missing", "No key to sign links", str(missing)
         ) from None
     expires = links.expiry(now, seconds, rounded=False)
-    token = links.sign(key, links.SignedTarget(media.id, "file", expires))
+    token = links.sign(key, links.SignedTarget(media_id, "file", expires))
     return f"{base}{links.PREFIX}{token}", now + timedelta(seconds=seconds)
 
 

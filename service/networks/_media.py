@@ -55,6 +55,14 @@ class MediaFiles(abc.ABC):
         """The file's bytes in pieces of exactly ``size`` (the last one shorter), read from
         storage as they are consumed."""
 
+    async def public_url(self, item: Attachment) -> str:
+        """An unguessable, expiring URL the network can fetch the file from (Threads takes
+        files only that way): a presigned bucket URL, or ``/m/`` under HANDPOST_PUBLIC_URL."""
+        # Imported here: _http imports this module for the adapter's upload loop.
+        from service.networks._http import NetworkError
+
+        raise NetworkError(FailureKind.PERMANENT, "Handpost has no public address for its files.")
+
     @abc.abstractmethod
     def local_file(self, item: Attachment) -> AbstractAsyncContextManager[Path]:
         """A file on local disk with the bytes (the stored file itself on disk storage, a

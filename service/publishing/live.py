@@ -326,6 +326,7 @@ class LivePublisher:
             post_id=job.post_id,
             account_id=job.account.id,
             network=job.network.value,
+            settings=self.settings,
         )
 
     def _account_lock(self, account_id: str) -> asyncio.Lock:

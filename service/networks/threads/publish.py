@@ -25,9 +25,12 @@ from service.networks._http import (
 )
 from service.networks.base import (
     AccountRef,
+    Attachment,
     FailureKind,
+    NetworkUpload,
     OutgoingRequest,
 )
+from service.networks.threads import media
 from service.networks.threads.rules import API_VERSION, RULES
 
 # How long to wait for a container to finish processing (text is usually ready at once).
@@ -51,20 +54,35 @@ class ThreadsAdapter(GraphAdapter):
     def graph_version(self, attempt: Attempt) -> str:
         return API_VERSION
 
-    async def create(self, attempt: Attempt) -> Published:
-        request = RULES.build_create_request(
-            attempt.content,
-            attempt.account,
-            attempt.publish_key,
-            user_id=attempt.credentials["user_id"],
+    publishes_media = True
+
+    async def upload_file(
+        self, attempt: Attempt, item: Attachment, previous: NetworkUpload | None
+    ) -> NetworkUpload:
+        return await media.upload_file(
+            attempt, item, previous, lambda container: self._container_status(attempt, container)
         )
-        attempt.request = request
-        response = await attempt.api.send(request, self._token(attempt))
-        container = json_body(response).get("id")
-        if not response.is_success or not container:
-            raise meta_failure("Threads", response, graph_error(response), creates=False)
-        await self._wait_until_ready(attempt, str(container))
-        return await self._publish_container(attempt, str(container))
+
+    async def create(self, attempt: Attempt) -> Published:
+        files = attempt.content.media
+        if len(files) == 1:
+            # The file's container is the post's (made, with the text, by upload_file).
+            container = files[0].media_ref
+        else:
+            request = RULES.build_create_request(
+                attempt.content,
+                attempt.account,
+                attempt.publish_key,
+                user_id=attempt.credentials["user_id"],
+            )
+            attempt.request = request
+            response = await attempt.api.send(request, self._token(attempt))
+            made = json_body(response).get("id")
+            if not response.is_success or not made:
+                raise meta_failure("Threads", response, graph_error(response), creates=False)
+            container = str(made)
+        await self._wait_until_ready(attempt, container)
+        return await self._publish_container(attempt, container)
 
     async def _wait_until_ready(self, attempt: Attempt, container: str) -> None:
         for delay in (0.0, *_READY_POLL_DELAYS):

@@ -18,6 +18,7 @@ from service.networks._common import (
 )
 from service.networks.base import (
     AccountRef,
+    Attachment,
     Network,
     OutgoingRequest,
     PostContent,
@@ -80,12 +81,20 @@ class ThreadsRules(StandardRules):
         *,
         user_id: str | None = None,
     ) -> OutgoingRequest:
-        """The container; ``user_id`` is the Threads user id (the sandbox uses the handle)."""
+        """The post's container; ``user_id`` is the Threads user id (the sandbox uses the
+        handle). With files: the file's own container, or a carousel of their containers."""
+        if len(content.media) == 1:
+            item = content.media[0]
+            form = item_form(content, item, f"<public link to {item.filename or item.media_id}>")
+        elif content.media:
+            form = carousel_form(content)
+        else:
+            form = self.create_form(content)
         return OutgoingRequest(
             method="POST",
             url=f"{self.api_base(account)}/{API_VERSION}/{user_id or account.handle}/threads",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
-            form=self.create_form(content),
+            form=form,
         )
 
     def sandbox_result(self, account: AccountRef, publish_key: str) -> SandboxResult:
@@ -94,6 +103,32 @@ class ThreadsRules(StandardRules):
             external_id=hash_digits(publish_key, salt=self.network, length=17),
             url=f"https://www.threads.net/@{bare_handle(account.handle)}/post/{shortcode}",
         )
+
+
+def item_form(content: PostContent, item: Attachment, url: str) -> dict[str, str]:
+    """The container of one file, which Meta fetches from ``url``: the post itself (with its
+    text) when it is the only file, else a carousel item (which takes no text)."""
+    video = item.kind == "video"
+    form = {"media_type": "VIDEO" if video else "IMAGE"}
+    if len(content.media) == 1:
+        form["text"] = RULES.sent_text(content)
+    else:
+        form["is_carousel_item"] = "true"
+    form["video_url" if video else "image_url"] = url
+    if item.alt_text:
+        form["alt_text"] = item.alt_text
+    form["access_token"] = REDACTED
+    return form
+
+
+def carousel_form(content: PostContent) -> dict[str, str]:
+    """The post's container over its files' containers, in order."""
+    return {
+        "media_type": "CAROUSEL",
+        "children": ",".join(item.media_ref for item in content.media),
+        "text": RULES.sent_text(content),
+        "access_token": REDACTED,
+    }
 
 
 RULES = ThreadsRules(
