@@ -7,6 +7,8 @@ answer can be checked.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.emulator.server import EmulatorServer
@@ -20,6 +22,7 @@ from tests.support.connect import (
     start,
 )
 from tests.support.live import created, publish_now, settled
+from tests.support.media import upload_ok, video_file
 
 pytestmark = pytest.mark.usefixtures("secret_key")
 
@@ -143,6 +146,36 @@ def test_facebook_lists_pages_and_connects_the_chosen_one(
     # A second choice of the same flow is refused.
     again = client.post(f"/api/v1/connect/flows/{flow['flow_id']}/page", json={"page_id": "111"})
     assert again.status_code == 409
+
+
+def test_a_page_connected_from_the_browser_takes_videos_through_the_apps_upload_session(
+    connecting, network: EmulatorServer, tmp_path: Path
+) -> None:
+    """The flow keeps the person's long-lived user token and the app id beside the Page
+    token: Facebook's Resumable Upload API takes videos only with those."""
+    client = connecting()
+    network.register_account("facebook", kind="user", user_id="900", name="Ada")
+    network.register_account("facebook", page_id="222", name="Choir", managed_by="900")
+    flow = start(client, "facebook")
+    finish(client, consent(flow["authorize_url"]))
+    chosen = client.post(f"/api/v1/connect/flows/{flow['flow_id']}/page", json={"page_id": "222"})
+    assert chosen.status_code == 201, chosen.text
+    assert "token" not in chosen.text
+    clip = video_file(tmp_path / "choir.mp4", seconds=1.0, size=(160, 120))
+    medium = upload_ok(client, clip.read_bytes(), filename="choir.mp4")
+    post = publish_now(
+        client, chosen.json()["id"], "Choir, live.", media=[{"media_id": medium["id"]}]
+    )
+    assert settled(client, post["id"])["state"] == "published"
+    [session] = network.received("facebook", "upload_session")
+    assert session["path"].endswith(f"/{client_id_for('facebook')}/uploads")
+    # The 60-day user token the flow got for the person (not the hour-long one).
+    [long_lived] = [
+        t
+        for t in network.tokens("facebook")
+        if t["account"] == "900" and t["client_id"] and not t["short_lived"]
+    ]
+    assert session["query"]["access_token"] == long_lived["token"]
 
 
 def test_threads_exchanges_for_the_long_lived_token(connecting, network: EmulatorServer) -> None:

@@ -59,13 +59,23 @@ def test_images_go_up_once_each_and_appear_in_order_with_their_alt_text(
         assert put["headers"]["authorization"] == f"Bearer {registered['access_token']}"
 
 
-def test_one_image_is_the_posts_media(make_client: AppFactory, network: EmulatorServer) -> None:
+def test_one_image_is_the_posts_media_and_a_link_joins_the_text(
+    make_client: AppFactory, network: EmulatorServer
+) -> None:
     client = live_client(make_client)
     account, _ = connect(client, network, "linkedin")
     [(medium, data)] = _images(client, 1)
-    post = publish_now(client, account["id"], "One photo.", media=[{"media_id": medium["id"]}])
+    post = publish_now(
+        client,
+        account["id"],
+        "One photo.",
+        link="https://example.org/story",
+        media=[{"media_id": medium["id"]}],
+    )
     assert settled(client, post["id"])["state"] == "published"
     [story] = network.posts("linkedin")
+    # A link card and files do not mix: the link ends the text, the content is the photo.
+    assert story["text"] == "One photo.\n\nhttps://example.org/story"
     content = story["details"]["content"]
     assert content["media"]["id"].startswith("urn:li:image:")
     assert content["media"]["altText"] == "Photo 0"

@@ -248,7 +248,7 @@ class FacebookModel(NetworkModel):
             attached.append(photo)
         return attached
 
-    @route("POST", "/v{version:int}.0/{app_id:int}/uploads", "upload_session")
+    @route("POST", "/v{version:int}.0/{app_id}/uploads", "upload_session")
     async def upload_session(self, ctx: Ctx) -> Response:
         person = graph.authenticate(ctx, "facebook")
         token = ctx.state.check_token("facebook", graph.token_of(ctx)).token

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.networks._common import REDACTED, StandardRules, hash_digits
+from service.networks._common import REDACTED, StandardRules, hash_digits, text_with_link
 from service.networks.base import (
     AccountRef,
     Network,
@@ -27,9 +27,7 @@ class FacebookRules(StandardRules):
 
     def sent_text(self, content: PostContent) -> str:
         # With files the link cannot be a card of its own, so it goes at the end of the text.
-        if content.media and content.link and content.link not in content.text:
-            return f"{content.text}\n\n{content.link}"
-        return content.text
+        return text_with_link(content.text, content.link) if content.media else content.text
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
         self.visibility_for(content)  # Page posts are always public; refuse anything else.

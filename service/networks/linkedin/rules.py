@@ -11,6 +11,7 @@ from service.networks._common import (
     StandardRules,
     bearer_json_headers,
     hash_digits,
+    text_with_link,
 )
 from service.networks.base import (
     AccountRef,
@@ -49,16 +50,19 @@ def escape_little_text(text: str) -> str:
     )
 
 
-def media_content(media: tuple[Attachment, ...]) -> dict[str, Any]:
-    """A post's ``content`` for its files (Posts API): one image or video as ``media``,
-    several images as ``multiImage``; each image with its ``altText``."""
+def media_content(media: tuple[Attachment, ...], title: str | None = None) -> dict[str, Any]:
+    """A post's ``content`` for its files (Posts API): one image or video as ``media`` (a
+    video with the post's title), several images as ``multiImage``; images with ``altText``."""
 
     def entry(item: Attachment) -> dict[str, Any]:
         described = item.kind == "image" and item.alt_text
         return {"id": item.media_ref, **({"altText": item.alt_text} if described else {})}
 
     if len(media) == 1:
-        return {"media": entry(media[0])}
+        single = entry(media[0])
+        if media[0].kind == "video" and title and title.strip():
+            single["title"] = title.strip()
+        return {"media": single}
     return {"multiImage": {"images": [entry(item) for item in media]}}
 
 
@@ -66,6 +70,10 @@ def media_content(media: tuple[Attachment, ...]) -> dict[str, Any]:
 class LinkedInRules(StandardRules):
     def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
+
+    def sent_text(self, content: PostContent) -> str:
+        # With files the post's content is the files, so a link goes at the end of the text.
+        return text_with_link(content.text, content.link) if content.media else content.text
 
     def title_violations(self, content: PostContent) -> list[Violation]:
         # The title is published only as the headline of the link's article card.
@@ -86,7 +94,7 @@ class LinkedInRules(StandardRules):
         """``author`` is the member or organization URN; the sandbox uses the handle."""
         body: dict[str, Any] = {
             "author": author or f"urn:li:person:{account.handle}",
-            "commentary": escape_little_text(content.text),
+            "commentary": escape_little_text(self.sent_text(content)),
             "visibility": VISIBILITY[self.visibility_for(content)],
             "distribution": {
                 "feedDistribution": "MAIN_FEED",
@@ -97,7 +105,7 @@ class LinkedInRules(StandardRules):
             "isReshareDisabledByAuthor": False,
         }
         if content.media:
-            body["content"] = media_content(content.media)
+            body["content"] = media_content(content.media, content.title)
         elif content.link:
             # The Posts API does not scrape URLs: a link card needs an explicit article.
             title = content.title.strip() if content.title else ""
