@@ -55,9 +55,12 @@ def media_limits_for(network: Network | str) -> MediaLimits:
     return MEDIA_LIMITS[Network(network)]
 
 
-def publishes_media(network: Network | str) -> bool:
-    """Whether Handpost sends media to ``network`` live: its adapter says so
-    (``LiveAdapter.publishes_media``); a network without a live adapter does not."""
+def publishes_media(network: Network | str, kind: str | None = None) -> bool:
+    """Whether Handpost sends media (of ``kind``, "image" or "video", if given) to
+    ``network`` live: its adapter says so (``LiveAdapter.publishes_media`` and
+    ``media_kinds``); a network without a live adapter does not."""
     module = {m.RULES.network: m for m in _MODULES}[Network(network)]
     adapter = getattr(module, "ADAPTER", None)
-    return bool(adapter is not None and adapter.publishes_media)
+    if adapter is None or not adapter.publishes_media:
+        return False
+    return kind is None or kind in adapter.media_kinds

@@ -566,6 +566,8 @@ class LiveAdapter(abc.ABC):
     # Whether this adapter sends media (``upload_file``); posts with media to a network that
     # does not are refused when they are saved (service.media.service.violations).
     publishes_media: bool = False
+    # The kinds of file it sends ("image", "video"), when it publishes media at all.
+    media_kinds: frozenset[str] = frozenset({"image", "video"})
 
     @property
     def display_name(self) -> str:
@@ -602,6 +604,13 @@ class LiveAdapter(abc.ABC):
         files = attempt.media
         if files is None:
             raise NetworkError(FailureKind.PERMANENT, "The post's files could not be read.")
+        for item in attempt.content.media:
+            if item.kind not in self.media_kinds:
+                raise NetworkError(
+                    FailureKind.PERMANENT,
+                    f"Handpost cannot send a {item.kind} to {self.display_name} yet; "
+                    "nothing was sent.",
+                )
         uploads: list[NetworkUpload] = []
         for item in attempt.content.media:
             if item.uploaded is not None:  # this attempt already has it (a token renewal)
