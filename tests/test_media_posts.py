@@ -205,13 +205,20 @@ def test_the_same_picture_on_two_networks_is_fine_the_same_text_is_not(
     assert [m["media_id"] for m in copy.json()["media"]] == [image["id"]]
 
 
-def test_live_accounts_refuse_media_until_it_can_be_sent(client: TestClient) -> None:
+def test_live_accounts_refuse_media_until_it_can_be_sent(
+    client: TestClient, tmp_path: Path
+) -> None:
+    # Bluesky's adapter sends images, not yet videos.
     account = create_account(
-        client, "facebook", "1234", mode="live", credentials={"page_access_token": "tok-123456"}
+        client,
+        "bluesky",
+        "ada.example.com",
+        mode="live",
+        credentials={"identifier": "ada.example.com", "app_password": "abcd-efgh-ijkl-mnop"},
     )
-    image = upload_ok(client, image_bytes(), alt_text="x")
+    clip = upload_ok(client, video_file(tmp_path / "v.mp4").read_bytes(), filename="v.mp4")
     body = assert_problem(
-        _post(client, account, "Live", [{"media_id": image["id"]}]), 422, "validation-error"
+        _post(client, account, "Live", [{"media_id": clip["id"]}]), 422, "validation-error"
     )
     assert body["errors"][-1]["code"] == "media-not-published-yet"
 
