@@ -146,3 +146,65 @@ def test_killed_mid_publish_the_post_exists_once_with_its_files(
         # X has no idempotency key: a resend could duplicate it, so Handpost asks the user.
         assert final["state"] == "unknown", workers.logs()
         assert "stopped while publishing" in attempts(client, post["id"])[-1]["message"]
+
+
+def test_killed_between_linkedin_images_the_next_worker_sends_only_the_rest(
+    make_client: AppFactory, network: EmulatorServer, workers: WorkerPool
+) -> None:
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "linkedin")
+    images = [
+        upload(
+            client, image_bytes("PNG", color=(40 * n, 90, 200)), filename=f"i{n}.png", alt_text="I"
+        )
+        for n in range(1, 4)
+    ]
+    network.set_latency(600, "linkedin")  # slow enough to strike between two images
+    post = publish_now(
+        client,
+        account["id"],
+        "Killed between images",
+        media=[{"media_id": i["id"]} for i in images],
+    )
+
+    # The first image is in and recorded (the second's initializeUpload has come), the third
+    # not yet. (Killed between LinkedIn's answer and the record, a worker leaves that one image
+    # unrecorded: it is sent again, and the post still goes once.)
+    kill_when(workers, lambda: len(network.received("linkedin", "images")) >= 2)
+    network.set_latency(0, "linkedin")
+
+    assert settled(client, post["id"], timeout=60)["state"] == "published", workers.logs()
+    [created] = network.posts("linkedin")
+    hashes = [sha256_of(client, i["id"]) for i in images]
+    assert [m["sha256"] for m in created["details"]["media"]] == hashes
+    # The first image reached LinkedIn once: the second worker reused its URN.
+    sent = [
+        r["body"]["sha256"]
+        for r in network.received("linkedin", "image_upload")
+        if r["response_status"] == 201
+    ]
+    assert sent.count(hashes[0]) == 1 and sorted(set(sent)) == sorted(hashes)
+
+
+def test_killed_while_linkedin_processes_the_video_it_is_not_uploaded_again(
+    make_client: AppFactory, network: EmulatorServer, workers: WorkerPool, tmp_path: Path
+) -> None:
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "linkedin")
+    data = video_file(tmp_path / "talk.mp4", seconds=3.5, size=(320, 240), fps=24).read_bytes()
+    video = upload(client, data, filename="talk.mp4")
+    network.configure(linkedin_video_part_bytes=len(data) // 3 + 1, media_processing_s=8)
+    post = publish_now(
+        client, account["id"], "Killed while processing", media=[{"media_id": video["id"]}]
+    )
+
+    # Finalized, and asked once whether it is AVAILABLE: LinkedIn is processing it.
+    kill_when(workers, lambda: network.received("linkedin", "video_get"))
+
+    assert settled(client, post["id"], timeout=60)["state"] == "published", workers.logs()
+    [created] = network.posts("linkedin")
+    assert created["details"]["media"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    # Three parts, one initialize and one finalize, all by the first worker; none again.
+    assert len(network.received("linkedin", "video_upload")) == 3
+    assert len(network.received("linkedin", "videos")) == 2
+    assert len(network.received("linkedin", "create")) == 1

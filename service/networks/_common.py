@@ -138,13 +138,16 @@ class StandardRules(NetworkRules):
     length_note: ClassVar[str] = ""
     # Whether ``content.link`` travels inside the text, and so counts toward the limit.
     link_in_text: ClassVar[bool] = False
+    # Whether it does so when the post has files: networks whose link card and files do not
+    # go together in one post (LinkedIn, Facebook) keep the link in the text then.
+    link_in_text_with_media: ClassVar[bool] = False
 
     @abc.abstractmethod
     def count_text(self, text: str, account: AccountRef | None = None) -> int:
         """Length of text exactly as sent, counted the way this network counts it."""
 
     def sent_text(self, content: PostContent) -> str:
-        if self.link_in_text:
+        if self.link_in_text or (self.link_in_text_with_media and content.media):
             return text_with_link(content.text, content.link)
         return content.text
 

@@ -89,22 +89,8 @@ class FacebookModel(NetworkModel):
 
     @route("POST", "/v{version:int}.0/{page_id}/feed", "create")
     async def create(self, ctx: Ctx) -> Response:
-        account = graph.authenticate(ctx, "facebook")
         page_id = ctx.request.path_params["page_id"]
-        token = ctx.state.check_token("facebook", graph.token_of(ctx)).token
-        scoped_out = token is not None and not token.allows("pages_manage_posts")
-        if account.key != page_id or scoped_out:
-            raise Reply(
-                json_response(
-                    graph.graph_error(
-                        "(#200) If posting to a page, requires both pages_read_engagement and "
-                        "pages_manage_posts as an admin with sufficient administrative permission",
-                        200,
-                        type_="OAuthException",
-                    ),
-                    403,
-                )
-            )
+        account = self._page_writer(ctx, page_id)
         self.count(ctx, ("page", page_id), 4800, 86400)
         params = ctx.params
         message = params.get("message") or ""

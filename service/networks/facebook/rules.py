@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from service.networks._common import REDACTED, StandardRules, hash_digits, text_with_link
+from service.networks._common import REDACTED, StandardRules, hash_digits
 from service.networks.base import (
     AccountRef,
     Network,
@@ -22,12 +22,11 @@ GRAPH_VERSION = "v24.0"
 
 @dataclass(frozen=True)
 class FacebookRules(StandardRules):
+    # A link card and files do not go together: with files the link ends the text.
+    link_in_text_with_media: ClassVar[bool] = True
+
     def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
-
-    def sent_text(self, content: PostContent) -> str:
-        # With files the link cannot be a card of its own, so it goes at the end of the text.
-        return text_with_link(content.text, content.link) if content.media else content.text
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
         self.visibility_for(content)  # Page posts are always public; refuse anything else.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import regex
 
@@ -11,7 +11,6 @@ from service.networks._common import (
     StandardRules,
     bearer_json_headers,
     hash_digits,
-    text_with_link,
 )
 from service.networks.base import (
     AccountRef,
@@ -68,12 +67,11 @@ def media_content(media: tuple[Attachment, ...], title: str | None = None) -> di
 
 @dataclass(frozen=True)
 class LinkedInRules(StandardRules):
+    # A link card and files do not go together: with files the link ends the text.
+    link_in_text_with_media: ClassVar[bool] = True
+
     def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
-
-    def sent_text(self, content: PostContent) -> str:
-        # With files the post's content is the files, so a link goes at the end of the text.
-        return text_with_link(content.text, content.link) if content.media else content.text
 
     def title_violations(self, content: PostContent) -> list[Violation]:
         # The title is published only as the headline of the link's article card.
