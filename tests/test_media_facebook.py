@@ -81,7 +81,7 @@ def test_a_video_goes_through_an_upload_session_and_is_waited_for(
     make_client: AppFactory, network: EmulatorServer, tmp_path: Path
 ) -> None:
     client = live_client(make_client)
-    account, _ = _page(client, network)
+    account, registered = _page(client, network)
     medium, data = _video(client, tmp_path)
     network.configure(media_processing_s=1.5)
     post = publish_now(
@@ -103,6 +103,10 @@ def test_a_video_goes_through_an_upload_session_and_is_waited_for(
     asks = [r for r in network.received("facebook", "get") if r["query"].get("fields") == "status"]
     assert len(asks) >= 2
     assert final["external_id"] == story["id"]
+    # Neither the person's token nor the Page's is in the publish log.
+    record = str(attempts(client, post["id"])[-1]["request"])
+    assert registered["access_token"] not in record
+    assert session["query"]["access_token"] not in record
 
 
 def test_an_interrupted_video_upload_resumes_where_it_stopped(

@@ -149,6 +149,7 @@ def secret_values(credentials: dict[str, str]) -> list[str]:
         "client_id",
         "expires_at",
         "channel_id",
+        "app_id",
     }
     return [v for k, v in credentials.items() if k not in public and len(v) >= 6]
 
