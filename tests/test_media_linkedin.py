@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.support.live import attempts, connect, live_client, publish_now, settled
+from tests.support.live import attempts, connect, live_client, publish_now, seconds_between, settled
 from tests.support.media import image_bytes, upload_ok, video_file
 
 pytestmark = pytest.mark.usefixtures("secret_key")
@@ -184,3 +184,24 @@ def test_a_post_refused_after_the_video_was_ready_reuses_the_video(
     assert len(network.received("linkedin", "video_upload")) == 1
     assert len(network.received("linkedin", "videos")) == 2  # initialize + finalize
     assert len(network.received("linkedin", "create")) == 2
+
+
+def test_a_members_token_cannot_read_an_images_status_so_a_grace_period_stands_in(
+    make_client: AppFactory, network: EmulatorServer
+) -> None:
+    client = live_client(make_client)
+    # What the consent flow grants: no scope to read images (Postiz found the 403 this gives).
+    account, _ = connect(
+        client, network, "linkedin", scopes=["openid", "profile", "w_member_social"]
+    )
+    [(medium, data)] = _images(client, 1)
+    post = publish_now(client, account["id"], "Read-blind.", media=[{"media_id": medium["id"]}])
+    final = settled(client, post["id"])
+    assert final["state"] == "published", attempts(client, post["id"])
+    [asked] = network.received("linkedin", "image_get")
+    assert asked["response_status"] == 403
+    [story] = network.posts("linkedin")
+    assert story["details"]["media"][0]["sha256"] == _digest(data)
+    [put] = network.received("linkedin", "image_upload")
+    [created] = network.received("linkedin", "create")
+    assert seconds_between(put["at"], created["at"]) >= 2.5  # the grace period

@@ -25,6 +25,8 @@ LIFECYCLE_STATES = frozenset({"PUBLISHED", "DRAFT"})
 # (the guide's figure for member and organization videos).
 VIDEO_PART_BYTES = 4 * 1024 * 1024
 VIDEO_MAX_BYTES = 500 * 1024 * 1024
+# Who may read an image's status: not a member's w_member_social token (see _asset_read).
+IMAGE_READ_SCOPES = ("r_member_social", "r_organization_social", "rw_organization_admin")
 _ASSET_STATUS = {
     "uploading": "WAITING_UPLOAD",
     "in_progress": "PROCESSING",
@@ -422,9 +424,21 @@ class LinkedInModel(NetworkModel):
         return self._asset_read(ctx, "video")
 
     def _asset_read(self, ctx: Ctx, kind: str) -> Response:
-        self._check_version(ctx)
+        version = self._check_version(ctx)
         self._auth(ctx)
         assert ctx.account is not None
+        token = ctx.state.check_token("linkedin", ctx.bearer()).token
+        if kind == "image" and token is not None and not token.allows(*IMAGE_READ_SCOPES):
+            # Postiz (linkedin.provider.ts) found that a member's w_member_social token cannot
+            # read an image's status, and waits instead.
+            raise Reply(
+                li_error(
+                    403,
+                    f"Not enough permissions to access: images.GET.{version}",
+                    "ACCESS_DENIED",
+                    serviceErrorCode=100,
+                )
+            )
         urn = unquote(ctx.request.path_params["urn"])
         upload = media.media_store(ctx.state).get(
             "linkedin", urn.removeprefix(f"urn:li:{kind}:"), ctx.account.key

@@ -50,6 +50,8 @@ from service.networks.linkedin.rules import RULES
 RESTLI = {"X-Restli-Protocol-Version": "2.0.0"}
 # How often to ask whether LinkedIn has processed an asset (it gives no hint).
 POLL_SECONDS = 2.0
+# How long an image whose status cannot be read is given to be processed (Postiz waits too).
+IMAGE_GRACE_SECONDS = 3.0
 _PROCESSING = {
     "AVAILABLE": ProcessingState.DONE,
     "PROCESSING_FAILED": ProcessingState.FAILED,
@@ -75,11 +77,16 @@ async def _call(attempt: Attempt, request: OutgoingRequest, doing: str) -> httpx
     response = await attempt.api.send(request, _token(attempt))
     if response.is_success:
         return response
+    raise _refusal(response, doing)
+
+
+def _refusal(response: httpx.Response, doing: str) -> Exception:
+    """What LinkedIn's refusal of a media call means (the token, or the call itself)."""
     body = json_body(response)
     message = str(body.get("message") or response.reason_phrase or response.status_code)
     if response.status_code == 401:
-        raise TokenExpired(f"LinkedIn refused the access token: {message}", 401)
-    raise failure_for_status("LinkedIn", response, f"{doing}: {message}", creates=False)
+        return TokenExpired(f"LinkedIn refused the access token: {message}", 401)
+    return failure_for_status("LinkedIn", response, f"{doing}: {message}", creates=False)
 
 
 async def upload_file(
@@ -90,12 +97,13 @@ async def upload_file(
     files = attempt.media
     assert files is not None
     upload = previous
+    waited: list[float] = []  # grace periods spent on an image whose status cannot be read
     if upload is None:
         urn = await (_send_video if item.kind == "video" else _send_image)(attempt, author, item)
         upload = NetworkUpload(urn, UploadState.UPLOADED)
         await files.record(item, upload)
     await wait_until_processed(
-        lambda: _status(attempt, item, upload.network_media_id),
+        lambda: _status(attempt, item, upload.network_media_id, waited),
         display_name="LinkedIn",
         item=item,
         max_seconds=attempt.config.media_processing_seconds,
@@ -222,16 +230,22 @@ async def _send_parts(attempt: Attempt, item: Attachment, instructions: list[Any
     return etags
 
 
-async def _status(attempt: Attempt, item: Attachment, urn: str) -> Processing:
-    response = await _call(
-        attempt,
-        OutgoingRequest(
-            method="GET",
-            url=f"{RULES.api_base(attempt.account)}/rest/{_kind(item)}/{quote(urn, safe='')}",
-            headers=_headers(attempt),
-        ),
-        f"asking whether {item.describe()} is ready",
+async def _status(attempt: Attempt, item: Attachment, urn: str, waited: list[float]) -> Processing:
+    """The asset's status. A member's token may not read an image's (403, as Postiz found):
+    then a grace period stands in for it, as Postiz waits, and the post is sent after it."""
+    request = OutgoingRequest(
+        method="GET",
+        url=f"{RULES.api_base(attempt.account)}/rest/{_kind(item)}/{quote(urn, safe='')}",
+        headers=_headers(attempt),
     )
+    if item.kind == "image" and waited:
+        return Processing(ProcessingState.DONE)
+    response = await attempt.api.send(request, _token(attempt))
+    if response.status_code == 403 and item.kind == "image":
+        waited.append(IMAGE_GRACE_SECONDS)
+        return Processing(ProcessingState.PENDING, check_after=IMAGE_GRACE_SECONDS)
+    if not response.is_success:
+        raise _refusal(response, f"asking whether {item.describe()} is ready")
     body = json_body(response)
     status = str(body.get("status") or "")
     return Processing(
