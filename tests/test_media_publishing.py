@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.db import Database
+from service.networks import x
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.api import create_account, create_post
@@ -230,21 +231,24 @@ def test_an_expired_x_media_id_is_uploaded_again(
     assert created["details"]["media"]["media_ids"] == [uploads[1]["id"]]
 
 
-def test_live_posts_take_images_where_handpost_sends_them_and_say_where_not(
+def test_a_bluesky_video_goes_as_a_blob_in_a_video_embed(
     make_client: AppFactory, network: EmulatorServer, tmp_path: Path
 ) -> None:
-    client = live_client(make_client, dispatch=False)
-    x_account, _ = connect(client, network, "x")
-    bluesky, _ = connect(client, network, "bluesky")
-    [red, _] = two_images(client)
+    client = live_client(make_client)
+    account, _ = connect(client, network, "bluesky")
     video = a_video(client, tmp_path)
+    post = publish_now(client, account["id"], "A clip", media=[{"media_id": video["id"]}])
 
-    accepted = create_post(client, x_account["id"], "With media", media=[{"media_id": red["id"]}])
-    assert accepted.status_code == 201, accepted.text
-    refused = create_post(client, bluesky["id"], "A clip", media=[{"media_id": video["id"]}])
-    assert refused.status_code == 422
-    assert refused.json()["errors"][-1]["code"] == "media-not-published-yet"
-    assert "videos" in refused.json()["errors"][-1]["message"]
+    assert settled(client, post["id"])["state"] == "published"
+    [created] = network.posts("bluesky")
+    embed = created["details"]["record"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.video"
+    assert embed["alt"] == "A short clip"
+    assert embed["aspectRatio"] == {"width": 64, "height": 48}
+    [uploaded] = network.media("bluesky")
+    assert uploaded["sha256"] == stored_hash(client, video["id"])
+    assert uploaded["id"].endswith(embed["video"]["ref"]["$link"])
+    assert embed["video"]["mimeType"] == "video/mp4"
 
 
 @pytest.mark.parametrize("network_name", IMAGE_NETWORKS)
@@ -286,3 +290,25 @@ def test_each_accepted_upload_is_recorded_with_the_networks_id(
         ).all()
     [upload_at_network] = network.media("mastodon")
     assert [tuple(r) for r in rows] == [(0, red["id"], upload_at_network["id"], "ready")]
+
+
+def test_a_network_that_takes_only_images_refuses_a_video_when_the_post_is_saved(
+    make_client: AppFactory,
+    network: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+
+    # An adapter that sends images but not yet video (as a network's flow lands in parts).
+    monkeypatch.setattr(x.ADAPTER, "media_kinds", frozenset({"image"}))
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "x")
+    [red, _] = two_images(client)
+    video = a_video(client, tmp_path)
+
+    accepted = create_post(client, account["id"], "A photo", media=[{"media_id": red["id"]}])
+    assert accepted.status_code == 201, accepted.text
+    refused = create_post(client, account["id"], "A clip", media=[{"media_id": video["id"]}])
+    assert refused.status_code == 422
+    error = refused.json()["errors"][-1]
+    assert error["code"] == "media-not-published-yet" and "videos" in error["message"]
