@@ -8,7 +8,9 @@ own copy (``GET /api/v1/media/{id}/content``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.db import Database
+from service.media.outgoing import StoredMedia, attachments_by_post
+from service.media.storage import DiskStorage
+from service.networks import x
+from service.networks.base import NetworkUpload, UploadState
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.api import create_account, create_post
@@ -230,21 +236,24 @@ def test_an_expired_x_media_id_is_uploaded_again(
     assert created["details"]["media"]["media_ids"] == [uploads[1]["id"]]
 
 
-def test_live_posts_take_images_where_handpost_sends_them_and_say_where_not(
+def test_a_bluesky_video_goes_as_a_blob_in_a_video_embed(
     make_client: AppFactory, network: EmulatorServer, tmp_path: Path
 ) -> None:
-    client = live_client(make_client, dispatch=False)
-    x_account, _ = connect(client, network, "x")
-    bluesky, _ = connect(client, network, "bluesky")
-    [red, _] = two_images(client)
+    client = live_client(make_client)
+    account, _ = connect(client, network, "bluesky")
     video = a_video(client, tmp_path)
+    post = publish_now(client, account["id"], "A clip", media=[{"media_id": video["id"]}])
 
-    accepted = create_post(client, x_account["id"], "With media", media=[{"media_id": red["id"]}])
-    assert accepted.status_code == 201, accepted.text
-    refused = create_post(client, bluesky["id"], "A clip", media=[{"media_id": video["id"]}])
-    assert refused.status_code == 422
-    assert refused.json()["errors"][-1]["code"] == "media-not-published-yet"
-    assert "videos" in refused.json()["errors"][-1]["message"]
+    assert settled(client, post["id"])["state"] == "published"
+    [created] = network.posts("bluesky")
+    embed = created["details"]["record"]["embed"]
+    assert embed["$type"] == "app.bsky.embed.video"
+    assert embed["alt"] == "A short clip"
+    assert embed["aspectRatio"] == {"width": 64, "height": 48}
+    [uploaded] = network.media("bluesky")
+    assert uploaded["sha256"] == stored_hash(client, video["id"])
+    assert uploaded["id"].endswith(embed["video"]["ref"]["$link"])
+    assert embed["video"]["mimeType"] == "video/mp4"
 
 
 @pytest.mark.parametrize("network_name", [*IMAGE_NETWORKS, "linkedin", "facebook", "threads"])
@@ -287,3 +296,63 @@ def test_each_accepted_upload_is_recorded_with_the_networks_id(
         ).all()
     [upload_at_network] = network.media("mastodon")
     assert [tuple(r) for r in rows] == [(0, red["id"], upload_at_network["id"], "ready")]
+
+
+def test_a_network_that_takes_only_images_refuses_a_video_when_the_post_is_saved(
+    make_client: AppFactory,
+    network: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+
+    # An adapter that sends images but not yet video (as a network's flow lands in parts).
+    monkeypatch.setattr(x.ADAPTER, "media_kinds", frozenset({"image"}))
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect(client, network, "x")
+    [red, _] = two_images(client)
+    video = a_video(client, tmp_path)
+
+    accepted = create_post(client, account["id"], "A photo", media=[{"media_id": red["id"]}])
+    assert accepted.status_code == 201, accepted.text
+    refused = create_post(client, account["id"], "A clip", media=[{"media_id": video["id"]}])
+    assert refused.status_code == 422
+    error = refused.json()["errors"][-1]
+    assert error["code"] == "media-not-published-yet" and "videos" in error["message"]
+
+
+def test_an_adapter_reads_the_files_in_exact_pieces_and_finds_only_its_own_uploads(
+    make_client: AppFactory, database: Database, tmp_path: Path
+) -> None:
+    """The shared layer every network's flow uses (service.media.outgoing.StoredMedia)."""
+    client = live_client(make_client, dispatch=False)
+    account = create_account(client, "mastodon")
+    photo = upload(client, image_bytes(noise=True, size=(80, 60)), filename="n.jpg", alt_text="N")
+    post = create_post(client, account["id"], "Pieces", media=[{"media_id": photo["id"]}])
+    assert post.status_code == 201, post.text
+    content = client.get(f"/api/v1/media/{photo['id']}/content").content
+    with database.session(read_only=True) as session:
+        [item] = attachments_by_post(session, [post.json()["id"]])[post.json()["id"]]
+    assert (item.size_bytes, item.alt_text, item.width) == (len(content), "N", 80)
+    storage = DiskStorage(tmp_path / "media")
+
+    def files(account_id: str) -> StoredMedia:
+        return StoredMedia(
+            database, storage, post_id=post.json()["id"], account_id=account_id, network="x"
+        )
+
+    async def exercise() -> None:
+        mine = files(account["id"])
+        pieces = [piece async for piece in mine.chunks(item, 1000)]
+        assert b"".join(pieces) == content
+        assert {len(p) for p in pieces[:-1]} == {1000} and 0 < len(pieces[-1]) <= 1000
+        async with mine.local_file(item) as path:
+            assert path.read_bytes() == content
+        assert await mine.recorded(item) is None
+        upload_at_network = NetworkUpload("net-1", UploadState.UPLOADED, details={"k": "v"})
+        await mine.record(item, upload_at_network)
+        assert await files(account["id"]).recorded(item) == upload_at_network  # from the DB
+        assert await files("another-account").recorded(item) is None
+        moved = replace(item, media_id="another-file")  # the post now has another file there
+        assert await files(account["id"]).recorded(moved) is None
+
+    asyncio.run(exercise())

@@ -121,7 +121,7 @@ def connector_for(network: Network | str) -> Connector:
 
 def publishes_media(network: Network | str, kind: str | None = None) -> bool:
     """Whether Handpost sends media (of ``kind``, "image" or "video", if given) to
-    ``network`` live: its adapter says so (``LiveAdapter.publishes_media`` and
+    ``network`` live: its live adapter says so (``LiveAdapter.publishes_media`` and
     ``media_kinds``); a network without a live adapter does not."""
     live = adapter_for(network).live
     if live is None or not live.publishes_media:

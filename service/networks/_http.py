@@ -330,6 +330,29 @@ def failure_for_status(
     )
 
 
+def media_failure(
+    display_name: str,
+    response: httpx.Response,
+    message: str,
+    *,
+    scope: str,
+    rate_limit: Callable[[httpx.Headers], float | None],
+) -> Exception:
+    """A failed media call (upload, status, alt text). Nothing anyone sees exists until the
+    post is created, so it is never UNKNOWN; a 403 means the token lacks ``scope``, which
+    only a new connection grants."""
+    status = response.status_code
+    if status == 401:
+        return TokenExpired(f"{display_name} refused the access token ({message})", status)
+    if status == 403:
+        return ReconnectNeeded(
+            f"{display_name} refused the media upload ({message}); reconnect the account so "
+            f"that Handpost gets the {scope} permission",
+            status,
+        )
+    return failure_for_status(display_name, response, message, creates=False, rate_limit=rate_limit)
+
+
 # --- rate-limit signals ----------------------------------------------------------------------
 
 

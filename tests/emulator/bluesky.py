@@ -458,6 +458,7 @@ class BlueskyModel(NetworkModel):
                     xrpc_error(400, "InvalidRequest", prefix + "Record/embed/alt must be a string")
                 )
             self._aspect(embed.get("aspectRatio"), prefix + "Record/embed")
+            # maxSize of the lexicon as published now (the copy the reference read: 50 MB).
             refs = [("Record/embed/video", embed.get("video"), "video/mp4", 100_000_000)]
         else:
             return []

@@ -81,16 +81,19 @@ class BlueskyAdapter(LiveAdapter):
 
     rules = RULES
     publishes_media = True
-    # Video goes through Bluesky's video service (video.bsky.app), not sent yet.
-    media_kinds = frozenset({"image"})
 
     async def upload_file(
         self, attempt: Attempt, item: Attachment, previous: NetworkUpload | None
     ) -> NetworkUpload:
         """``com.atproto.repo.uploadBlob``: the raw bytes, answered with the blob reference
-        the record's embed carries. The PDS does nothing more with an image, so the blob is
+        the record's embed carries. The PDS does nothing more with the file, so the blob is
         ready at once; one no record refers to is removed after a while, so it is reused
-        only for an hour (BLOB_REUSE)."""
+        only for an hour (BLOB_REUSE).
+
+        Videos go the same way: the "simple method" of Bluesky's video tutorial
+        (docs.bsky.app/docs/tutorials/video). Bluesky's video service processes it once the
+        post appears, so for a few seconds the post shows no video; the recommended way,
+        pre-processing through video.bsky.app, is left for later (docs/media.md)."""
         files = attempt.media
         assert files is not None  # LiveAdapter.upload_media checked it
         request = OutgoingRequest(

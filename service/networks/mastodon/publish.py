@@ -18,6 +18,7 @@ from service.networks._http import (
     failure_for_status,
     json_body,
     mastodon_rate_limit_wait,
+    media_failure,
     short_text,
 )
 from service.networks._media import (
@@ -119,19 +120,12 @@ class MastodonAdapter(LiveAdapter):
     def _media_failure(
         self, response: httpx.Response, body: dict[str, Any], what: str
     ) -> Exception:
-        """A media call's failure: nothing visible was created, so never UNKNOWN."""
-        message = f"{what}: {body.get('error') or short_text(response)}"
-        status = response.status_code
-        if status == 401:
-            return ReconnectNeeded(f"Mastodon refused the access token ({message})", status)
-        if status == 403:
-            return ReconnectNeeded(
-                f"Mastodon refused the upload ({message}); reconnect the account so that "
-                "Handpost gets the write:media permission",
-                status,
-            )
-        return failure_for_status(
-            "Mastodon", response, message, creates=False, rate_limit=mastodon_rate_limit_wait
+        return media_failure(
+            "Mastodon",
+            response,
+            f"{what}: {body.get('error') or short_text(response)}",
+            scope="write:media",
+            rate_limit=mastodon_rate_limit_wait,
         )
 
     @staticmethod

@@ -21,10 +21,8 @@ from service.networks._common import BEARER_REDACTED, bearer_json_headers
 from service.networks._http import (
     Attempt,
     NetworkError,
-    ReconnectNeeded,
-    TokenExpired,
-    failure_for_status,
     json_body,
+    media_failure,
     short_text,
     x_rate_limit_wait,
 )
@@ -196,17 +194,10 @@ class XMedia:
         if response.is_success:
             data = json_body(response).get("data")
             return data if isinstance(data, dict) else {}
-        message = f"{what}: {_message(response)}"
-        status = response.status_code
-        if status == 401:
-            raise TokenExpired(f"X refused the access token ({message})", status)
-        if status == 403:
-            # The scope media.write is missing: only a new connection grants it.
-            raise ReconnectNeeded(
-                f"X refused the media upload ({message}); reconnect the account so that "
-                "Handpost gets the media.write permission",
-                status,
-            )
-        raise failure_for_status(
-            "X", response, message, creates=False, rate_limit=x_rate_limit_wait
+        raise media_failure(
+            "X",
+            response,
+            f"{what}: {_message(response)}",
+            scope="media.write",
+            rate_limit=x_rate_limit_wait,
         )
