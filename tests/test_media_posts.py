@@ -205,20 +205,18 @@ def test_the_same_picture_on_two_networks_is_fine_the_same_text_is_not(
     assert [m["media_id"] for m in copy.json()["media"]] == [image["id"]]
 
 
-def test_live_accounts_refuse_media_until_it_can_be_sent(
-    client: TestClient, tmp_path: Path
-) -> None:
-    # Bluesky's adapter sends images, not yet videos.
+def test_live_accounts_refuse_media_until_it_can_be_sent(client: TestClient) -> None:
+    # YouTube has no live publisher yet (its upload is an issue of its own).
     account = create_account(
         client,
-        "bluesky",
-        "ada.example.com",
+        "youtube",
+        "@ada",
         mode="live",
-        credentials={"identifier": "ada.example.com", "app_password": "abcd-efgh-ijkl-mnop"},
+        credentials={"access_token": "tok-123456", "channel_id": "UCada"},
     )
-    clip = upload_ok(client, video_file(tmp_path / "v.mp4").read_bytes(), filename="v.mp4")
+    image = upload_ok(client, image_bytes(), alt_text="x")
     body = assert_problem(
-        _post(client, account, "Live", [{"media_id": clip["id"]}]), 422, "validation-error"
+        _post(client, account, "Live", [{"media_id": image["id"]}]), 422, "validation-error"
     )
     assert body["errors"][-1]["code"] == "media-not-published-yet"
 

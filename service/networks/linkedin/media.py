@@ -27,9 +27,10 @@ from service.networks._common import BEARER_REDACTED, bearer_json_headers
 from service.networks._http import (
     Attempt,
     NetworkError,
-    TokenExpired,
-    failure_for_status,
     json_body,
+    media_failure,
+    retry_after_header,
+    until_midnight_utc,
 )
 from service.networks._media import (
     Processing,
@@ -58,6 +59,11 @@ _PROCESSING = {
 }
 
 
+def daily_limit_wait(headers: httpx.Headers) -> float:
+    """LinkedIn's limits are daily, reset at 00:00 UTC, with no header (a Retry-After wins)."""
+    return retry_after_header(headers) or until_midnight_utc()
+
+
 def _headers(attempt: Attempt, extra: dict[str, str] | None = None) -> dict[str, str]:
     return bearer_json_headers(
         {"LinkedIn-Version": attempt.config.linkedin_version, **RESTLI, **(extra or {})}
@@ -81,12 +87,15 @@ async def _call(attempt: Attempt, request: OutgoingRequest, doing: str) -> httpx
 
 
 def _refusal(response: httpx.Response, doing: str) -> Exception:
-    """What LinkedIn's refusal of a media call means (the token, or the call itself)."""
-    body = json_body(response)
-    message = str(body.get("message") or response.reason_phrase or response.status_code)
-    if response.status_code == 401:
-        return TokenExpired(f"LinkedIn refused the access token: {message}", 401)
-    return failure_for_status("LinkedIn", response, f"{doing}: {message}", creates=False)
+    """What LinkedIn's refusal of a media call means (a 403: the token lacks the scope)."""
+    message = str(json_body(response).get("message") or response.reason_phrase)
+    return media_failure(
+        "LinkedIn",
+        response,
+        f"{doing}: {message}",
+        scope="w_member_social",
+        rate_limit=daily_limit_wait,
+    )
 
 
 async def upload_file(

@@ -18,9 +18,7 @@ from service.networks._http import (
     json_body,
     refresh_grant,
     refresh_request,
-    retry_after_header,
     short_text,
-    until_midnight_utc,
 )
 from service.networks.base import (
     AccountRef,
@@ -29,17 +27,13 @@ from service.networks.base import (
     NetworkUpload,
 )
 from service.networks.linkedin import media
+from service.networks.linkedin.media import daily_limit_wait
 from service.networks.linkedin.rules import RULES
 
 # Tokens are refreshed on www.linkedin.com, not on the API host.
 OAUTH_BASE_URL = "https://www.linkedin.com"
 _URN = regex.compile(r"urn:li:[A-Za-z]+:[A-Za-z0-9_-]+")
 _REFRESH_MARGIN_SECONDS = 24 * 3600
-
-
-def daily_limit_wait(headers: httpx.Headers) -> float:
-    """LinkedIn's limits are daily, reset at 00:00 UTC, with no header (a Retry-After wins)."""
-    return retry_after_header(headers) or until_midnight_utc()
 
 
 def _duplicate_of(status: int, message: str, code: str) -> str | None:
