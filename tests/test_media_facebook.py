@@ -4,7 +4,6 @@ attached to the feed post in order, with alt text; a video through the Resumable
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.live import attempts, connect, credentials_for, live_client, publish_now, settled
-from tests.support.media import image_bytes, upload_ok, video_file
+from tests.support.media import digest, image_bytes, upload_ok, video_file
 
 pytestmark = pytest.mark.usefixtures("secret_key")
 
@@ -32,10 +31,6 @@ def _page(client: Any, network: EmulatorServer) -> tuple[dict[str, Any], dict[st
         | {"user_access_token": person["access_token"], "app_id": APP_ID},
         page_id=registered["account"],
     )
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def test_photos_are_attached_to_the_post_in_order_with_their_alt_text(
@@ -59,7 +54,7 @@ def test_photos_are_attached_to_the_post_in_order_with_their_alt_text(
     assert final["state"] == "published", attempts(client, post["id"])
 
     [story] = network.posts("facebook")
-    assert [m["sha256"] for m in story["details"]["media"]] == [_digest(d) for d in files]
+    assert [m["sha256"] for m in story["details"]["media"]] == [digest(d) for d in files]
     assert [m["alt_text"] for m in story["details"]["media"]] == [f"Picture {i}" for i in range(3)]
     # The link stays in the text: a link card and photos do not mix.
     assert story["text"] == "Our summer, in three pictures.\n\nhttps://example.org/album"
@@ -97,7 +92,7 @@ def test_a_video_goes_through_an_upload_session_and_is_waited_for(
     [story] = network.posts("facebook")
     assert story["text"] == "The garden in June."
     assert story["details"]["media"] == [
-        {"id": story["id"], "kind": "video", "sha256": _digest(data)}
+        {"id": story["id"], "kind": "video", "sha256": digest(data)}
     ]
     # Published after Facebook finished processing it (the status was asked more than once).
     asks = [r for r in network.received("facebook", "get") if r["query"].get("fields") == "status"]
@@ -131,7 +126,7 @@ def test_an_interrupted_video_upload_resumes_where_it_stopped(
     assert sum(u["body"]["size"] for u in sent) == len(data)
     assert any(u["method"] == "GET" for u in uploads)
     [story] = network.posts("facebook")
-    assert story["details"]["media"][0]["sha256"] == _digest(data)
+    assert story["details"]["media"][0]["sha256"] == digest(data)
 
 
 def test_a_video_facebook_cannot_process_fails_the_post(

@@ -4,7 +4,6 @@ post's ``content`` with alt text; processing delays and failures; a retry reuses
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.live import attempts, connect, live_client, publish_now, seconds_between, settled
-from tests.support.media import image_bytes, upload_ok, video_file
+from tests.support.media import digest, image_bytes, upload_ok, video_file
 
 pytestmark = pytest.mark.usefixtures("secret_key")
 
@@ -25,10 +24,6 @@ def _images(client: Any, count: int) -> list[tuple[dict[str, Any], bytes]]:
         (upload_ok(client, data, filename=f"photo{i}.png", alt_text=f"Photo {i}"), data)
         for i, data in enumerate(files)
     ]
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def test_images_go_up_once_each_and_appear_in_order_with_their_alt_text(
@@ -44,7 +39,7 @@ def test_images_go_up_once_each_and_appear_in_order_with_their_alt_text(
     final = settled(client, post["id"])
     assert final["state"] == "published", attempts(client, post["id"])
     [story] = network.posts("linkedin")
-    assert [m["sha256"] for m in story["details"]["media"]] == [_digest(d) for _, d in uploaded]
+    assert [m["sha256"] for m in story["details"]["media"]] == [digest(d) for _, d in uploaded]
     assert [m["alt_text"] for m in story["details"]["media"]] == [
         "Photo 0",
         "The second photo, described for this post",
@@ -79,7 +74,7 @@ def test_one_image_is_the_posts_media_and_a_link_joins_the_text(
     content = story["details"]["content"]
     assert content["media"]["id"].startswith("urn:li:image:")
     assert content["media"]["altText"] == "Photo 0"
-    assert story["details"]["media"][0]["sha256"] == _digest(data)
+    assert story["details"]["media"][0]["sha256"] == digest(data)
 
 
 def _video(client: Any, tmp_path: Path, seconds: float = 3.5) -> tuple[dict[str, Any], bytes]:
@@ -105,7 +100,7 @@ def test_a_video_goes_up_in_parts_is_finalized_and_waited_for(
     puts = network.received("linkedin", "video_upload")
     assert [p["path"].rsplit("/", 1)[1] for p in puts] == ["0", "1", "2"]
     [asset] = network.media("linkedin")
-    assert asset["sha256"] == _digest(data) and asset["segments"] == 3
+    assert asset["sha256"] == digest(data) and asset["segments"] == 3
     finalize = [
         r for r in network.received("linkedin", "videos") if "finalizeUploadRequest" in r["body"]
     ]
@@ -116,7 +111,7 @@ def test_a_video_goes_up_in_parts_is_finalized_and_waited_for(
     assert len(network.received("linkedin", "video_get")) >= 2
     [story] = network.posts("linkedin")
     assert story["details"]["content"]["media"]["id"] == f"urn:li:video:{asset['id']}"
-    assert story["details"]["media"][0]["sha256"] == _digest(data)
+    assert story["details"]["media"][0]["sha256"] == digest(data)
 
 
 def test_a_video_that_fails_processing_fails_the_post_and_says_so(
@@ -159,7 +154,7 @@ def test_a_failed_upload_is_retried_without_sending_the_finished_images_again(
     assert final["state"] == "published", attempts(client, post["id"])
     assert [a["outcome"] for a in attempts(client, post["id"])] == ["retrying", "published"]
     # Images 1 and 2 went up once; the third was initialized and PUT again.
-    digests = [_digest(d) for _, d in uploaded]
+    digests = [digest(d) for _, d in uploaded]
     sent = [a for a in network.media("linkedin") if a["sha256"]]
     assert sorted(a["sha256"] for a in sent) == sorted(digests)
     [story] = network.posts("linkedin")
@@ -201,7 +196,7 @@ def test_a_members_token_cannot_read_an_images_status_so_a_grace_period_stands_i
     [asked] = network.received("linkedin", "image_get")
     assert asked["response_status"] == 403
     [story] = network.posts("linkedin")
-    assert story["details"]["media"][0]["sha256"] == _digest(data)
+    assert story["details"]["media"][0]["sha256"] == digest(data)
     [put] = network.received("linkedin", "image_upload")
     [created] = network.received("linkedin", "create")
     assert seconds_between(put["at"], created["at"]) >= 2.5  # the grace period

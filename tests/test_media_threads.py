@@ -5,7 +5,6 @@ retry reuses the containers instead of making Meta fetch the files again."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,11 @@ import pytest
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.live import attempts, connect, live_client, publish_now, settled
-from tests.support.media import image_bytes, upload_ok, video_file
+from tests.support.media import digest, image_bytes, upload_ok, video_file
 from tests.support.s3 import S3Bucket
 from tests.support.server import serve
 
 pytestmark = pytest.mark.usefixtures("secret_key")
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _photos(client: Any, count: int) -> list[tuple[dict[str, Any], bytes]]:
@@ -60,7 +55,7 @@ def test_a_carousel_fetched_from_handposts_own_links_keeps_its_order_and_alt_tex
 
     [story] = network.posts("threads")
     assert story["details"]["media_type"] == "CAROUSEL"
-    assert [m["sha256"] for m in story["details"]["media"]] == [_digest(d) for _, d in photos]
+    assert [m["sha256"] for m in story["details"]["media"]] == [digest(d) for _, d in photos]
     assert [m["alt_text"] for m in story["details"]["media"]] == [
         f"Threads photo {i}" for i in range(3)
     ]
@@ -91,7 +86,7 @@ def test_a_video_is_fetched_from_a_presigned_bucket_url_and_waited_for(
     assert container["body"]["text"] == "The sea, moving."
     assert container["body"]["alt_text"] == "Waves"
     [story] = network.posts("threads")
-    assert story["details"]["media"][0]["sha256"] == _digest(data)
+    assert story["details"]["media"][0]["sha256"] == digest(data)
     # Polled until FINISHED before publishing.
     asks = [
         g for g in network.received("threads", "get") if "status" in g["query"].get("fields", "")
@@ -137,7 +132,7 @@ def test_a_failed_publish_is_retried_with_the_same_containers(
     items = [c for c in network.received("threads", "container") if c["body"].get("image_url")]
     assert len(items) == 2
     [story] = network.posts("threads")
-    assert [m["sha256"] for m in story["details"]["media"]] == [_digest(d) for _, d in photos]
+    assert [m["sha256"] for m in story["details"]["media"]] == [digest(d) for _, d in photos]
 
 
 def test_without_a_public_address_the_post_fails_and_says_what_to_set(

@@ -4,6 +4,7 @@ client with the same interface as the TestClient."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 from fractions import Fraction
@@ -73,6 +74,11 @@ def video_file(
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def digest(data: bytes) -> str:
+    """SHA-256 of a file, as the emulator reports what each network received."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def metadata(**values: str) -> str:
