@@ -81,6 +81,10 @@ SHAPES: dict[Network, CredentialShape] = {
     Network.THREADS: CredentialShape(
         required=("access_token", "user_id"), optional=("expires_at",)
     ),
+    # An application password (Users > Profile, or the site's "authorise application" page).
+    Network.WORDPRESS: CredentialShape(required=("username", "application_password")),
+    # A custom integration's Admin API key, "id:secret" (Settings > Integrations).
+    Network.GHOST: CredentialShape(required=("admin_api_key",)),
 }
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from service.accounts import repository
+from service.accounts import repository, site_check
 from service.accounts import service as accounts
 from service.accounts.credentials import CredentialCipher, cipher_or_problem
 from service.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
@@ -45,8 +45,14 @@ def create_account(
     settings: SettingsDep,
     response: Response,
 ) -> AccountRead:
-    """Connect a network account. Send an Idempotency-Key to make a retry safe."""
+    """Connect a network account. Send an Idempotency-Key to make a retry safe.
+
+    A blog's credentials are tried on the site before they are saved."""
     strategies.require_active_slot(session, user, settings.max_active_accounts)
+    site_check.require_site_url(data.network, data.base_url)
+    site_check.verify_in_thread(
+        settings, data.network, data.base_url, data.handle, data.credentials
+    )
     account = accounts.create(session, user, data, _cipher(settings, data.credentials))
     response.headers["ETag"] = etag(account.version)
     response.headers["Location"] = f"/api/v1/accounts/{account.id}"
@@ -87,6 +93,11 @@ def update_account(
     require_if_match(if_match, account.version, required=False)
     if data.active and not account.active:
         strategies.require_active_slot(session, user, settings.max_active_accounts)
+    base_url = data.base_url if "base_url" in data.model_fields_set else account.base_url
+    site_check.require_site_url(account.network, base_url)
+    site_check.verify_in_thread(
+        settings, account.network, base_url, account.handle, data.credentials
+    )
     account = accounts.update(session, account, data, _cipher(settings, data.credentials))
     response.headers["ETag"] = etag(account.version)
     return AccountRead.model_validate(account)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from service.networks import bluesky, facebook, linkedin, mastodon, threads, x, youtube
+from service.networks import (
+    bluesky,
+    facebook,
+    ghost,
+    linkedin,
+    mastodon,
+    threads,
+    wordpress,
+    x,
+    youtube,
+)
 from service.networks.base import (
     AccountRef,
     Network,
@@ -27,7 +37,7 @@ __all__ = [
 
 RULES: dict[Network, NetworkRules] = {
     module.RULES.network: module.RULES
-    for module in (x, linkedin, facebook, youtube, mastodon, bluesky, threads)
+    for module in (x, linkedin, facebook, youtube, mastodon, bluesky, threads, wordpress, ghost)
 }
 
 

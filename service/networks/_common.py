@@ -176,7 +176,26 @@ class StandardRules(NetworkRules):
                     message=self._visibility_message(visibility),
                 )
             )
-        return violations + self.extra_violations(content)
+        return violations + self.blog_field_violations(content) + self.extra_violations(content)
+
+    def blog_field_violations(self, content: PostContent) -> list[Violation]:
+        """An excerpt, tags and a featured image belong to blog posts; elsewhere they would be
+        silently dropped, so they are refused."""
+        given = {
+            "excerpt": content.excerpt is not None,
+            "tags": bool(content.tags),
+            "featured_media_id": content.featured_media_id is not None,
+        }
+        return [
+            Violation(
+                field=name,
+                code="blog-only",
+                message=f"{self.display_name} posts have no {name.replace('_', ' ')}; "
+                "only blog posts (WordPress, Ghost) do. Remove it.",
+            )
+            for name, present in given.items()
+            if present
+        ]
 
     def text_violations(self, content: PostContent) -> list[Violation]:
         if not content.text.strip():

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import httpx
 
+from service import outbound
 from service.networks._common import REDACTED, StandardRules
 from service.networks.base import AccountRef, FailureKind, OutgoingRequest, PostContent
 
@@ -151,12 +152,19 @@ class Api:
 
     Each call names its ``secrets``: placeholder names to values, "" for "<redacted>". The
     values are put in only on the way out; ``trace`` lists every call (method, redacted URL,
-    status or error) for the publish log.
+    status or error) for the publish log. With a ``policy``, every call goes through the
+    outbound gate (service.outbound): for sites whose address the user gave, such as a blog.
     """
 
-    def __init__(self, client: httpx.AsyncClient, display_name: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        display_name: str,
+        policy: outbound.OutboundPolicy | None = None,
+    ) -> None:
         self.client = client
         self.display_name = display_name
+        self.policy = policy
         self.trace: list[dict[str, Any]] = []
 
     async def send(
@@ -177,15 +185,25 @@ class Api:
             headers.pop("Authorization", None)
         step: dict[str, Any] = {"method": request.method, "url": request.url}
         self.trace.append(step)
+        body: dict[str, Any] = {
+            "json": _reveal_json(request.json, secrets) if request.json is not None else None,
+            "data": _reveal_json(request.form, secrets) if request.form is not None else None,
+            "auth": auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        }
+        url = _reveal_url(request.url, secrets)
         try:
-            response = await self.client.request(
-                request.method,
-                _reveal_url(request.url, secrets),
-                headers=headers,
-                json=_reveal_json(request.json, secrets) if request.json is not None else None,
-                data=_reveal_json(request.form, secrets) if request.form is not None else None,
-                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            )
+            if self.policy is None:
+                response = await self.client.request(request.method, url, headers=headers, **body)
+            else:
+                response = await outbound.send(
+                    self.client, self.policy, request.method, url, headers=headers, **body
+                )
+        except outbound.OutboundRefused as refused:
+            step["error"] = "OutboundRefused"
+            raise NetworkError(
+                FailureKind.PERMANENT,
+                f"Handpost may not call {self.display_name} there: {refused.reason}.",
+            ) from None
         except httpx.TransportError as exc:
             failure = transport_failure(self.display_name, exc, creates=creates)
             step["error"] = type(exc).__name__
@@ -545,6 +563,11 @@ class LiveAdapter(abc.ABC):
     def may_resend_after_crash(self, config: LiveConfig) -> bool:
         """Whether a send cut short by a crash may be repeated without risking a duplicate."""
         return False
+
+    @property
+    def site_given_by_user(self) -> bool:
+        """Whether calls go to an address the user gave, and so through the outbound gate."""
+        return self.rules.needs_site_url
 
     def has_session(self, credentials: dict[str, str]) -> bool:
         """Whether ``credentials`` can be sent as they are (False: a login must come first)."""

@@ -22,6 +22,8 @@ class Network(StrEnum):
     MASTODON = "mastodon"
     BLUESKY = "bluesky"
     THREADS = "threads"
+    WORDPRESS = "wordpress"
+    GHOST = "ghost"
 
 
 class FailureKind(StrEnum):
@@ -41,6 +43,10 @@ class PostContent:
     title: str | None = None
     visibility: str | None = None
     call_to_action: str | None = None
+    # Blog posts only: a summary, the post's tags and its featured image (a media item's id).
+    excerpt: str | None = None
+    tags: tuple[str, ...] = ()
+    featured_media_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,10 @@ class NetworkRules(abc.ABC):
     # The essays: LinkedIn and X posts should lean on a call to action.
     expects_call_to_action: bool = False
     default_base_url: str = ""
+    # A blog lives at the person's own address: an account cannot exist without it.
+    needs_site_url: bool = False
+    # Blog posts have an excerpt, tags and a featured image; other posts do not.
+    has_blog_fields: bool = False
 
     @property
     def default_visibility(self) -> str:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.networks import RULES
 from service.networks.base import Network
@@ -24,6 +24,8 @@ class NetworkInfo(BaseModel):
     requires_title: bool
     title_limit: int | None
     expects_call_to_action: bool
+    needs_site_url: bool = Field(description="The account needs its site's address (a blog).")
+    has_blog_fields: bool = Field(description="Posts take an excerpt, tags and a featured image.")
 
 
 @router.get("", response_model=list[NetworkInfo])
@@ -39,6 +41,8 @@ def list_networks() -> list[NetworkInfo]:
             requires_title=rules.requires_title,
             title_limit=rules.title_limit,
             expects_call_to_action=rules.expects_call_to_action,
+            needs_site_url=rules.needs_site_url,
+            has_blog_fields=rules.has_blog_fields,
         )
         for rules in RULES.values()
     ]

@@ -35,7 +35,18 @@ from service.strategy.value import ValueInput, share_comment_problem, value_warn
 from service.users.models import User
 from service.webhooks import outbox as webhook_outbox
 
-CONTENT_FIELDS = ("text", "link", "shares_url", "title", "visibility", "call_to_action", "goal")
+CONTENT_FIELDS = (
+    "text",
+    "link",
+    "shares_url",
+    "title",
+    "excerpt",
+    "tags",
+    "featured_media_id",
+    "visibility",
+    "call_to_action",
+    "goal",
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,9 @@ def content_of(post: Post) -> PostContent:
         title=post.title,
         visibility=post.visibility,
         call_to_action=post.call_to_action,
+        excerpt=post.excerpt,
+        tags=tuple(post.tags or ()),
+        featured_media_id=post.featured_media_id,
     )
 
 
@@ -146,7 +160,9 @@ def _validate_content(post: Post) -> None:
 
 
 def _refresh_guard_text(post: Post) -> None:
-    post.guard_text = guard.normalise(post.text)
+    # A blog post's title is its own words too, compared with the body like any text.
+    titled = rules_for(post.network).has_blog_fields and post.title
+    post.guard_text = guard.normalise(f"{post.title}\n\n{post.text}" if titled else post.text)
     post.guard_length = len(post.guard_text)
 
 
@@ -363,6 +379,9 @@ def new_post(
         text=data.text,
         link=data.link,
         title=data.title,
+        excerpt=data.excerpt,
+        tags=list(data.tags),
+        featured_media_id=data.featured_media_id,
         visibility=data.visibility or rules_for(account.network).default_visibility,
         call_to_action=data.call_to_action,
         goal=goal,
@@ -421,6 +440,8 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
     }
     if "goal" in changes:
         changes["goal"] = canonical_goal(policy.values, changes["goal"])
+    if "tags" in changes and changes["tags"] is None:
+        changes["tags"] = []
     if "visibility" in changes and changes["visibility"] is None:
         changes["visibility"] = rules_for(post.network).default_visibility
     for name, value in changes.items():
@@ -567,6 +588,9 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         link=source.link,
         shares_url=source.shares_url,
         title=source.title if rules.supports_title else None,
+        excerpt=source.excerpt if rules.has_blog_fields else None,
+        tags=list(source.tags) if rules.has_blog_fields else [],
+        featured_media_id=source.featured_media_id if rules.has_blog_fields else None,
         visibility=source.visibility
         if source.visibility in rules.visibilities
         else rules.default_visibility,

@@ -35,7 +35,7 @@ from service.accounts.credentials import (
 from service.accounts.models import Account, AccountStatus
 from service.config import Settings
 from service.db import Database
-from service.networks import bluesky, facebook, linkedin, mastodon, threads, x
+from service.networks import bluesky, facebook, ghost, linkedin, mastodon, threads, wordpress, x
 from service.networks._common import REDACTED
 from service.networks._http import (
     Api,
@@ -65,6 +65,8 @@ ADAPTERS: dict[Network, LiveAdapter] = {
     Network.MASTODON: mastodon.ADAPTER,
     Network.BLUESKY: bluesky.ADAPTER,
     Network.THREADS: threads.ADAPTER,
+    Network.WORDPRESS: wordpress.ADAPTER,
+    Network.GHOST: ghost.ADAPTER,
 }
 DEFAULT_NETWORK_CONCURRENCY = 4
 
@@ -124,7 +126,8 @@ class LivePublisher:
     async def _publish(self, adapter: LiveAdapter, job: PublishJob) -> PublishResult:
         name = adapter.display_name
         stored = await self._credentials(job, name)
-        api = Api(self._http(), name)
+        policy = self.settings.outbound if adapter.site_given_by_user else None
+        api = Api(self._http(), name, policy)
         attempt = Attempt(
             content=job.content,
             account=job.account,
