@@ -18,6 +18,7 @@ from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.accounts import limits as server_limits
 from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
@@ -54,11 +55,22 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             "webhook-deliveries", timedelta(seconds=settings.webhook_poll_seconds), deliverer.run
         ),
         Chore("webhook-log", timedelta(hours=1), partial(purge_old_deliveries, settings=settings)),
+        # Looks hourly; each account's limits are asked for once a day (or an hour after a
+        # failure), claimed by one replica.
+        Chore(
+            "server-limits",
+            timedelta(hours=1),
+            partial(server_limits.refresh_due, settings=settings),
+        ),
     )
 
 
 class BackgroundChores:
-    def __init__(self, database: Database, chores: tuple[Chore, ...] = DEFAULT_CHORES) -> None:
+    def __init__(
+        self,
+        database: Database,
+        chores: tuple[Chore, ...] = DEFAULT_CHORES,
+    ) -> None:
         self.database = database
         self.chores = chores
         self._scheduler = AsyncIOScheduler(timezone=UTC)

@@ -17,12 +17,14 @@ from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
 # The loopback network emulator (tests/emulator): fixtures `emulator` and `network`; real
-# servers (tests/realservers); and the rule that tests write nothing into the checkout.
+# servers (tests/realservers: WordPress, Ghost, the reference Bluesky PDS); and the rule that
+# tests write nothing into the checkout.
 pytest_plugins = [
     "tests.emulator.fixtures",
     "tests.support.live",
     "tests.support.webhooks",
     "tests.realservers.fixtures",
+    "tests.support.realpds",
     "tests.support.checkout",
 ]
 

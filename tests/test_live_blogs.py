@@ -110,11 +110,6 @@ def proxied(blog: Blog) -> Iterator[AnswerDroppingProxy]:
     proxy.stop()
 
 
-def blog_client(make_client: AppFactory) -> TestClient:
-    # The blogs run on loopback, which the outbound gate refuses unless told otherwise.
-    return live_client(make_client, outbound_allow_private=True)
-
-
 def connect_blog(client: TestClient, blog: Blog, base_url: str | None = None) -> dict[str, Any]:
     return create_account(
         client,
@@ -129,7 +124,7 @@ def connect_blog(client: TestClient, blog: Blog, base_url: str | None = None) ->
 def test_a_post_is_published_with_its_title_html_tags_and_excerpt(
     make_client: AppFactory, blog: Blog
 ) -> None:
-    client = blog_client(make_client)
+    client = live_client(make_client)
     account = connect_blog(client, blog)
     title = f"{TITLE} ({blog.network}, {account['id'][:6]})"
     post = publish_now(
@@ -162,7 +157,7 @@ def test_a_post_is_published_with_its_title_html_tags_and_excerpt(
 def test_an_answer_lost_after_sending_is_found_on_the_blog_not_sent_twice(
     make_client: AppFactory, blog: Blog, proxied: AnswerDroppingProxy
 ) -> None:
-    client = blog_client(make_client)
+    client = live_client(make_client)
     account = connect_blog(client, blog, base_url=proxied.url)
     proxied.drop_answer_to(blog.create_path)
     title = f"Sent once, though unanswered ({blog.network}, {account['id'][:6]})"
@@ -182,7 +177,7 @@ def test_an_answer_lost_after_sending_is_found_on_the_blog_not_sent_twice(
 def test_wrong_credentials_are_refused_before_anything_is_saved(
     make_client: AppFactory, blog: Blog
 ) -> None:
-    client = blog_client(make_client)
+    client = live_client(make_client)
     wrong = (
         {"username": "admin", "application_password": "abcd efgh ijkl mnop qrst uvwx"}
         if blog.network == "wordpress"
@@ -210,7 +205,7 @@ def test_wrong_credentials_are_refused_before_anything_is_saved(
 def test_a_blog_on_a_private_address_is_refused_by_default(
     make_client: AppFactory, blog: Blog
 ) -> None:
-    client = live_client(make_client)  # the outbound gate as shipped
+    client = live_client(make_client, outbound_allow_private=False)  # the gate as shipped
     response = client.post(
         "/api/v1/accounts",
         json={
@@ -231,7 +226,7 @@ def test_a_blog_on_a_private_address_is_refused_by_default(
 def test_a_revoked_application_password_asks_for_reconnection(
     make_client: AppFactory, wordpress: WordPressServer
 ) -> None:
-    client = blog_client(make_client)
+    client = live_client(make_client)
     made = wordpress.api(
         "POST", "/wp/v2/users/me/application-passwords", json={"name": "revoked-later"}
     ).json()

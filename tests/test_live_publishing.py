@@ -24,7 +24,7 @@ from sqlalchemy import text
 from service.db import Database
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.support.api import create_account, create_post, wait_for
+from tests.support.api import create_post, wait_for
 from tests.support.live import (
     FAST,
     attempts,
@@ -366,21 +366,20 @@ def test_no_post_is_created_twice_under_faults(
 
 
 def test_a_refused_connection_is_retried_then_given_up(
-    make_client: AppFactory, network: EmulatorServer
+    make_client: AppFactory, network: EmulatorServer, database: Database
 ) -> None:
     client = live_client(make_client, max_attempts=2)
     with socket.socket() as probe:  # a port with nobody listening
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/mastodon"
-    registered = network.register_account("mastodon")
-    account = create_account(
-        client,
-        "mastodon",
-        registered["username"],
-        mode="live",
-        base_url=closed,
-        credentials={"access_token": registered["access_token"]},
-    )
+    account, _ = connect(client, network, "mastodon")
+    # The instance answered when the account was connected (its limits were read); now it
+    # is gone.
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE accounts SET base_url = :url WHERE id = :id"),
+            {"url": closed, "id": account["id"]},
+        )
     post = publish_now(client, account["id"], "Nobody is listening on that port.")
     assert settled(client, post["id"])["state"] == "failed"
     first, last = attempts(client, post["id"])

@@ -92,7 +92,9 @@ def live_accounts(
     credentials are encrypted as in production): live ones whose base URL is the emulator's, or
     sandbox ones when ``emulator`` is None."""
     database = Database(database_url)
-    settings = Settings(database_url=database_url, secret_key=secret_key)
+    settings = Settings(
+        database_url=database_url, secret_key=secret_key, outbound_allow_private=True
+    )
     accounts: list[LiveAccount] = []
     try:
         with TestClient(create_app(settings, dispatch=False)) as client:

@@ -1,7 +1,7 @@
 """blogs: a blog post's excerpt, tags and featured image
 
 Revision ID: 0091_blogs
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 12:45:00.000000
 
 WordPress and Ghost accounts publish posts with a title (already a column), a body, an
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0091_blogs'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

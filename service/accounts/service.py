@@ -14,11 +14,12 @@ from service.accounts.credentials import (
     cipher_for,
     credential_errors,
 )
+from service.accounts.limits import limits_of
 from service.accounts.models import Account, AccountMode, AccountStatus
 from service.accounts.schemas import AccountCreate, AccountUpdate
 from service.config import Settings
 from service.db import utcnow
-from service.networks.base import Network
+from service.networks.base import AccountRef, Network
 from service.posts.models import PostState
 from service.problems import ProblemError, invalid, not_found
 from service.users.models import User
@@ -31,9 +32,21 @@ def get_or_404(session: Session, user: User, account_id: str) -> Account:
     return account
 
 
+def account_ref(account: Account) -> AccountRef:
+    """What a network module needs of the account: where it lives and what its server allows."""
+    return AccountRef(
+        id=account.id, handle=account.handle, base_url=account.base_url, limits=limits_of(account)
+    )
+
+
 def create(
-    session: Session, user: User, data: AccountCreate, cipher: CredentialCipher | None = None
+    session: Session,
+    user: User,
+    data: AccountCreate,
+    cipher: CredentialCipher | None = None,
+    server_limits: str | None = None,
 ) -> Account:
+    """``server_limits``: what the account's server said it allows (JSON), read beforehand."""
     if repository.find_by_handle(session, user.id, data.network, data.handle) is not None:
         raise _handle_taken(data.network, data.handle)
     account = Account(
@@ -41,6 +54,9 @@ def create(
         handle_key=data.handle.casefold(),
         **data.model_dump(exclude={"credentials"}),
     )
+    if server_limits is not None:
+        account.server_limits = server_limits
+        account.limits_checked_at = utcnow()
     if data.credentials is not None:
         _store_credentials(account, data.credentials, cipher)
     _require_live_ready(account)
@@ -50,6 +66,14 @@ def create(
     except IntegrityError as exc:  # the same handle, added by a concurrent request
         raise _handle_taken(data.network, data.handle) from exc
     return account
+
+
+def check_connectable(data: AccountCreate) -> None:
+    """The checks ``create`` makes on what was sent, made before anything else is done."""
+    if data.credentials is not None:
+        check_credentials(Network(data.network), data.credentials)
+    else:
+        _require_credentials_if_live(data.network, data.mode, has_credentials=False)
 
 
 def _handle_taken(network: Network, handle: str) -> ProblemError:
@@ -62,9 +86,17 @@ def _handle_taken(network: Network, handle: str) -> ProblemError:
 
 
 def update(
-    session: Session, account: Account, data: AccountUpdate, cipher: CredentialCipher | None = None
+    session: Session,
+    account: Account,
+    data: AccountUpdate,
+    cipher: CredentialCipher | None = None,
+    server_limits: str | None = None,
 ) -> Account:
+    """``server_limits``: newly read when the account moved to another server or went live."""
     values = data.model_dump(exclude_unset=True)
+    if server_limits is not None:
+        account.server_limits = server_limits
+        account.limits_checked_at = utcnow()
     if values.get("active") is False and account.active:
         _require_nothing_scheduled(session, account)
     credentials_given = "credentials" in values
@@ -121,7 +153,13 @@ def _store_credentials(
 
 def _require_live_ready(account: Account) -> None:
     """A live account publishes for real, so it cannot exist without its credentials."""
-    if account.mode != AccountMode.LIVE or account.credentials_ciphertext is not None:
+    _require_credentials_if_live(
+        account.network, account.mode, has_credentials=account.credentials_ciphertext is not None
+    )
+
+
+def _require_credentials_if_live(network: str, mode: str, *, has_credentials: bool) -> None:
+    if mode != AccountMode.LIVE or has_credentials:
         return
     errors: list[dict[str, Any]] = [
         {
@@ -131,9 +169,9 @@ def _require_live_ready(account: Account) -> None:
         }
     ]
     # The keys it needs, listed (nothing was given, so no key is "unknown").
-    errors += credential_errors(Network(account.network), {})
+    errors += credential_errors(Network(network), {})
     raise invalid(
-        f"A live {account.network} account needs credentials; give them in 'credentials', "
+        f"A live {network} account needs credentials; give them in 'credentials', "
         "or use sandbox mode.",
         errors,
     )

@@ -50,7 +50,7 @@ class BlogRules(StandardRules):
     excerpt_limit: ClassVar[int | None] = None
     tag_limit: ClassVar[int] = 191
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return grapheme_count(text)
 
     def blog_field_violations(self, content: PostContent) -> list[Violation]:

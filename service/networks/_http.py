@@ -32,6 +32,7 @@ import httpx
 from service import outbound
 from service.networks._common import REDACTED, StandardRules
 from service.networks.base import AccountRef, FailureKind, OutgoingRequest, PostContent
+from service.outbound import OutboundPolicy
 
 log = logging.getLogger("handpost.networks")
 
@@ -506,6 +507,8 @@ class LiveConfig:
     facebook_graph_version: str
     # The longest a retry of one post can come after its first send (the missed-post grace).
     resend_window_seconds: float
+    # For calls to addresses users give (a link card's page); None: make no such calls.
+    outbound: OutboundPolicy | None = None
 
 
 @dataclass

@@ -34,7 +34,7 @@ GRAPH_VERSION = "v24.0"
 
 @dataclass(frozen=True)
 class FacebookRules(StandardRules):
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
 
     def create_body(self, content: PostContent) -> dict[str, Any]:

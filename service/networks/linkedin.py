@@ -69,7 +69,7 @@ def escape_little_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class LinkedInRules(StandardRules):
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
 
     def title_violations(self, content: PostContent) -> list[Violation]:

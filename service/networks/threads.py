@@ -62,10 +62,12 @@ class ThreadsRules(StandardRules):
     length_note: ClassVar[str] = " (each emoji counts as its size in bytes, usually 4)"
     link_in_text: ClassVar[bool] = True
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return threads_length(text)
 
-    def extra_violations(self, content: PostContent) -> list[Violation]:
+    def extra_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         links = len(find_urls(self.sent_text(content)))
         if links <= LINK_LIMIT:
             return []

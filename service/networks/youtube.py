@@ -36,10 +36,12 @@ class YouTubeRules(StandardRules):
     # The link goes at the end of the description, and so counts toward its limit.
     link_in_text: ClassVar[bool] = True
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text.encode("utf-8"))
 
-    def extra_violations(self, content: PostContent) -> list[Violation]:
+    def extra_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         checked = (
             ("title", "title", content.title or ""),
             ("text", "description", self.sent_text(content)),
@@ -55,14 +57,15 @@ class YouTubeRules(StandardRules):
         ]
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
-        return {
-            "snippet": {
-                "title": content.title or "",
-                "description": self.sent_text(content),
-                "categoryId": CATEGORY_ID,
-            },
-            "status": {"privacyStatus": self.visibility_for(content)},
+        snippet: dict[str, Any] = {
+            "title": content.title or "",
+            "description": self.sent_text(content),
+            "categoryId": CATEGORY_ID,
         }
+        if content.language:
+            # The language of the title and description (videos resource, BCP 47).
+            snippet["defaultLanguage"] = content.language
+        return {"snippet": snippet, "status": {"privacyStatus": self.visibility_for(content)}}
 
     def build_create_request(
         self, content: PostContent, account: AccountRef, publish_key: str

@@ -74,6 +74,8 @@ class Post(SQLModel, table=True):
     visibility: str = Field(max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)
     goal: str | None = Field(default=None, max_length=255)
+    # BCP 47; None means the account's language.
+    language: str | None = Field(default=None, max_length=35)
     state: str = Field(default=PostState.DRAFT, max_length=16)
     scheduled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     time_zone: str | None = Field(default=None, max_length=64)

@@ -17,6 +17,7 @@ from service.posts.schemas import (
     FieldViolation,
     PostPreviewRead,
     PostPreviewRequest,
+    TextEntity,
 )
 from service.posts.service import (
     PostPolicy,
@@ -47,7 +48,7 @@ def preview(
     post = new_post(user, account, data, goal, utcnow())
     violations += [
         FieldViolation(field=v.field, code=v.code, message=v.message)
-        for v in content_violations(post)
+        for v in content_violations(post, account)
     ]
     # Compared with every other account's post, as when scheduling: a copy's own source
     # counts too, so the composer can say it still needs rewriting.
@@ -58,10 +59,17 @@ def preview(
         cross_post = CrossPostPreview.model_validate(
             {**conflict.extensions, "detail": conflict.detail}
         )
+    content = content_of(post, account)
+    ref = accounts.account_ref(account)
     return PostPreviewRead(
-        text_length=rules.text_length(content_of(post)),
-        text_limit=rules.text_limit,
+        text_length=rules.text_length(content, ref),
+        text_limit=rules.text_limit_for(ref),
         violations=violations,
         warnings=warnings_for(post, rules, policy.values),
         cross_post=cross_post,
+        sent_text=rules.sent_text(content),
+        entities=[
+            TextEntity(kind=e.kind, start=e.start, end=e.end, text=e.text, value=e.value)
+            for e in rules.entities(content)
+        ],
     )

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.fields import Flag, Line, LocalTime, Text, Timestamp
+from service.fields import Flag, Language, Line, LocalTime, Text, Timestamp
 from service.guard import Measure, Move
 from service.networks.base import Network
 from service.omittable import omittable
@@ -61,6 +61,12 @@ class PostContentFields(BaseModel):
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
+    language: Language | None = Field(
+        default=None,
+        max_length=35,
+        description="BCP 47 (e.g. en, fi, pt-BR); defaults to the account's language. Sent "
+        "to Bluesky as langs and to Mastodon as language.",
+    )
 
 
 class PostCreate(ScheduleFields, PostContentFields):
@@ -95,6 +101,9 @@ class PostUpdate(ScheduleFields):
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
+    language: Language | None = Field(
+        default=None, max_length=35, description="BCP 47; null: the account's language."
+    )
 
 
 class ScheduleRequest(ScheduleFields):
@@ -140,6 +149,7 @@ class PostRead(BaseModel):
     visibility: str
     call_to_action: str | None
     goal: str | None
+    language: str | None = Field(default=None, description="BCP 47; null: the account's.")
     state: PostState
     scheduled_at: AwareDatetime | None = Field(description="UTC.")
     time_zone: str | None
@@ -207,6 +217,16 @@ class CrossPostPreview(BaseModel):
     detail: str = Field(description="The problem's explanation in plain words.")
 
 
+class TextEntity(BaseModel):
+    """A link, mention or tag the network will make of the text, where it is."""
+
+    kind: Literal["link", "mention", "tag"]
+    start: int = Field(description="Offset in Unicode code points into the text as sent.")
+    end: int = Field(description="End offset (exclusive), in code points.")
+    text: str = Field(description="The part of the text, as written.")
+    value: str = Field(description="What it links to: the full URL, the handle or the tag.")
+
+
 class PostPreviewRead(BaseModel):
     """A dry run of a post for a composer: counted, validated and checked by the guard."""
 
@@ -219,4 +239,12 @@ class PostPreviewRead(BaseModel):
     cross_post: CrossPostPreview | None = Field(
         description="The earlier post on another network this text repeats, if any: "
         "scheduling it would be refused."
+    )
+    sent_text: str = Field(
+        description="The text exactly as the network receives it (with the link where the "
+        "network carries it in the text); entities are offsets into it."
+    )
+    entities: list[TextEntity] = Field(
+        description="Where the network will make links, mentions and tags of the text, by "
+        "its own rules (X and Mastodon: only what they recognise as links)."
     )

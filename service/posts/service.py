@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from service import guard
+from service.accounts import repository as accounts_repository
 from service.accounts import service as accounts
 from service.accounts.models import Account
 from service.config import Settings
@@ -46,6 +47,7 @@ CONTENT_FIELDS = (
     "visibility",
     "call_to_action",
     "goal",
+    "language",
 )
 
 
@@ -76,8 +78,9 @@ def get_or_404(session: Session, user: User, post_id: str) -> Post:
     return post
 
 
-def content_of(post: Post) -> PostContent:
-    """What the network receives: a share goes out as the user's comment with its link."""
+def content_of(post: Post, account: Account | None = None) -> PostContent:
+    """What the network receives: a share goes out as the user's comment with its link, in
+    the post's language or else its account's."""
     return PostContent(
         text=post.text,
         link=post.link or post.shares_url,
@@ -87,6 +90,7 @@ def content_of(post: Post) -> PostContent:
         excerpt=post.excerpt,
         tags=tuple(post.tags or ()),
         featured_media_id=post.featured_media_id,
+        language=post.language or (account.language if account is not None else None),
     )
 
 
@@ -121,22 +125,25 @@ def warnings_for(post: Post, rules: NetworkRules, values: ValueContext) -> list[
     return found
 
 
-def to_read(post: Post, values: ValueContext) -> PostRead:
+def to_read(post: Post, values: ValueContext, account: Account | None = None) -> PostRead:
+    """``account``: the post's own, whose server's limits count (Mastodon's instance)."""
     rules = rules_for(post.network)
+    ref = accounts.account_ref(account) if account is not None else None
     return PostRead.model_validate(
         {
             **post.model_dump(),
             "scheduled_local": scheduling.local_view(post.scheduled_at, post.time_zone),
-            "text_length": rules.text_length(content_of(post)),
-            "text_limit": rules.text_limit,
+            "text_length": rules.text_length(content_of(post, account), ref),
+            "text_limit": rules.text_limit_for(ref),
             "warnings": warnings_for(post, rules, values),
         }
     )
 
 
-def content_violations(post: Post) -> list[Violation]:
-    """Every way the post breaks its network's rules or the rule on shares."""
-    violations = rules_for(post.network).validate(content_of(post))
+def content_violations(post: Post, account: Account) -> list[Violation]:
+    """Every way the post breaks its network's rules (for its account) or the rule on shares."""
+    rules = rules_for(post.network)
+    violations = rules.validate(content_of(post, account), accounts.account_ref(account))
     if post.shares_url and post.link:
         violations.append(
             Violation(
@@ -150,8 +157,8 @@ def content_violations(post: Post) -> list[Violation]:
     return violations
 
 
-def _validate_content(post: Post) -> None:
-    violations = content_violations(post)
+def _validate_content(post: Post, account: Account) -> None:
+    violations = content_violations(post, account)
     if violations:
         raise invalid(
             " ".join(v.message for v in violations),
@@ -386,6 +393,7 @@ def new_post(
         call_to_action=data.call_to_action,
         goal=goal,
         shares_url=data.shares_url,
+        language=data.language,
         created_at=now,
         updated_at=now,
     )
@@ -400,13 +408,20 @@ def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -
     post = new_post(user, account, data, canonical_goal(policy.values, data.goal), now)
     has_time = _apply_schedule(post, data, now)
     wants_scheduled = data.state == "scheduled" or (data.state is None and has_time)
-    _validate_content(post)
+    _validate_content(post, account)
     if wants_scheduled:
         _make_scheduled(post, now, policy.values)
     _enforce_guard(session, post, policy)
     session.add(post)
     session.flush()
     return post
+
+
+def _account_of(session: Session, post: Post) -> Account:
+    account = accounts_repository.get(session, post.user_id, post.account_id)
+    if account is None:  # posts keep their account: an account with posts is never deleted
+        raise not_found("account", post.account_id)
+    return account
 
 
 def _require_active(account: Account) -> None:
@@ -447,7 +462,7 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
     for name, value in changes.items():
         setattr(post, name, value)
     has_time = _apply_schedule(post, data, now)
-    _validate_content(post)
+    _validate_content(post, _account_of(session, post))
     if post.state == PostState.SCHEDULED or (has_time and post.state != PostState.DRAFT):
         _make_scheduled(post, now, policy.values)
     _refresh_guard_text(post)
@@ -462,7 +477,7 @@ def schedule(session: Session, post: Post, fields: ScheduleFields, policy: PostP
     now = utcnow()
     _require_editable(post)
     _apply_schedule(post, fields, now)
-    _validate_content(post)
+    _validate_content(post, _account_of(session, post))
     _make_scheduled(post, now, policy.values)
     _enforce_guard(session, post, policy)
     _touch(post, now)
@@ -596,6 +611,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         else rules.default_visibility,
         call_to_action=source.call_to_action,
         goal=source.goal,
+        language=source.language,
         time_zone=source.time_zone,
         copied_from_id=source.id,
         needs_tailoring=True,

@@ -89,6 +89,7 @@ class LivePublisher:
             linkedin_version=settings.linkedin_version,
             facebook_graph_version=settings.facebook_graph_version,
             resend_window_seconds=settings.missed_grace_seconds,
+            outbound=settings.outbound,
         )
         self._cipher: CredentialCipher | None = None
         self._limits: dict[str, asyncio.Semaphore] = {}

@@ -143,7 +143,8 @@ class MastodonModel(NetworkModel):
         if not status.strip() and not media_ids:
             raise Reply(mastodon_error(422, "Validation failed: Text can't be blank"))
         limit = int(ctx.state.config.get("mastodon_max_characters", 500))
-        if mastodon_length(status, spoiler, URL_LENGTH) > limit:
+        url_length = int(ctx.state.config.get("mastodon_characters_reserved_per_url", URL_LENGTH))
+        if mastodon_length(status, spoiler, url_length) > limit:
             raise Reply(
                 mastodon_error(422, f"Validation failed: Text character limit of {limit} exceeded")
             )
@@ -195,7 +196,8 @@ class MastodonModel(NetworkModel):
     @route("GET", "/api/v2/instance", "instance")
     async def instance(self, ctx: Ctx) -> Response:
         self._auth(ctx, required=False)
-        limit = int(ctx.state.config.get("mastodon_max_characters", 500))
+        config = ctx.state.config
+        limit = int(config.get("mastodon_max_characters", 500))
         host = ctx.request.headers.get("host") or "127.0.0.1"
         return json_response(
             {
@@ -211,8 +213,12 @@ class MastodonModel(NetworkModel):
                     "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
                     "statuses": {
                         "max_characters": limit,
-                        "max_media_attachments": 4,
-                        "characters_reserved_per_url": URL_LENGTH,
+                        "max_media_attachments": int(
+                            config.get("mastodon_max_media_attachments", 4)
+                        ),
+                        "characters_reserved_per_url": int(
+                            config.get("mastodon_characters_reserved_per_url", URL_LENGTH)
+                        ),
                     },
                     "media_attachments": {
                         "supported_mime_types": ["image/jpeg", "image/png", "image/gif"],
@@ -221,6 +227,7 @@ class MastodonModel(NetworkModel):
                         "video_size_limit": 103809024,
                         "video_frame_rate_limit": 120,
                         "video_matrix_limit": 8294400,
+                        "description_limit": 1500,
                     },
                     "polls": {
                         "max_options": 4,

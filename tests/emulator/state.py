@@ -27,7 +27,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "linkedin": ("create", "token"),
     "facebook": ("create", "get"),
     "mastodon": ("create", "get", "instance"),
-    "bluesky": ("create_session", "refresh_session", "create", "get"),
+    "bluesky": ("create_session", "refresh_session", "create", "get", "resolve_handle"),
     "threads": ("container", "create", "get", "list", "refresh"),
 }
 
@@ -51,11 +51,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enforce_rate_limits": False,
     # X 403 duplicate / LinkedIn 422 DUPLICATE_POST / Facebook 506 without an injected fault.
     "natural_duplicates": True,
+    # The emulated Mastodon instance's own limits (GET /api/v2/instance; the 422 on create).
     "mastodon_max_characters": 500,
+    "mastodon_characters_reserved_per_url": 23,
+    "mastodon_max_media_attachments": 4,
     # Seconds a Threads container stays IN_PROGRESS before it is FINISHED.
     "threads_processing_s": 0.0,
-    # createRecord with an existing rkey: 400 InvalidRequest, or 500 as production PDSs answer.
-    "bluesky_existing_rkey_status": 400,
+    # createRecord with an existing rkey: 500, as the reference PDS answers (400 on request).
+    "bluesky_existing_rkey_status": 500,
 }
 
 JWT_KEY = b"handpost-network-emulator-not-a-secret"

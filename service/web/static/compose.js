@@ -212,7 +212,9 @@ export async function renderCompose(main, { params }) {
     );
     cta.control.after(cta.hint);
     cta.control.setAttribute("aria-describedby", cta.hint.id);
-    renderCounter(lastPreview ? lastPreview.text_length : null, info.text_limit);
+    // The account's own server may allow more or less than the network's default (Mastodon).
+    const limit = lastPreview?.text_limit ?? currentAccount().limits?.max_characters ?? info.text_limit;
+    renderCounter(lastPreview ? lastPreview.text_length : null, limit);
   }
 
   function content() {
