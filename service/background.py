@@ -22,6 +22,7 @@ from service.accounts import limits as server_limits
 from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
+from service.media.service import purge_unused
 from service.webhooks.delivery import WebhookDeliverer, purge_old_deliveries
 
 log = logging.getLogger("handpost.background")
@@ -48,7 +49,11 @@ DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempot
 
 def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
     """Every chore a process that publishes runs, as configured."""
+    from service.connect.lifecycle import TokenLifecycle
+
     deliverer = WebhookDeliverer(database, settings)
+    tokens = TokenLifecycle(database, settings)
+    every = timedelta(seconds=settings.token_check_seconds)
     return (
         *DEFAULT_CHORES,
         Chore(
@@ -62,6 +67,10 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             timedelta(hours=1),
             partial(server_limits.refresh_due, settings=settings),
         ),
+        Chore("unused-media", timedelta(minutes=10), partial(purge_unused, settings=settings)),
+        Chore("token-renewals", every, tokens.renew_due),
+        Chore("token-warnings", timedelta(hours=1), tokens.warn),
+        Chore("connect-tidy", timedelta(hours=1), tokens.tidy),
     )
 
 

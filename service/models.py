@@ -3,8 +3,10 @@
 from sqlmodel import SQLModel
 
 from service.accounts.models import Account
+from service.connect.models import AccountConnection, AccountEvent, ConnectFlow, MastodonApp
 from service.feeds.models import CalendarFeed
 from service.idempotency.models import IdempotencyRecord
+from service.media.models import Media, PostMedia
 from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
@@ -15,13 +17,19 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "AccountConnection",
+    "AccountEvent",
     "ApiToken",
     "CalendarFeed",
+    "ConnectFlow",
     "Goal",
     "IdempotencyRecord",
     "LoginThrottle",
+    "MastodonApp",
+    "Media",
     "Post",
     "PostFingerprint",
+    "PostMedia",
     "PublishAttempt",
     "Strategy",
     "User",

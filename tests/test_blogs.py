@@ -18,6 +18,7 @@ from service.networks.ghost import MalformedKey, admin_token
 from tests.conftest import AppFactory
 from tests.support.api import assert_problem, create_account, create_post
 from tests.support.live import attempts, settled
+from tests.support.media import image_bytes, upload_ok
 
 SITE = "https://blog.example.com"
 ESSAY = (
@@ -94,7 +95,7 @@ def test_a_blog_post_that_does_not_fit_is_refused(
         {"tags": ["bad\u0000tag"]},
         {"tags": [""]},
         {"excerpt": 5},
-        {"featured_media_id": ["x"]},
+        {"media": [{"media_id": ["x"]}]},
     ],
 )
 def test_hostile_blog_fields_are_refused(client: TestClient, fields: dict[str, Any]) -> None:
@@ -193,3 +194,22 @@ def test_the_ghost_token_is_what_ghost_checks() -> None:
     for malformed in ("no-colon", "id:not-hex", ":abab", "id:"):
         with pytest.raises(MalformedKey):
             admin_token(malformed)
+
+
+def test_a_blog_post_takes_one_image_its_featured_image(make_client: AppFactory) -> None:
+    client = make_client(retry_base_seconds=0.05, poll_seconds=0.1)
+    account = blog_account(client, "ghost")
+    first = upload_ok(client, image_bytes(), filename="one.jpg", alt_text="One")
+    second = upload_ok(client, image_bytes(color=(0, 0, 200)), filename="two.jpg")
+    both = [{"media_id": first["id"]}, {"media_id": second["id"]}]
+    refused = create_post(client, account["id"], ESSAY, title="T", media=both)
+    assert "media" in {
+        e["field"] for e in assert_problem(refused, 422, "validation-error")["errors"]
+    }
+
+    post = create_post(client, account["id"], ESSAY, title="T", media=both[:1], publish_now=True)
+    assert settled(client, post.json()["id"])["state"] == "published"
+    [entry] = attempts(client, post.json()["id"])
+    sent = entry["request"]["json"]["posts"][0]
+    assert sent["feature_image"] == "<URL of uploaded 'one.jpg'>"
+    assert sent["feature_image_alt"] == "One"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulator import NETWORKS, EmulatorError, EmulatorServer
+from tests.emulator import ALL_NETWORKS, NETWORKS, EmulatorError, EmulatorServer
 
 pytest_plugins = ["tests.emulator.fixtures"]
 
@@ -158,7 +158,7 @@ def error_shape_ok(network: str, body: Any) -> bool:
 
 
 def test_health_and_urls(network: EmulatorServer, http: httpx.Client) -> None:
-    assert network.health()["networks"] == list(NETWORKS)
+    assert network.health()["networks"] == list(ALL_NETWORKS)
     assert network.url_for("mastodon") == f"{network.base_url}/mastodon"
     index = http.get(network.base_url + "/").json()
     assert index["networks"]["bluesky"] == network.url_for("bluesky")

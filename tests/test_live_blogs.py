@@ -23,6 +23,7 @@ from tests.realservers.ghost import GhostServer
 from tests.realservers.wordpress import WordPressServer
 from tests.support.api import assert_problem, create_account
 from tests.support.live import attempts, live_client, publish_now, settled
+from tests.support.media import image_bytes, upload_ok
 
 pytestmark = pytest.mark.usefixtures("secret_key")
 
@@ -51,6 +52,9 @@ def _wordpress(server: WordPressServer) -> Blog:
         post = server.api("GET", f"/wp/v2/posts/{post_id}", params={"context": "edit"}).json()
         ids = ",".join(str(i) for i in post["tags"])
         tags = server.api("GET", "/wp/v2/tags", params={"include": ids}).json() if ids else []
+        image = {"source_url": None, "alt_text": None}
+        if post["featured_media"]:
+            image = server.api("GET", f"/wp/v2/media/{post['featured_media']}").json()
         return {
             "title": html.unescape(post["title"]["rendered"]),
             "html": post["content"]["rendered"],
@@ -58,6 +62,8 @@ def _wordpress(server: WordPressServer) -> Blog:
             "tags": {html.unescape(t["name"]) for t in tags},
             "status": post["status"],
             "url": post["link"],
+            "image": image["source_url"],
+            "image_alt": image["alt_text"],
         }
 
     def posts_titled(title: str) -> int:
@@ -85,6 +91,8 @@ def _ghost(server: GhostServer) -> Blog:
             "tags": {t["name"] for t in post["tags"]},
             "status": post["status"],
             "url": post["url"],
+            "image": post["feature_image"],
+            "image_alt": post["feature_image_alt"],
         }
 
     def posts_titled(title: str) -> int:
@@ -127,6 +135,8 @@ def test_a_post_is_published_with_its_title_html_tags_and_excerpt(
     client = live_client(make_client)
     account = connect_blog(client, blog)
     title = f"{TITLE} ({blog.network}, {account['id'][:6]})"
+    photo = upload_ok(client, image_bytes("PNG", (120, 80)), filename="dawn.png",
+                      alt_text="A window at dawn")  # fmt: skip
     post = publish_now(
         client,
         account["id"],
@@ -134,6 +144,7 @@ def test_a_post_is_published_with_its_title_html_tags_and_excerpt(
         title=title,
         excerpt="Why mornings, in one line.",
         tags=["Writing", "Mornings"],
+        media=[{"media_id": photo["id"]}],
     )
     final = settled(client, post["id"])
     assert final["state"] == "published", final["last_error"]
@@ -152,6 +163,10 @@ def test_a_post_is_published_with_its_title_html_tags_and_excerpt(
     [entry] = attempts(client, post["id"])
     assert entry["outcome"] == "published" and entry["external_url"] == seen["url"]
     assert httpx.get(seen["url"], timeout=30).status_code == 200  # the public page exists
+    # The featured image: the post's attached image, uploaded to the blog with its alt text.
+    assert seen["image_alt"] == "A window at dawn"
+    served = httpx.get(seen["image"], timeout=30)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
 
 
 def test_an_answer_lost_after_sending_is_found_on_the_blog_not_sent_twice(

@@ -215,7 +215,9 @@ def test_credentials_replaced_after_the_claim_are_taken_up_not_flagged(
     )
 
     async def send_twice() -> tuple[PublishFailure | PublishResult, PublishResult]:
-        publisher = LivePublisher(database, Settings(database_url=database.url))
+        publisher = LivePublisher(
+            database, Settings(database_url=database.url, outbound_allow_private=True)
+        )
         try:
             try:
                 first: PublishFailure | PublishResult = await publisher.publish(job)
@@ -494,20 +496,33 @@ def test_resending_after_a_crash_only_where_it_cannot_duplicate(
     assert publisher.may_resend_after_crash(job) is expected
 
 
-def test_youtube_cannot_be_live_yet(make_client: AppFactory) -> None:
-    client = live_client(make_client, dispatch=False)
+def test_youtube_connects_but_cannot_publish_live_yet(make_client: AppFactory) -> None:
+    """A YouTube channel can be connected (its uploads come with the media work); a post on
+    it fails with the reason, and the token never appears in an answer."""
+    client = live_client(make_client)
     body = {
         "network": "youtube",
         "handle": "chan",
         "purpose": "talks",
         "audience": "clients",
         "mode": "live",
-        "credentials": {"access_token": "ya29.token-value"},
+        "credentials": {"access_token": "ya29.token-value", "channel_id": "UCchannel"},
     }
     response = client.post("/api/v1/accounts", json=body)
-    assert response.status_code == 422
-    assert "cannot publish to youtube live yet" in response.text
+    assert response.status_code == 201, response.text
     assert "ya29.token-value" not in response.text
+    post = create_post(
+        client,
+        response.json()["id"],
+        "A talk on release trains.",
+        title="Release trains",
+        publish_now=True,
+    )
+    assert post.status_code == 201, post.text
+    final = settled(client, post.json()["id"])
+    assert final["state"] == "failed"
+    [entry] = attempts(client, final["id"])
+    assert "cannot publish to youtube live yet" in entry["message"]
 
 
 def test_posts_claimed_ahead_go_back_to_the_queue_when_a_worker_stops(

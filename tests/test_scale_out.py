@@ -135,7 +135,13 @@ def plan_posts(
 
 
 def worker_settings(secret_key: str, **overrides: str) -> dict[str, str]:
-    return {"secret_key": secret_key, "poll_seconds": "0.25", **overrides}
+    # The emulator's Mastodon and Bluesky are on loopback: let the SSRF gate through.
+    return {
+        "secret_key": secret_key,
+        "poll_seconds": "0.25",
+        "outbound_allow_private": "true",
+        **overrides,
+    }
 
 
 def assert_created_once(emulator: EmulatorServer, posts: list[PlannedPost]) -> None:

@@ -18,6 +18,9 @@ from service.accounts.limits import limits_of
 from service.accounts.models import Account, AccountMode, AccountStatus
 from service.accounts.schemas import AccountCreate, AccountUpdate
 from service.config import Settings
+from service.connect import repository as connections
+from service.connect.models import EventKind
+from service.connect.tokens import token_state
 from service.db import utcnow
 from service.networks.base import AccountRef, Network
 from service.posts.models import PostState
@@ -57,14 +60,15 @@ def create(
     if server_limits is not None:
         account.server_limits = server_limits
         account.limits_checked_at = utcnow()
-    if data.credentials is not None:
-        _store_credentials(account, data.credentials, cipher)
+    given = _store_credentials(account, data.credentials, cipher) if data.credentials else None
     _require_live_ready(account)
     session.add(account)
     try:
         session.flush()
     except IntegrityError as exc:  # the same handle, added by a concurrent request
         raise _handle_taken(data.network, data.handle) from exc
+    if given is not None:
+        _record_connection(session, account, given)
     return account
 
 
@@ -103,8 +107,9 @@ def update(
     credentials = values.pop("credentials", None)
     for name, value in values.items():
         setattr(account, name, value)
+    given = None
     if credentials is not None:
-        _store_credentials(account, credentials, cipher)
+        given = _store_credentials(account, credentials, cipher)
     elif credentials_given:
         account.credentials_ciphertext = None  # an explicit null disconnects the account
     _require_live_ready(account)
@@ -112,6 +117,8 @@ def update(
     account.version += 1
     session.add(account)
     session.flush()
+    if given is not None:
+        _record_connection(session, account, given)
     return account
 
 
@@ -142,13 +149,23 @@ def delete(session: Session, account: Account) -> None:
 
 def _store_credentials(
     account: Account, credentials: dict[str, str], cipher: CredentialCipher | None
-) -> None:
+) -> dict[str, str]:
     """Validate, encrypt and attach new credentials; they also reconnect the account."""
     check_credentials(Network(account.network), credentials)
     cleaned = {key: value.strip() for key, value in credentials.items()}
     account.credentials_ciphertext = (cipher or _default_cipher()).encrypt(cleaned)
     account.status = AccountStatus.ACTIVE
     account.status_message = None
+    return cleaned
+
+
+def _record_connection(session: Session, account: Account, credentials: dict[str, str]) -> None:
+    """What the token lifecycle needs to know of credentials given by hand, and the event."""
+    state = token_state(account.network, credentials)
+    connections.set_token_state(session, account.id, connected_at=utcnow(), **state.columns())
+    connections.add_event(
+        session, account.id, EventKind.CONNECTED, "Credentials given by hand.", utcnow()
+    )
 
 
 def _require_live_ready(account: Account) -> None:

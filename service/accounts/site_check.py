@@ -58,7 +58,7 @@ async def verify(
     account = AccountRef(id="", handle=handle, base_url=base_url)
     timeout = httpx.Timeout(settings.http_read_timeout, connect=settings.http_connect_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-        api = Api(client, adapter.display_name, settings.outbound)
+        api = Api(client, adapter.display_name, outbound=settings.outbound)
         try:
             await adapter.verify(api, account, cleaned)
         except ReconnectNeeded as refused:

@@ -21,7 +21,8 @@ from markdown_it import MarkdownIt
 
 from service.networks._common import StandardRules
 from service.networks._http import Api, Attempt, LiveAdapter, LiveConfig, NetworkError, Published
-from service.networks.base import AccountRef, FailureKind, PostContent, Violation
+from service.networks.base import AccountRef, FailureKind, MediaFile, PostContent, Violation
+from service.networks.media_rules import MediaLimits
 from service.text import grapheme_count
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -29,6 +30,29 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "striketh
 # Far above any post a person writes; a blog has no limit of its own that matters here.
 BLOG_TEXT_LIMIT = 100_000
 MAX_TAGS = 20
+
+
+def blog_media_limits(alt_text_limit: int, source: str) -> MediaLimits:
+    """One image per post, the featured image; the site's own upload limit applies too."""
+    return MediaLimits(
+        max_items=1,
+        max_images=1,
+        max_videos=0,
+        image_formats=frozenset({"jpeg", "png", "gif", "webp"}),
+        video_formats=frozenset(),
+        alt_text_limit=alt_text_limit,
+        source=source,
+    )
+
+
+def featured_image(content: PostContent) -> MediaFile | None:
+    """A blog post's featured image: its one attached image."""
+    return content.media[0] if content.media else None
+
+
+def uploaded_placeholder(what: str, file: MediaFile) -> str:
+    """What the sandbox record shows where the blog's id or URL of an upload goes."""
+    return f"<{what} of uploaded {file.filename!r}>"
 
 
 def render_html(markdown: str) -> str:

@@ -198,13 +198,9 @@ class StandardRules(NetworkRules):
         )
 
     def blog_field_violations(self, content: PostContent) -> list[Violation]:
-        """An excerpt, tags and a featured image belong to blog posts; elsewhere they would be
-        silently dropped, so they are refused."""
-        given = {
-            "excerpt": content.excerpt is not None,
-            "tags": bool(content.tags),
-            "featured_media_id": content.featured_media_id is not None,
-        }
+        """An excerpt and tags belong to blog posts; elsewhere they would be silently dropped,
+        so they are refused."""
+        given = {"excerpt": content.excerpt is not None, "tags": bool(content.tags)}
         return [
             Violation(
                 field=name,

@@ -46,10 +46,11 @@ class PostContent:
     title: str | None = None
     visibility: str | None = None
     call_to_action: str | None = None
-    # Blog posts only: a summary, the post's tags and its featured image (a media item's id).
+    # Blog posts only: a summary and the post's tags.
     excerpt: str | None = None
     tags: tuple[str, ...] = ()
-    featured_media_id: str | None = None
+    # The post's media in order (a blog post's one image is its featured image).
+    media: tuple[MediaFile, ...] = ()
     language: str | None = None
 
 
@@ -90,6 +91,17 @@ class ServerLimits:
             max_media_attachments=number("max_media_attachments"),
             media=media if isinstance(media, dict) else {},
         )
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """An attached file as an adapter uploads it: where its bytes are and what it is."""
+
+    media_id: str
+    filename: str
+    mime_type: str
+    storage_key: str
+    alt_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,8 @@ class OutgoingRequest:
     headers: dict[str, str] = field(default_factory=dict)
     json: dict[str, Any] | None = None
     form: dict[str, str] | None = None
+    # Multipart files: field name -> (file name, bytes, content type); logged by size only.
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
     def as_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"method": self.method, "url": self.url, "headers": self.headers}
@@ -142,6 +156,11 @@ class OutgoingRequest:
             record["json"] = self.json
         if self.form is not None:
             record["form"] = self.form
+        if self.files is not None:
+            record["files"] = {
+                name: {"filename": filename, "bytes": len(data), "content_type": kind}
+                for name, (filename, data, kind) in self.files.items()
+            }
         return record
 
 
@@ -168,8 +187,10 @@ class NetworkRules(abc.ABC):
     default_base_url: str = ""
     # A blog lives at the person's own address: an account cannot exist without it.
     needs_site_url: bool = False
-    # Blog posts have an excerpt, tags and a featured image; other posts do not.
+    # Blog posts have an excerpt and tags; other posts do not.
     has_blog_fields: bool = False
+    # Whether live publishing uploads the post's media (else live posts cannot carry any).
+    publishes_media: bool = False
 
     @property
     def default_visibility(self) -> str:

@@ -30,8 +30,11 @@ from service.networks._blog import (
     BLOG_TEXT_LIMIT,
     BlogAdapter,
     BlogRules,
+    blog_media_limits,
+    featured_image,
     marker,
     render_html,
+    uploaded_placeholder,
 )
 from service.networks._common import REDACTED, hash_token
 from service.networks._http import (
@@ -47,6 +50,7 @@ from service.networks._http import (
 from service.networks.base import (
     AccountRef,
     FailureKind,
+    MediaFile,
     Network,
     OutgoingRequest,
     PostContent,
@@ -64,7 +68,9 @@ class GhostRules(BlogRules):
     def admin_api(self, account: AccountRef) -> str:
         return f"{self.api_base(account)}/ghost/api/admin"
 
-    def create_body(self, content: PostContent, publish_key: str) -> dict[str, Any]:
+    def create_body(
+        self, content: PostContent, publish_key: str, image_url: str | None = None
+    ) -> dict[str, Any]:
         post: dict[str, Any] = {
             "title": content.title or "",
             "html": render_html(content.text),
@@ -76,17 +82,26 @@ class GhostRules(BlogRules):
             post["custom_excerpt"] = content.excerpt
         if content.tags:
             post["tags"] = [{"name": name} for name in content.tags]
+        image = featured_image(content)
+        if image is not None:
+            post["feature_image"] = image_url or uploaded_placeholder("URL", image)
+            post["feature_image_alt"] = image.alt_text or None
         return {"posts": [post]}
 
-    def build_create_request(
-        self, content: PostContent, account: AccountRef, publish_key: str
+    def create_request(
+        self, content: PostContent, account: AccountRef, publish_key: str, image_url: str | None
     ) -> OutgoingRequest:
         return OutgoingRequest(
             method="POST",
             url=f"{self.admin_api(account)}/posts/?source=html",
             headers=_headers({"Content-Type": "application/json"}),
-            json=self.create_body(content, publish_key),
+            json=self.create_body(content, publish_key, image_url),
         )
+
+    def build_create_request(
+        self, content: PostContent, account: AccountRef, publish_key: str
+    ) -> OutgoingRequest:
+        return self.create_request(content, account, publish_key, None)
 
     def sandbox_result(self, account: AccountRef, publish_key: str) -> SandboxResult:
         post_id = hash_token(publish_key, salt=self.network)
@@ -103,6 +118,11 @@ RULES = GhostRules(
     title_limit=255,
     needs_site_url=True,
     has_blog_fields=True,
+    publishes_media=True,
+)
+# Ghost's feature_image_alt column holds 191 characters.
+MEDIA_LIMITS = blog_media_limits(
+    alt_text_limit=191, source="docs.ghost.org/admin-api/#images (the site's upload size applies)"
 )
 
 
@@ -166,7 +186,11 @@ class GhostAdapter(BlogAdapter):
     rules = RULES
 
     async def send_post(self, attempt: Attempt) -> Published:
-        request = RULES.build_create_request(attempt.content, attempt.account, attempt.publish_key)
+        image = featured_image(attempt.content)
+        image_url = await self._upload(attempt, image) if image is not None else None
+        request = RULES.create_request(
+            attempt.content, attempt.account, attempt.publish_key, image_url
+        )
         attempt.request = request
         response = await attempt.api.send(request, _secrets(attempt.credentials), creates=True)
         posts = json_body(response).get("posts")
@@ -174,6 +198,23 @@ class GhostAdapter(BlogAdapter):
             return Published(str(posts[0]["id"]), str(posts[0].get("url") or ""), 201,
                              "Published on Ghost.")  # fmt: skip
         raise self._failure(response, creates=True)
+
+    async def _upload(self, attempt: Attempt, image: MediaFile) -> str:
+        """The featured image, uploaded to the site's images: its URL there."""
+        response = await attempt.api.send(
+            OutgoingRequest(
+                method="POST",
+                url=f"{RULES.admin_api(attempt.account)}/images/upload/",
+                headers=_headers(),
+                form={"ref": image.media_id},
+                files={"file": (image.filename, await attempt.media_bytes(image), image.mime_type)},
+            ),
+            _secrets(attempt.credentials),
+        )
+        images = json_body(response).get("images")
+        if response.status_code == 201 and isinstance(images, list) and images:
+            return str(images[0]["url"])
+        raise self._failure(response, creates=False)
 
     async def find(self, attempt: Attempt) -> Published | None:
         wanted = marker(attempt.publish_key)

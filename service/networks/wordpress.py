@@ -22,8 +22,11 @@ from service.networks._blog import (
     BLOG_TEXT_LIMIT,
     BlogAdapter,
     BlogRules,
+    blog_media_limits,
+    featured_image,
     marker,
     render_html,
+    uploaded_placeholder,
 )
 from service.networks._common import REDACTED, hash_digits
 from service.networks._http import (
@@ -39,6 +42,7 @@ from service.networks._http import (
 from service.networks.base import (
     AccountRef,
     FailureKind,
+    MediaFile,
     Network,
     OutgoingRequest,
     PostContent,
@@ -60,7 +64,11 @@ class WordPressRules(BlogRules):
         return f"{self.api_base(account)}/wp-json/wp/v2"
 
     def create_body(
-        self, content: PostContent, publish_key: str, tag_ids: list[int | str]
+        self,
+        content: PostContent,
+        publish_key: str,
+        tag_ids: list[int | str],
+        featured: int | str | None = None,
     ) -> dict[str, Any]:
         # Title and excerpt are HTML to WordPress: escape them, so that "<3" stays text.
         body: dict[str, Any] = {
@@ -72,6 +80,8 @@ class WordPressRules(BlogRules):
             body["excerpt"] = html.escape(content.excerpt, quote=False)
         if tag_ids:
             body["tags"] = tag_ids
+        if featured is not None:
+            body["featured_media"] = featured
         return body
 
     def create_request(
@@ -80,12 +90,13 @@ class WordPressRules(BlogRules):
         account: AccountRef,
         publish_key: str,
         tag_ids: list[int | str],
+        featured: int | str | None = None,
     ) -> OutgoingRequest:
         return OutgoingRequest(
             method="POST",
             url=f"{self.api(account)}/posts",
             headers={"Authorization": f"Basic {REDACTED}", "Content-Type": "application/json"},
-            json=self.create_body(content, publish_key, tag_ids),
+            json=self.create_body(content, publish_key, tag_ids, featured),
         )
 
     def build_create_request(
@@ -93,7 +104,9 @@ class WordPressRules(BlogRules):
     ) -> OutgoingRequest:
         # Tag ids exist only once the tags are looked up on the site: named placeholders here.
         tags: list[int | str] = [_tag_placeholder(name) for name in content.tags]
-        return self.create_request(content, account, publish_key, tags)
+        image = featured_image(content)
+        featured = uploaded_placeholder("id", image) if image is not None else None
+        return self.create_request(content, account, publish_key, tags, featured)
 
     def sandbox_result(self, account: AccountRef, publish_key: str) -> SandboxResult:
         post_id = hash_digits(publish_key, salt=self.network, length=6)
@@ -110,6 +123,11 @@ RULES = WordPressRules(
     title_limit=1000,
     needs_site_url=True,
     has_blog_fields=True,
+    publishes_media=True,
+)
+MEDIA_LIMITS = blog_media_limits(
+    alt_text_limit=1000,
+    source="developer.wordpress.org/rest-api/reference/media/ (the site's upload size applies)",
 )
 
 
@@ -138,8 +156,10 @@ class WordPressAdapter(BlogAdapter):
         tag_ids: list[int | str] = [
             await self._tag_id(attempt, name, secrets) for name in attempt.content.tags
         ]
+        image = featured_image(attempt.content)
+        featured = await self._upload(attempt, image, secrets) if image is not None else None
         request = RULES.create_request(
-            attempt.content, attempt.account, attempt.publish_key, tag_ids
+            attempt.content, attempt.account, attempt.publish_key, tag_ids, featured
         )
         attempt.request = request
         response = await attempt.api.send(request, secrets, creates=True)
@@ -177,6 +197,23 @@ class WordPressAdapter(BlogAdapter):
                     "Published on WordPress (found by its marker after an unclear send).",
                 )
         return None
+
+    async def _upload(self, attempt: Attempt, image: MediaFile, secrets: dict[str, str]) -> int:
+        """The featured image, uploaded to the media library with its alt text: its id."""
+        response = await attempt.api.send(
+            OutgoingRequest(
+                method="POST",
+                url=f"{RULES.api(attempt.account)}/media",
+                headers={"Authorization": f"Basic {REDACTED}"},
+                form={"alt_text": image.alt_text},
+                files={"file": (image.filename, await attempt.media_bytes(image), image.mime_type)},
+            ),
+            secrets,
+        )
+        body = json_body(response)
+        if response.status_code == 201 and body.get("id"):
+            return int(body["id"])
+        raise self._failure(response, creates=False)
 
     async def _tag_id(self, attempt: Attempt, name: str, secrets: dict[str, str]) -> int:
         """The id of the tag called ``name``, made if the site has none yet."""

@@ -21,6 +21,7 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MediaLimits
 
 # "People & Blogs": a neutral category for a person's own videos.
 CATEGORY_ID = "22"
@@ -94,4 +95,16 @@ RULES = YouTubeRules(
     requires_title=True,
     title_limit=100,
     default_base_url="https://www.googleapis.com",
+)
+
+# Media: a YouTube post is one video (developers.google.com/youtube/v3: videos.insert).
+MEDIA_LIMITS = MediaLimits(
+    max_items=1,
+    max_images=0,
+    max_videos=1,
+    image_formats=frozenset(),
+    video_formats=frozenset({"mp4", "mov", "webm"}),
+    max_video_bytes=256 * 1024**3,
+    alt_text_limit=5000,
+    source="developers.google.com: YouTube Data API, videos.insert",
 )

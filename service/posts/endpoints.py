@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlmodel import Session
 
-from service.accounts import repository as accounts_repository
 from service.accounts import service as accounts
 from service.apidocs.contract import ETAG, LOCATION, with_headers
 from service.concurrency import etag, require_if_match
@@ -37,10 +36,9 @@ router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
 IfMatch = Annotated[str | None, Header(description="The ETag from your last read of the post.")]
 
 
-def _respond(session: Session, post: Post, response: Response, policy: PostPolicy) -> PostRead:
+def _respond(post: Post, response: Response, policy: PostPolicy, session: Session) -> PostRead:
     response.headers["ETag"] = etag(post.version)
-    account = accounts_repository.get(session, post.user_id, post.account_id)
-    return posts.to_read(post, policy.values, account)
+    return posts.read(session, post, policy)
 
 
 def _created(
@@ -50,7 +48,7 @@ def _created(
     policy: PostPolicy,
     idempotency: Idempotency,
 ) -> PostRead:
-    read = _respond(session, post, response, policy)
+    read = _respond(post, response, policy, idempotency.session)
     idempotency.complete(status.HTTP_201_CREATED, read, response.headers)
     return read
 
@@ -111,11 +109,7 @@ def list_posts(
         )
         assert key_time is not None
         next_cursor = encode_cursor(f"posts:{order}", [key_time.isoformat(), last.id])
-    owners = accounts_repository.by_ids(session, user.id, {p.account_id for p in rows})
-    return Page[PostRead](
-        items=[posts.to_read(p, policy.values, owners.get(p.account_id)) for p in rows],
-        next_cursor=next_cursor,
-    )
+    return Page[PostRead](items=posts.read_many(session, rows, policy), next_cursor=next_cursor)
 
 
 @router.get(
@@ -128,7 +122,7 @@ def get_post(
     policy: PostPolicyDep,
     response: Response,
 ) -> PostRead:
-    return _respond(session, posts.get_or_404(session, user, post_id), response, policy)
+    return _respond(posts.get_or_404(session, user, post_id), response, policy, session)
 
 
 @router.patch(
@@ -152,7 +146,7 @@ def update_post(
     require_if_match(if_match, post.version, required=True)
     post = posts.update(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(session, post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(
@@ -175,7 +169,7 @@ def schedule_post(
     require_if_match(if_match, post.version, required=False)
     post = posts.schedule(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(session, post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(
@@ -193,7 +187,7 @@ def unschedule_post(
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(session, posts.unschedule(session, post), response, policy)
+    return _respond(posts.unschedule(session, post), response, policy, session)
 
 
 @router.post(
@@ -211,7 +205,7 @@ def cancel_post(
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(session, posts.cancel(session, post), response, policy)
+    return _respond(posts.cancel(session, post), response, policy, session)
 
 
 @router.post(
@@ -236,7 +230,7 @@ def resolve_post(
     require_if_match(if_match, post.version, required=False)
     post = posts.resolve_unknown(session, post, data, settings.public_url)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(session, post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(

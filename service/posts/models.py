@@ -65,12 +65,12 @@ class Post(SQLModel, table=True):
     # Someone else's post or link this post shares; it must carry the user's own comment.
     shares_url: str | None = Field(default=None, max_length=2048)
     title: str | None = Field(default=None, max_length=1000)
-    # Blog posts only: the summary shown in lists, the tags, and the featured image.
+    # Blog posts only: the summary shown in lists, and the tags. (Their featured image is the
+    # post's one attached image, in post_media.)
     excerpt: str | None = Field(default=None, sa_column=Column(Text))
     tags: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
-    featured_media_id: str | None = Field(default=None, max_length=32)
     visibility: str = Field(max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)
     goal: str | None = Field(default=None, max_length=255)

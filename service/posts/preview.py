@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from service.accounts import service as accounts
 from service.db import utcnow
+from service.media import service as media
 from service.networks import rules_for
 from service.posts import repository
 from service.posts.schemas import (
@@ -25,6 +26,7 @@ from service.posts.service import (
     content_violations,
     cross_post_problem,
     find_cross_post,
+    media_violations,
     new_post,
     warnings_for,
 )
@@ -46,9 +48,12 @@ def preview(
         violations += [FieldViolation(**error) for error in refusal.extensions["errors"]]
     # A transient post, never added to the session: the same one POST /posts would build.
     post = new_post(user, account, data, goal, utcnow())
+    # Files that are not the user's or not finished are reported; the others are checked.
+    attached, refused = media.resolve_partly(session, user.id, data.media)
+    violations += [FieldViolation(**error) for error in refused]
     violations += [
         FieldViolation(field=v.field, code=v.code, message=v.message)
-        for v in content_violations(post, account)
+        for v in content_violations(post, account) + media_violations(account, attached, policy)
     ]
     # Compared with every other account's post, as when scheduling: a copy's own source
     # counts too, so the composer can say it still needs rewriting.

@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.fields import Flag, Language, Line, LocalTime, Text, Timestamp
 from service.guard import Measure, Move
+from service.media.schemas import MAX_MEDIA_PER_POST, PostMediaIn, PostMediaRead
 from service.networks.base import Network
 from service.omittable import omittable
 from service.posts.models import PostState
@@ -15,7 +16,6 @@ MAX_TAGS = 20
 Tag = Annotated[Line, Field(min_length=1, max_length=191)]
 EXCERPT_DESCRIPTION = "Blog posts: the summary shown in lists and previews (Ghost: 300 characters)."
 TAGS_DESCRIPTION = "Blog posts: tag names; a tag the blog lacks is created."
-FEATURED_DESCRIPTION = "Blog posts: the featured image, a media item's id from the media library."
 
 
 class PostWarning(BaseModel):
@@ -55,9 +55,6 @@ class PostContentFields(BaseModel):
     title: Line | None = Field(default=None, max_length=1000)
     excerpt: Text | None = Field(default=None, max_length=1000, description=EXCERPT_DESCRIPTION)
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description=TAGS_DESCRIPTION)
-    featured_media_id: Line | None = Field(
-        default=None, max_length=32, description=FEATURED_DESCRIPTION
-    )
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
@@ -66,6 +63,11 @@ class PostContentFields(BaseModel):
         max_length=35,
         description="BCP 47 (e.g. en, fi, pt-BR); defaults to the account's language. Sent "
         "to Bluesky as langs and to Mastodon as language.",
+    )
+    media: list[PostMediaIn] = Field(
+        default_factory=list,
+        max_length=MAX_MEDIA_PER_POST,
+        description="Uploaded files (POST /media/uploads), in the order they are shown.",
     )
 
 
@@ -95,14 +97,16 @@ class PostUpdate(ScheduleFields):
     tags: list[Tag] | None = Field(
         default=None, max_length=MAX_TAGS, description=TAGS_DESCRIPTION + " null clears them."
     )
-    featured_media_id: Line | None = Field(
-        default=None, max_length=32, description=FEATURED_DESCRIPTION
-    )
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
     language: Language | None = Field(
         default=None, max_length=35, description="BCP 47; null: the account's language."
+    )
+    media: list[PostMediaIn] | None = Field(
+        default=None,
+        max_length=MAX_MEDIA_PER_POST,
+        description="The post's files in order, replacing those it had; null or [] for none.",
     )
 
 
@@ -145,7 +149,6 @@ class PostRead(BaseModel):
     title: str | None
     excerpt: str | None = None
     tags: list[str] = []
-    featured_media_id: str | None = None
     visibility: str
     call_to_action: str | None
     goal: str | None
@@ -167,6 +170,7 @@ class PostRead(BaseModel):
     published_at: AwareDatetime | None
     last_error: str | None
     warnings: list[PostWarning] = []
+    media: list[PostMediaRead] = Field(default=[], description="The post's files, in order.")
     created_at: AwareDatetime
     updated_at: AwareDatetime
     version: int

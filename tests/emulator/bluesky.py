@@ -76,7 +76,18 @@ def _token_error(check_status: str, refresh: bool) -> Response:
     return xrpc_error(400, "InvalidToken", "Token could not be verified")
 
 
-def issue_session(state: EmulatorState, account: Account) -> tuple[Token, Token]:
+# bluesky-social/atproto packages/pds/src/auth-scope.ts: an app password session gets
+# appPass (or appPassPrivileged), an account password session full access.
+APP_PASSWORD_SCOPE = "com.atproto.appPass"
+FULL_ACCESS_SCOPE = "com.atproto.access"
+
+
+def issue_session(
+    state: EmulatorState,
+    account: Account,
+    scope: str = APP_PASSWORD_SCOPE,
+    app_password: str | None = None,
+) -> tuple[Token, Token]:
     """A new (access, refresh) JWT pair registered in the token table."""
     now = int(state.now())
     access_life = int(account.token_lifetime_s or ACCESS_LIFETIME_S)
@@ -84,7 +95,7 @@ def issue_session(state: EmulatorState, account: Account) -> tuple[Token, Token]
     access_jwt = make_jwt(
         {"typ": "at+jwt", "alg": "HS256"},
         {
-            "scope": "com.atproto.appPass",
+            "scope": scope,
             "sub": account.key,
             "aud": AUDIENCE,
             "jti": secrets.token_urlsafe(12),
@@ -107,7 +118,22 @@ def issue_session(state: EmulatorState, account: Account) -> tuple[Token, Token]
     access.expires_at = float(now + access_life)
     refresh = state.issue_token("bluesky", account.key, "refresh", refresh_jwt)
     refresh.expires_at = float(now + REFRESH_LIFETIME_S)
+    access.app_password = refresh.app_password = app_password or account.app_password
     return access, refresh
+
+
+def revoke_app_password(state: EmulatorState, account: Account) -> int:
+    """What the PDS does when the person revokes the app password: it is gone, and so are
+    the sessions it opened (their refresh tokens); access tokens live on until they expire,
+    being JWTs checked by signature."""
+    password, account.app_password = account.app_password, None
+    revoked = 0
+    for token in state.tokens.values():
+        same = token.network == "bluesky" and token.account_key == account.key
+        if same and token.kind == "refresh" and token.app_password == password:
+            token.revoked = True
+            revoked += 1
+    return revoked
 
 
 class BlueskyModel(NetworkModel):
@@ -185,12 +211,85 @@ class BlueskyModel(NetworkModel):
         assert isinstance(identifier, str)
         account = ctx.state.find_account("bluesky", identifier.lstrip("@"))
         self.count(ctx, ("session", account.key if account else identifier), 30, 300)
-        if account is None or account.app_password is None or password != account.app_password:
+        if account is not None and account.password is not None and password == account.password:
+            scope = FULL_ACCESS_SCOPE  # the account password: a full-access session
+        elif account is not None and account.app_password is not None:
+            if password != account.app_password:
+                raise Reply(
+                    xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+                )
+            scope = APP_PASSWORD_SCOPE
+        else:
             raise Reply(xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password"))
         ctx.account = account
         ctx.entry["account"] = account.key
-        access, refresh = issue_session(ctx.state, account)
+        access, refresh = issue_session(ctx.state, account, scope, app_password=None)
+        if scope == FULL_ACCESS_SCOPE:
+            access.app_password = refresh.app_password = None
         return json_response(self._session_body(ctx, account, access, refresh))
+
+    @route("POST", "/xrpc/com.atproto.server.deleteSession", "delete_session")
+    async def delete_session(self, ctx: Ctx) -> Response:
+        """Log out: the refresh token (the bearer) is revoked."""
+        self._auth(ctx, kind="refresh")
+        check = ctx.state.check_token("bluesky", ctx.bearer(), kind="refresh")
+        assert check.token is not None
+        check.token.revoked = True
+        return Response(status_code=200)
+
+    # -- identity: handle -> DID -> document -> PDS (advanced-guides/resolving-identities) ---
+
+    @route("GET", "/.well-known/atproto-did", "well_known_did")
+    async def well_known_did(self, ctx: Ctx) -> Response:
+        """The HTTPS method: the handle's host answers its DID as text. Which handle is asked
+        is read from the Host header, as a PDS serving handles under its domain does."""
+        host = (ctx.header("host") or "").split(":")[0].lower()
+        account = ctx.state.find_account("bluesky", host)
+        if account is None:
+            return Response("User not found", status_code=404, media_type="text/plain")
+        return Response(account.key, media_type="text/plain")
+
+    @route("GET", "/did:plc:{suffix}", "did_document")
+    async def plc_document(self, ctx: Ctx) -> Response:
+        """plc.directory/{did}: the DID document."""
+        did = "did:plc:" + ctx.request.path_params["suffix"]
+        return self._document(ctx, did)
+
+    @route("GET", "/.well-known/did.json", "did_document")
+    async def web_document(self, ctx: Ctx) -> Response:
+        """did:web: the document at the host's /.well-known/did.json (Host names the DID)."""
+        host = (ctx.header("host") or "").split(":")[0].lower()
+        return self._document(ctx, f"did:web:{host}")
+
+    def _document(self, ctx: Ctx, did: str) -> Response:
+        account = ctx.state.accounts["bluesky"].get(did)
+        if account is None:
+            return json_response({"message": f"DID not registered: {did}"}, 404)
+        return json_response(
+            {
+                "@context": [
+                    "https://www.w3.org/ns/did/v1",
+                    "https://w3id.org/security/multikey/v1",
+                ],
+                "id": did,
+                "alsoKnownAs": [f"at://{account.username}"],
+                "verificationMethod": [
+                    {
+                        "id": f"{did}#atproto",
+                        "type": "Multikey",
+                        "controller": did,
+                        "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
+                    }
+                ],
+                "service": [
+                    {
+                        "id": "#atproto_pds",
+                        "type": "AtprotoPersonalDataServer",
+                        "serviceEndpoint": ctx.base_url,
+                    }
+                ],
+            }
+        )
 
     @route("POST", "/xrpc/com.atproto.server.refreshSession", "refresh_session")
     async def refresh_session(self, ctx: Ctx) -> Response:

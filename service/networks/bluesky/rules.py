@@ -23,6 +23,7 @@ from service.networks.base import (
     Violation,
 )
 from service.networks.bluesky.richtext import detect_facets, facet_json
+from service.networks.media_rules import MediaLimits
 from service.text import grapheme_count
 
 COLLECTION = "app.bsky.feed.post"
@@ -176,4 +177,20 @@ RULES = BlueskyRules(
     text_limit=300,
     visibilities=("public",),
     default_base_url="https://bsky.social",
+)
+
+
+# Media (atproto lexicons app.bsky.embed.images / .video): up to 4 images of at most
+# 1,000,000 bytes each, or one MP4 video (50,000,000 bytes in the lexicon read; 3 minutes).
+MEDIA_LIMITS = MediaLimits(
+    max_items=4,
+    max_images=4,
+    max_videos=1,
+    image_formats=frozenset({"jpeg", "png", "webp", "gif"}),
+    max_image_bytes=1_000_000,
+    video_formats=frozenset({"mp4"}),
+    max_video_bytes=50_000_000,
+    max_video_seconds=180,
+    alt_text_limit=2000,
+    source="atproto lexicons: app.bsky.embed.images, app.bsky.embed.video",
 )

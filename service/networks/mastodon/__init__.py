@@ -2,6 +2,6 @@
 
 from service.networks.mastodon.counting import status_length
 from service.networks.mastodon.publish import ADAPTER
-from service.networks.mastodon.rules import RULES
+from service.networks.mastodon.rules import MEDIA_LIMITS, RULES
 
-__all__ = ["ADAPTER", "RULES", "status_length"]
+__all__ = ["ADAPTER", "MEDIA_LIMITS", "RULES", "status_length"]

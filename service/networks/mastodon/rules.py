@@ -22,6 +22,7 @@ from service.networks.base import (
     Violation,
 )
 from service.networks.mastodon.counting import DEFAULT_URL_LENGTH, entities, status_length
+from service.networks.media_rules import MediaLimits
 from service.text import grapheme_count
 
 # What upstream Mastodon ships; an instance's own limits (GET /api/v2/instance) replace it.
@@ -119,4 +120,23 @@ RULES = MastodonRules(
     text_limit=DEFAULT_MAX_CHARACTERS,
     visibilities=("public", "unlisted", "private", "direct"),
     default_base_url="https://mastodon.social",
+)
+
+
+# Media: upstream's defaults (docs.joinmastodon.org entities/Instance); each instance states
+# its own in /api/v2/instance, which service.media reads when the account has them. One
+# video or up to 4 images, not both.
+MEDIA_LIMITS = MediaLimits(
+    max_items=4,
+    max_images=4,
+    max_videos=1,
+    image_formats=frozenset({"jpeg", "png", "gif", "webp"}),
+    max_image_bytes=16_777_216,
+    max_image_pixels=33_177_600,
+    video_formats=frozenset({"mp4", "mov", "webm"}),
+    max_video_bytes=103_809_024,
+    max_video_pixels=8_294_400,
+    max_video_fps=120,
+    alt_text_limit=1500,
+    source="docs.joinmastodon.org: entities/Instance (upstream defaults)",
 )

@@ -2,6 +2,6 @@
 
 from service.networks.x.counting import parse_tweet, weighted_length
 from service.networks.x.publish import ADAPTER
-from service.networks.x.rules import RULES
+from service.networks.x.rules import MEDIA_LIMITS, RULES
 
-__all__ = ["ADAPTER", "RULES", "parse_tweet", "weighted_length"]
+__all__ = ["ADAPTER", "MEDIA_LIMITS", "RULES", "parse_tweet", "weighted_length"]

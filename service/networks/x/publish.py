@@ -18,7 +18,8 @@ from service.networks._http import (
     expiring,
     failure_for_status,
     json_body,
-    refreshed_credentials,
+    reconcile_by_search,
+    refresh_grant,
     short_text,
     x_rate_limit_wait,
 )
@@ -110,23 +111,11 @@ class XAdapter(LiveAdapter):
         )
 
     async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
-        try:
-            found = await self._find_on_timeline(attempt)
-        except NetworkError as error:
-            raise NetworkError(
-                FailureKind.UNKNOWN,
-                f"{failure.message} Checking the account's recent posts failed too: "
-                f"{error.message}",
-                http_status=failure.http_status,
-            ) from None
-        if found is not None:
-            return found
-        raise NetworkError(
-            FailureKind.RETRYABLE,
-            f"{failure.message} It is not among the account's recent posts, so it will be sent "
-            "again (X refuses duplicate content, which catches a late arrival).",
-            http_status=failure.http_status,
-            retry_after=failure.retry_after,
+        return await reconcile_by_search(
+            failure,
+            lambda: self._find_on_timeline(attempt),
+            place="the account's recent posts",
+            backstop="X refuses duplicate content",
         )
 
     async def _find_on_timeline(self, attempt: Attempt) -> Published | None:
@@ -198,18 +187,13 @@ class XAdapter(LiveAdapter):
             headers=headers,
             form=form,
         )
-        response = await api.send(request, secrets, auth=auth)
-        body = json_body(response)
-        if response.is_success and body.get("access_token"):
-            return refreshed_credentials(credentials, body)
-        reason = str(body.get("error_description") or body.get("error") or short_text(response))
-        if response.status_code in (400, 401):
-            raise ReconnectNeeded(f"X refused to refresh the token: {reason}", response.status_code)
-        raise failure_for_status(
-            "X",
-            response,
-            f"refreshing the token failed: {reason}",
-            creates=False,
+        return await refresh_grant(
+            api,
+            request,
+            secrets,
+            credentials,
+            display_name="X",
+            auth=auth,
             rate_limit=x_rate_limit_wait,
         )
 

@@ -20,6 +20,7 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MB, MediaLimits
 from service.networks.x.counting import from_utf16, parse_tweet, utf16
 from service.networks.x.entities import extract_entities
 
@@ -111,3 +112,26 @@ RULES = XRules(
 
 def _with_scheme(url: str) -> str:
     return url if "://" in url else f"https://{url}"
+
+
+# Media (docs.x.com x-api/media quickstart, best practices): 4 photos, or 1 GIF, or 1 video.
+# Video: the older 512 MB / 140 s figures (pages disagree; newer ones say 8 GB / 20 min for
+# some accounts): the stricter one, so a post is refused here rather than at publish time.
+MEDIA_LIMITS = MediaLimits(
+    max_items=4,
+    max_images=4,
+    max_videos=1,
+    max_gifs=1,
+    image_formats=frozenset({"jpeg", "png", "gif", "webp"}),
+    max_image_bytes=5 * MB,
+    max_gif_bytes=15 * MB,
+    video_formats=frozenset({"mp4", "mov"}),
+    video_codecs=frozenset({"h264"}),
+    max_video_bytes=512 * MB,
+    min_video_seconds=0.5,
+    max_video_seconds=140,
+    max_video_fps=60,
+    video_aspect=(1 / 3, 3.0),
+    alt_text_limit=1000,
+    source="docs.x.com: x-api/media (quickstart, best practices)",
+)
