@@ -56,6 +56,8 @@ from service.connect.networks.bluesky import normalise_handle
 from service.connect.networks.facebook import CONNECTOR as FACEBOOK
 from service.connect.networks.mastodon import CONNECTOR as MASTODON
 from service.connect.networks.mastodon import InstanceAuth, normalise_instance
+from service.connect.networks.wordpress import CONNECTOR as WORDPRESS
+from service.connect.networks.wordpress import normalise_site
 from service.connect.schemas import BlueskyConnect, FlowStart, Profile
 from service.connect.tokens import token_state
 from service.db import Database, utcnow
@@ -121,6 +123,8 @@ def live_config(settings: Settings) -> LiveConfig:
 
 
 def is_configured(settings: Settings, network: Network) -> bool:
+    """Networks connected through a redirect need the server's app credentials; a Mastodon
+    instance or a WordPress site is asked at connect time, Bluesky needs none."""
     kind = CONNECTORS[network].kind
     return kind != "oauth" or app_credentials(settings, network) is not None
 
@@ -205,6 +209,10 @@ class Connections:
             endpoints = Endpoints({"instance": instance})
             app, auth = await self._mastodon_app(instance, redirect)
             scopes, pkce = auth.scopes, auth.pkce
+        elif network is Network.WORDPRESS:
+            instance = self._site(data, target)
+            endpoints = Endpoints({"authorize": await self._wordpress_page(instance)})
+            app, pkce = AppCredentials("", ""), False
         else:
             found = app_credentials(self.settings, network)
             if found is None:
@@ -296,6 +304,30 @@ class Connections:
                 f"That is not an instance address: {exc}.",
                 [{"field": "instance", "code": "invalid", "message": str(exc)}],
             ) from None
+
+    def _site(self, data: FlowStart, target: Account | None) -> str:
+        typed = data.site or (target.base_url if target is not None else None)
+        if not typed:
+            raise invalid(
+                "Give your WordPress site's address, such as blog.example.com.",
+                [{"field": "site", "code": "required", "message": "Give your site's address."}],
+            )
+        try:
+            return normalise_site(typed)
+        except ValueError as exc:
+            raise invalid(
+                f"That is not a site address: {exc}.",
+                [{"field": "site", "code": "invalid", "message": str(exc)}],
+            ) from None
+
+    async def _wordpress_page(self, site: str) -> str:
+        """The site's "authorise application" page, asked of the site through the gate."""
+        async with http_client(self.settings) as client:
+            api = api_for(self.settings, client, Network.WORDPRESS)
+            try:
+                return await WORDPRESS.authorization_page(api, site)
+            except ConnectError as error:
+                raise connect_problem(error) from None
 
     async def _mastodon_app(
         self, instance: str, redirect: str
@@ -405,13 +437,18 @@ class Connections:
             raise pages.RefusedCallback(
                 pages.network_said_no(connector.display_name, error, description)
             )
+        network = Network(flow.network)
+        if network is Network.WORDPRESS:
+            assert flow.instance_url is not None
+            async with http_client(self.settings) as client:
+                api = api_for(self.settings, client, network)
+                return await WORDPRESS.accept(api, flow.instance_url, query)
         code = query.get("code") or ""
         if not code or len(code) > 4096:
             raise ConnectError(f"{connector.display_name} sent no authorization code back.")
         verifier = None
         if flow.verifier_ciphertext is not None:
             verifier = self.cipher().decrypt(flow.verifier_ciphertext)["verifier"]
-        network = Network(flow.network)
         if network is Network.MASTODON:
             assert flow.instance_url is not None
             app, auth = await self._mastodon_app(flow.instance_url, flow.redirect_uri)

@@ -256,8 +256,10 @@ class WordPressAdapter(BlogAdapter):
             )
         return failure_for_status("WordPress", response, f"{message} ({code})", creates=creates)
 
-    async def verify(self, api: Api, account: AccountRef, credentials: dict[str, str]) -> str:
-        """The user's display name on the site, proving the credentials work there."""
+    async def whoami(
+        self, api: Api, account: AccountRef, credentials: dict[str, str]
+    ) -> dict[str, Any]:
+        """The user the credentials belong to (id, username, name), as the site knows them."""
         secrets = {"": basic_credentials(credentials)}
         response = await api.get(
             f"{RULES.api(account)}/users/me?context=edit",
@@ -266,7 +268,7 @@ class WordPressAdapter(BlogAdapter):
         )
         body = json_body(response)
         if response.is_success and body.get("id"):
-            return str(body.get("name") or body.get("username") or credentials["username"])
+            return body
         if response.status_code == 404:
             raise NetworkError(
                 FailureKind.PERMANENT,
@@ -275,6 +277,11 @@ class WordPressAdapter(BlogAdapter):
                 http_status=404,
             )
         raise self._failure(response, creates=False)
+
+    async def verify(self, api: Api, account: AccountRef, credentials: dict[str, str]) -> str:
+        """The user's display name on the site, proving the credentials work there."""
+        me = await self.whoami(api, account, credentials)
+        return str(me.get("name") or me.get("username") or credentials["username"])
 
 
 def refused_credentials(message: str) -> str:

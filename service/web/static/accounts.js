@@ -17,8 +17,8 @@ import {
 } from "./connect.js";
 
 const PURPOSES = ["family and friends", "colleagues", "professionals", "society"];
-// Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS).
-const SERVER_NETWORKS = new Set(["mastodon", "bluesky"]);
+// Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS, a blog).
+const SERVER_NETWORKS = new Set(["mastodon", "bluesky", "wordpress", "ghost"]);
 const DOCS = "docs/connect.md";
 
 export async function renderAccounts(main, { params = [] } = {}) {
@@ -136,6 +136,7 @@ export async function renderAccounts(main, { params = [] } = {}) {
     const parts = [how.notes];
     if (how.kind === "oauth") parts.unshift(`Connect takes you to ${name} to allow Handpost, then back here.`);
     if (how.kind === "instance") parts.unshift("Type your instance under Server, then Connect.");
+    if (how.kind === "site") parts.unshift("Type your site's address under Server, then Connect.");
     if (how.kind === "app_password") parts.unshift("Give your handle and an app password, then Connect.");
     return [h("p", { class: "hint" }, parts.join(" "))];
   }
@@ -164,6 +165,7 @@ export async function renderAccounts(main, { params = [] } = {}) {
     const chosen = network.control.value;
     const extra = [];
     if (chosen === "mastodon") extra.push(["base_url", "Name your instance, such as fosstodon.org."]);
+    if (chosen === "wordpress") extra.push(["base_url", "Give your site's address, such as blog.example.com."]);
     if (chosen === "bluesky") {
       extra.push(["handle", "Enter your Bluesky handle."], ["app_password", "Paste an app password."]);
     }
@@ -183,13 +185,14 @@ export async function renderAccounts(main, { params = [] } = {}) {
         return;
       }
       if (chosen === "mastodon") body.instance = baseUrl.control.value.trim();
+      if (chosen === "wordpress") body.site = baseUrl.control.value.trim();
       await startFlow({ network: chosen, ...body });
     } catch (error) {
       if (error.kind === "too-many-accounts") {
         formError.replaceChildren(tooMany(error));
         return;
       }
-      const left = error.status === 422 ? showFieldErrors(error, { ...fields, instance: baseUrl }) : [null];
+      const left = error.status === 422 ? showFieldErrors(error, { ...fields, instance: baseUrl, site: baseUrl }) : [null];
       if (left.length) formError.replaceChildren(errorBox(error));
     } finally {
       connectButton.disabled = false;
