@@ -96,11 +96,25 @@ class BlueskyConnect(Profile):
     )
 
 
+class GhostConnect(Profile):
+    site: Line = Field(
+        min_length=1, max_length=2048, description="Your site's address, e.g. blog.example.com."
+    )
+    admin_api_key: Line = Field(
+        min_length=1,
+        max_length=512,
+        description="A custom integration's Admin API key, id:secret (Settings → "
+        "Integrations). Stored encrypted, never returned.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
 class ConnectNetworkRead(BaseModel):
     network: Network
     display_name: str
     kind: str = Field(
-        description="oauth, instance (Mastodon), site (WordPress) or app_password (Bluesky)."
+        description="oauth, instance (Mastodon), site (WordPress), app_password (Bluesky) or "
+        "admin_key (Ghost)."
     )
     configured: bool = Field(description="False: the server has no app credentials for it.")
     redirect_uri: str | None = Field(description="Register exactly this with the network's app.")

@@ -54,11 +54,12 @@ from service.connect.networks.base import (
 from service.connect.networks.bluesky import CONNECTOR as BLUESKY
 from service.connect.networks.bluesky import normalise_handle
 from service.connect.networks.facebook import CONNECTOR as FACEBOOK
+from service.connect.networks.ghost import CONNECTOR as GHOST
 from service.connect.networks.mastodon import CONNECTOR as MASTODON
 from service.connect.networks.mastodon import InstanceAuth, normalise_instance
 from service.connect.networks.wordpress import CONNECTOR as WORDPRESS
 from service.connect.networks.wordpress import normalise_site
-from service.connect.schemas import BlueskyConnect, FlowStart, Profile
+from service.connect.schemas import BlueskyConnect, FlowStart, GhostConnect, Profile
 from service.connect.tokens import token_state
 from service.db import Database, utcnow
 from service.networks._http import Api, LiveConfig
@@ -567,6 +568,27 @@ class Connections:
         profile = _profile(data)
         return await self.db(
             lambda s: self.adopt(s, user.id, None, connected, Network.BLUESKY, target, profile)
+        )
+
+    # -- Ghost ------------------------------------------------------------------------------
+
+    async def connect_ghost(self, user: User, data: GhostConnect) -> Account:
+        target = await self.db(lambda s: self._target(s, user, Network.GHOST, data), write=False)
+        try:
+            site = normalise_site(data.site)
+        except ValueError as exc:
+            raise invalid(
+                f"{exc}.", [{"field": "site", "code": "invalid", "message": str(exc)}]
+            ) from None
+        async with http_client(self.settings) as client:
+            api = api_for(self.settings, client, Network.GHOST)
+            try:
+                connected = await GHOST.check(api, site, data.admin_api_key)
+            except ConnectError as error:
+                raise connect_problem(error) from None
+        profile = _profile(data)
+        return await self.db(
+            lambda s: self.adopt(s, user.id, None, connected, Network.GHOST, target, profile)
         )
 
     # -- the account at the end --------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from service.connect.networks import (
     bluesky,
     facebook,
+    ghost,
     linkedin,
     mastodon,
     threads,
@@ -17,7 +18,7 @@ from service.networks.base import Network
 
 CONNECTORS: dict[Network, Connector] = {
     module.CONNECTOR.network: module.CONNECTOR
-    for module in (x, linkedin, facebook, threads, youtube, mastodon, bluesky, wordpress)
+    for module in (x, linkedin, facebook, threads, youtube, mastodon, bluesky, wordpress, ghost)
 }
 
 

@@ -102,7 +102,7 @@ class WordPressConnector(Connector):
             answered = normalise_site(query.get("site_url") or "")
         except ValueError:
             answered = ""
-        if _site_key(answered) != _site_key(site):
+        if site_key(answered) != site_key(site):
             raise ConnectError(
                 f"The answer came for another site ({answered or 'none named'}), not {site}; "
                 "nothing was connected."
@@ -115,7 +115,7 @@ class WordPressConnector(Connector):
             raise ConnectError(refused.message) from None
         except NetworkError as error:
             raise ConnectError(error.message, retry=error.kind is FailureKind.RETRYABLE) from None
-        host = _site_key(site)
+        host = site_key(site)
         return Connected(
             identity=Identity(
                 # User ids are per site: the site makes the id unique.
@@ -128,7 +128,7 @@ class WordPressConnector(Connector):
         )
 
 
-def _site_key(site: str) -> str:
+def site_key(site: str) -> str:
     """A site as compared: host (lower case), port and path, whatever the scheme."""
     parts = urlsplit(site)
     return f"{parts.netloc.lower()}{parts.path.rstrip('/')}"
