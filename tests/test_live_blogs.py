@@ -43,6 +43,7 @@ class Blog:
     url: str
     credentials: dict[str, str]
     create_path: str  # in the request line of the call that creates a post
+    lookup_path: str  # in the request line of the call that looks for the marker
     read: Callable[[str], dict[str, Any]]
     posts_titled: Callable[[str], int]
 
@@ -71,8 +72,8 @@ def _wordpress(server: WordPressServer) -> Blog:
         return sum(1 for p in found.json() if html.unescape(p["title"]["rendered"]) == title)
 
     credentials = {"username": "admin", "application_password": server.app_password}
-    return Blog("wordpress", server.url, credentials, "POST /wp-json/wp/v2/posts", read,
-                posts_titled)  # fmt: skip
+    return Blog("wordpress", server.url, credentials, "POST /wp-json/wp/v2/posts",
+                "GET /wp-json/wp/v2/posts?search=", read, posts_titled)  # fmt: skip
 
 
 def _ghost(server: GhostServer) -> Blog:
@@ -100,8 +101,8 @@ def _ghost(server: GhostServer) -> Blog:
         return sum(1 for p in posts if p["title"] == title)
 
     credentials = {"admin_api_key": server.admin_key}
-    return Blog("ghost", server.url, credentials, "POST /ghost/api/admin/posts/", read,
-                posts_titled)  # fmt: skip
+    return Blog("ghost", server.url, credentials, "POST /ghost/api/admin/posts/",
+                "GET /ghost/api/admin/posts/?filter=", read, posts_titled)  # fmt: skip
 
 
 @pytest.fixture(params=["wordpress", "ghost"])
@@ -187,6 +188,27 @@ def test_an_answer_lost_after_sending_is_found_on_the_blog_not_sent_twice(
     assert blog.read(final["external_id"])["title"] == title
     [entry] = attempts(client, post["id"])
     assert "found by its marker" in entry["message"]
+
+
+def test_when_even_the_lookup_fails_the_next_attempt_looks_before_sending(
+    make_client: AppFactory, blog: Blog, proxied: AnswerDroppingProxy
+) -> None:
+    client = live_client(make_client)
+    account = connect_blog(client, blog, base_url=proxied.url)
+    proxied.drop_answer_to(blog.create_path)
+    proxied.drop_answer_to(blog.lookup_path)
+    title = f"Looked up on the next attempt ({blog.network}, {account['id'][:6]})"
+
+    post = publish_now(client, account["id"], "Two answers lost, one post made.", title=title)
+    final = settled(client, post["id"])
+
+    assert len(proxied.dropped) == 2
+    assert final["state"] == "published", final["last_error"]
+    assert blog.posts_titled(title) == 1
+    log = attempts(client, post["id"])
+    assert [entry["outcome"] for entry in log] == ["retrying", "published"]
+    assert "looks for it again before sending" in log[0]["message"]
+    assert "found by its marker" in log[1]["message"]
 
 
 def test_wrong_credentials_are_refused_before_anything_is_saved(
