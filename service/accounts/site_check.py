@@ -12,12 +12,11 @@ import httpx
 
 from service.accounts.credentials import check_credentials
 from service.config import Settings
-from service.networks import rules_for
+from service.networks import adapter_for, rules_for
 from service.networks._blog import BlogAdapter
 from service.networks._http import Api, NetworkError, ReconnectNeeded
 from service.networks.base import AccountRef, Network
 from service.problems import invalid
-from service.publishing.live import ADAPTERS
 
 
 def require_site_url(network: Network | str, base_url: str | None) -> None:
@@ -36,7 +35,7 @@ def verify_in_thread(
     credentials: dict[str, str] | None,
 ) -> None:
     """``verify`` for a synchronous endpoint (run in a worker thread of the event loop)."""
-    if credentials is None or not isinstance(ADAPTERS.get(Network(network)), BlogAdapter):
+    if credentials is None or not isinstance(adapter_for(network).live, BlogAdapter):
         return
     anyio.from_thread.run(verify, settings, network, base_url, handle, credentials)
 
@@ -49,7 +48,7 @@ async def verify(
     credentials: dict[str, str],
 ) -> None:
     """Call the blog with ``credentials``; a 422 problem saying what went wrong if it fails."""
-    adapter = ADAPTERS.get(Network(network))
+    adapter = adapter_for(network).live
     if not isinstance(adapter, BlogAdapter):
         return
     require_site_url(network, base_url)

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from service.connect.networks.base import (
+from service.networks import wordpress
+from service.networks._connect import (
     AuthorizationRequest,
     Connected,
     ConnectError,
@@ -27,10 +28,9 @@ from service.connect.networks.base import (
     call,
     refusal,
 )
-from service.connect.networks.mastodon import normalise_instance
-from service.networks import wordpress
 from service.networks._http import Api, NetworkError, ReconnectNeeded
 from service.networks.base import AccountRef, FailureKind, Network
+from service.networks.mastodon.connect import normalise_instance
 
 APP_NAME = "Handpost"
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import ClassVar
 from urllib.parse import urlsplit
 
-from service.connect.networks.base import Connected, ConnectError, Connector, Identity
-from service.connect.networks.wordpress import site_key
 from service.networks import ghost
+from service.networks._connect import Connected, ConnectError, Connector, Identity
 from service.networks._http import Api, NetworkError, ReconnectNeeded
 from service.networks.base import AccountRef, FailureKind, Network
+from service.networks.wordpress.connect import site_key
 
 
 class GhostConnector(Connector):
