@@ -211,6 +211,16 @@ def test_when_even_the_lookup_fails_the_next_attempt_looks_before_sending(
     assert "found by its marker" in log[1]["message"]
 
 
+def add_live_blog(client: TestClient, blog: Blog, credentials: dict[str, str]) -> Any:
+    """``POST /accounts`` for the blog with these credentials, answered as it may be."""
+    return client.post(
+        "/api/v1/accounts",
+        json={"network": blog.network, "handle": "my blog", "purpose": "essays",
+              "audience": "readers", "mode": "live", "base_url": blog.url,
+              "credentials": credentials},
+    )  # fmt: skip
+
+
 def test_wrong_credentials_are_refused_before_anything_is_saved(
     make_client: AppFactory, blog: Blog
 ) -> None:
@@ -220,18 +230,7 @@ def test_wrong_credentials_are_refused_before_anything_is_saved(
         if blog.network == "wordpress"
         else {"admin_api_key": blog.credentials["admin_api_key"].split(":")[0] + ":" + "ab" * 32}
     )
-    response = client.post(
-        "/api/v1/accounts",
-        json={
-            "network": blog.network,
-            "handle": "my blog",
-            "purpose": "essays",
-            "audience": "readers",
-            "mode": "live",
-            "base_url": blog.url,
-            "credentials": wrong,
-        },
-    )
+    response = add_live_blog(client, blog, wrong)
     problem = assert_problem(response, 422, "validation-error")
     assert "refused" in problem["detail"] and "Nothing was saved" in problem["detail"]
     assert problem["errors"][0]["field"] == "credentials"
@@ -243,18 +242,7 @@ def test_a_blog_on_a_private_address_is_refused_by_default(
     make_client: AppFactory, blog: Blog
 ) -> None:
     client = live_client(make_client, outbound_allow_private=False)  # the gate as shipped
-    response = client.post(
-        "/api/v1/accounts",
-        json={
-            "network": blog.network,
-            "handle": "my blog",
-            "purpose": "essays",
-            "audience": "readers",
-            "mode": "live",
-            "base_url": blog.url,
-            "credentials": blog.credentials,
-        },
-    )
+    response = add_live_blog(client, blog, blog.credentials)
     problem = assert_problem(response, 422, "validation-error")
     assert "loopback" in problem["detail"]
     assert client.get("/api/v1/accounts").json() == []

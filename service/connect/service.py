@@ -293,33 +293,13 @@ class Connections:
 
     def _instance(self, data: FlowStart, target: Account | None) -> str:
         typed = data.instance or (target.base_url if target is not None else None)
-        if not typed:
-            raise invalid(
-                "Name your Mastodon instance, such as fosstodon.org.",
-                [{"field": "instance", "code": "required", "message": "Name your instance."}],
-            )
-        try:
-            return normalise_instance(typed)
-        except ValueError as exc:
-            raise invalid(
-                f"That is not an instance address: {exc}.",
-                [{"field": "instance", "code": "invalid", "message": str(exc)}],
-            ) from None
+        return typed_address(typed, "instance", normalise_instance,
+                             ask="Name your Mastodon instance, such as fosstodon.org.")  # fmt: skip
 
     def _site(self, data: FlowStart, target: Account | None) -> str:
         typed = data.site or (target.base_url if target is not None else None)
-        if not typed:
-            raise invalid(
-                "Give your WordPress site's address, such as blog.example.com.",
-                [{"field": "site", "code": "required", "message": "Give your site's address."}],
-            )
-        try:
-            return normalise_site(typed)
-        except ValueError as exc:
-            raise invalid(
-                f"That is not a site address: {exc}.",
-                [{"field": "site", "code": "invalid", "message": str(exc)}],
-            ) from None
+        return typed_address(typed, "site", normalise_site,
+                             ask="Give your site's address, such as blog.example.com.")  # fmt: skip
 
     async def _wordpress_page(self, site: str) -> str:
         """The site's "authorise application" page, asked of the site through the gate."""
@@ -574,12 +554,7 @@ class Connections:
 
     async def connect_ghost(self, user: User, data: GhostConnect) -> Account:
         target = await self.db(lambda s: self._target(s, user, Network.GHOST, data), write=False)
-        try:
-            site = normalise_site(data.site)
-        except ValueError as exc:
-            raise invalid(
-                f"{exc}.", [{"field": "site", "code": "invalid", "message": str(exc)}]
-            ) from None
+        site = typed_address(data.site, "site", normalise_site, ask="Give your site's address.")
         async with http_client(self.settings) as client:
             api = api_for(self.settings, client, Network.GHOST)
             try:
@@ -709,6 +684,21 @@ def _profile(data: Profile) -> dict[str, Any]:
         "audience": (data.audience or "").strip(),
         "sphere": data.sphere.value if data.sphere else None,
     }
+
+
+def typed_address(
+    typed: str | None, field: str, normalise: Callable[[str], str], *, ask: str
+) -> str:
+    """The server address a person typed (an instance, a site), normalised; 422 if unusable."""
+    if not typed:
+        raise invalid(ask, [{"field": field, "code": "required", "message": ask}])
+    try:
+        return normalise(typed)
+    except ValueError as exc:
+        raise invalid(
+            f"That is not a usable address: {exc}.",
+            [{"field": field, "code": "invalid", "message": str(exc)}],
+        ) from None
 
 
 def not_set_up(connector: Connector) -> ProblemError:

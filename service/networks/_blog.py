@@ -20,8 +20,16 @@ from typing import ClassVar
 from markdown_it import MarkdownIt
 
 from service.networks._common import StandardRules
-from service.networks._http import Api, Attempt, LiveAdapter, LiveConfig, NetworkError, Published
-from service.networks.base import AccountRef, FailureKind, MediaFile, PostContent, Violation
+from service.networks._http import (
+    Api,
+    Attempt,
+    LiveAdapter,
+    LiveConfig,
+    NetworkError,
+    Published,
+    reconcile_by_search,
+)
+from service.networks.base import AccountRef, MediaFile, PostContent, Violation
 from service.networks.media_rules import MediaLimits
 from service.text import grapheme_count
 
@@ -144,23 +152,11 @@ class BlogAdapter(LiveAdapter):
         """Call the site with ``credentials``; the name it knows them by, or an error."""
 
     async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
-        try:
-            found = await self.find(attempt)
-        except NetworkError as error:
-            raise NetworkError(
-                FailureKind.RETRYABLE,
-                f"{failure.message} Looking for it failed too ({error.message}); the next "
-                "attempt looks for it again before sending anything.",
-                http_status=failure.http_status,
-            ) from None
-        if found is not None:
-            return found
-        raise NetworkError(
-            FailureKind.RETRYABLE,
-            f"{failure.message} {self.display_name} has no post with its marker, so it was not "
-            "created; the next attempt looks once more before sending it again.",
-            http_status=failure.http_status,
-            retry_after=failure.retry_after,
+        return await reconcile_by_search(
+            failure,
+            lambda: self.find(attempt),
+            place=f"the {self.display_name} site's posts (by its marker)",
+            looks_first=True,
         )
 
     def may_resend_after_crash(self, config: LiveConfig) -> bool:

@@ -644,15 +644,24 @@ async def reconcile_by_search(
     search: Callable[[], Awaitable[Published | None]],
     *,
     place: str,
-    backstop: str,
+    backstop: str = "",
+    looks_first: bool = False,
 ) -> Published:
     """After an unclear send to a network without idempotency keys: look for the post in
     ``place``. Found, it is published; absent, it is sent again, and ``backstop`` (the
     network's refusal of a duplicate) catches a late arrival; if the search fails too, the
-    post stays UNKNOWN."""
+    post stays UNKNOWN. With ``looks_first`` (the adapter searches again before every later
+    attempt, as blogs do), a failed search is simply retried."""
     try:
         found = await search()
     except NetworkError as error:
+        if looks_first:
+            raise NetworkError(
+                FailureKind.RETRYABLE,
+                f"{failure.message} Checking {place} failed too ({error.message}); the next "
+                "attempt looks for it again before sending anything.",
+                http_status=failure.http_status,
+            ) from None
         raise NetworkError(
             FailureKind.UNKNOWN,
             f"{failure.message} Checking {place} failed too: {error.message}",
@@ -660,10 +669,14 @@ async def reconcile_by_search(
         ) from None
     if found is not None:
         return found
+    again = (
+        "so it was not created; the next attempt looks once more before sending it again"
+        if looks_first
+        else f"so it will be sent again ({backstop}, which catches a late arrival)"
+    )
     raise NetworkError(
         FailureKind.RETRYABLE,
-        f"{failure.message} It is not in {place}, so it will be sent again ({backstop}, "
-        "which catches a late arrival).",
+        f"{failure.message} It is not in {place}, {again}.",
         http_status=failure.http_status,
         retry_after=failure.retry_after,
     )
