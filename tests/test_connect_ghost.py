@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,3 +63,36 @@ def test_a_site_on_a_private_address_is_refused_by_default(
     client = live_client(make_client, outbound_allow_private=False)
     problem = assert_problem(connect(client, ghost.url, ghost.admin_key), 422, "connect-refused")
     assert "loopback" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"site": "https://blog.example.com\u0000", "admin_api_key": "a:b"},
+        {"site": "https://blog.example.com", "admin_api_key": "k" * 10_000},
+        {"site": 5, "admin_api_key": "a:b"},
+        {"site": "https://blog.example.com", "admin_api_key": ["a:b"]},
+        {"site": "ftp://blog.example.com", "admin_api_key": "a:b"},
+        {"site": "https://user:pw@blog.example.com", "admin_api_key": "a:b"},
+        {"site": "https://blog.example.com", "admin_api_key": "a:b", "extra": 1},
+    ],
+)
+def test_hostile_ghost_connects_are_refused_before_any_call(
+    make_client: AppFactory, body: dict[str, Any]
+) -> None:
+    client = live_client(make_client, outbound_allow_private=False)
+    response = client.post(
+        "/api/v1/connect/ghost", json={"purpose": "essays", "audience": "readers", **body}
+    )
+    assert_problem(response, 422, "validation-error")
+    assert client.get("/api/v1/accounts").json() == []
+
+
+def test_two_connects_of_one_site_at_once_make_one_account(
+    make_client: AppFactory, ghost: GhostServer
+) -> None:
+    client = live_client(make_client)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: connect(client, ghost.url, ghost.admin_key), range(2)))
+    assert sorted(a.status_code for a in answers) in ([201, 201], [201, 409])
+    assert len(client.get("/api/v1/accounts").json()) == 1
