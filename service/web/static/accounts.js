@@ -100,6 +100,8 @@ export async function renderAccounts(main, { params = [] } = {}) {
     const how = connectable.get(chosen);
     baseUrl.wrap.hidden = !SERVER_NETWORKS.has(chosen);
     appPassword.wrap.hidden = chosen !== "bluesky" && chosen !== "ghost";
+    // The same secret field: Bluesky's app password, or a Ghost integration's key.
+    appPassword.label.firstChild.textContent = chosen === "ghost" ? "Admin API key" : "App password";
     const name = store.networkName(chosen);
     connectButton.textContent = `Connect ${name}`;
     connectButton.hidden = !how || !how.configured;
