@@ -171,6 +171,13 @@ def _secrets(credentials: dict[str, str]) -> dict[str, str]:
 # --- live publishing -----------------------------------------------------------------------
 
 
+def _first(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """The first object of Ghost's ``{key: [...]}`` envelope, or {} when there is none."""
+    items = body.get(key)
+    first = items[0] if isinstance(items, list) and items else None
+    return first if isinstance(first, dict) else {}
+
+
 def _error_message(response: httpx.Response) -> str:
     errors = json_body(response).get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
@@ -193,9 +200,9 @@ class GhostAdapter(BlogAdapter):
         )
         attempt.request = request
         response = await attempt.api.send(request, _secrets(attempt.credentials), creates=True)
-        posts = json_body(response).get("posts")
-        if response.status_code == 201 and isinstance(posts, list) and posts:
-            return Published(str(posts[0]["id"]), str(posts[0].get("url") or ""), 201,
+        post = _first(json_body(response), "posts")
+        if response.status_code == 201 and post.get("id"):
+            return Published(str(post["id"]), str(post.get("url") or ""), 201,
                              "Published on Ghost.")  # fmt: skip
         raise self._failure(response, creates=True)
 
@@ -211,9 +218,9 @@ class GhostAdapter(BlogAdapter):
             ),
             _secrets(attempt.credentials),
         )
-        images = json_body(response).get("images")
-        if response.status_code == 201 and isinstance(images, list) and images:
-            return str(images[0]["url"])
+        uploaded = _first(json_body(response), "images")
+        if response.status_code == 201 and uploaded.get("url"):
+            return str(uploaded["url"])
         raise self._failure(response, creates=False)
 
     async def find(self, attempt: Attempt) -> Published | None:
@@ -231,7 +238,11 @@ class GhostAdapter(BlogAdapter):
             raise self._failure(response, creates=False)
         posts = json_body(response).get("posts")
         for post in posts if isinstance(posts, list) else []:
-            if isinstance(post, dict) and post.get("codeinjection_foot") == wanted:
+            if (
+                isinstance(post, dict)
+                and post.get("id")
+                and post.get("codeinjection_foot") == wanted
+            ):
                 return Published(
                     str(post["id"]),
                     str(post.get("url") or ""),

@@ -141,6 +141,24 @@ def basic_credentials(credentials: dict[str, str]) -> str:
     return base64.b64encode(raw.encode()).decode()
 
 
+def _json_list(response: httpx.Response) -> list[Any]:
+    """A list answer (search results), or [] when the site sent anything else."""
+    try:
+        data = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return data if isinstance(data, list) else []
+
+
+def _term_id(value: Any) -> int | None:
+    """A WordPress object id as the site gave it, if it is one (a broken site may not)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def _error_message(response: httpx.Response) -> tuple[str, str]:
     body = json_body(response)
     return str(body.get("code") or ""), str(body.get("message") or short_text(response))
@@ -186,10 +204,10 @@ class WordPressAdapter(BlogAdapter):
         if not response.is_success:
             raise self._failure(response, creates=False)
         wanted = marker(attempt.publish_key)
-        posts = response.json() if isinstance(response.json(), list) else []
-        for post in posts:
+        for post in _json_list(response):
             content = post.get("content") if isinstance(post, dict) else None
-            if isinstance(content, dict) and wanted in str(content.get("raw") or ""):
+            found = isinstance(content, dict) and wanted in str(content.get("raw") or "")
+            if found and post.get("id"):
                 return Published(
                     str(post["id"]),
                     str(post.get("link") or ""),
@@ -210,9 +228,9 @@ class WordPressAdapter(BlogAdapter):
             ),
             secrets,
         )
-        body = json_body(response)
-        if response.status_code == 201 and body.get("id"):
-            return int(body["id"])
+        image_id = _term_id(json_body(response).get("id"))
+        if response.status_code == 201 and image_id is not None:
+            return image_id
         raise self._failure(response, creates=False)
 
     async def _tag_id(self, attempt: Attempt, name: str, secrets: dict[str, str]) -> int:
@@ -223,9 +241,12 @@ class WordPressAdapter(BlogAdapter):
         found = await attempt.api.get(f"{api}/tags?{query}", secrets, **auth)
         if not found.is_success:
             raise self._failure(found, creates=False)
-        for tag in found.json() if isinstance(found.json(), list) else []:
-            if html.unescape(str(tag.get("name", ""))).casefold() == name.casefold():
-                return int(tag["id"])
+        for tag in _json_list(found):
+            tag_id = _term_id(tag.get("id")) if isinstance(tag, dict) else None
+            if tag_id is not None and html.unescape(str(tag.get("name", ""))).casefold() == (
+                name.casefold()
+            ):
+                return tag_id
         made = await attempt.api.send(
             OutgoingRequest(
                 method="POST",
@@ -236,11 +257,12 @@ class WordPressAdapter(BlogAdapter):
             secrets,
         )
         body = json_body(made)
-        if made.status_code == 201 and body.get("id"):
-            return int(body["id"])
+        tag_id = _term_id(body.get("id")) if made.status_code == 201 else None
         data = body.get("data")
-        if body.get("code") == "term_exists" and isinstance(data, dict) and data.get("term_id"):
-            return int(data["term_id"])  # made meanwhile, or a name search did not list it
+        if tag_id is None and body.get("code") == "term_exists" and isinstance(data, dict):
+            tag_id = _term_id(data.get("term_id"))  # made meanwhile, or not listed by name
+        if tag_id is not None:
+            return tag_id
         raise self._failure(made, creates=False)
 
     def _failure(self, response: httpx.Response, *, creates: bool) -> Exception:
