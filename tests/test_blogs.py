@@ -213,3 +213,16 @@ def test_a_blog_post_takes_one_image_its_featured_image(make_client: AppFactory)
     sent = entry["request"]["json"]["posts"][0]
     assert sent["feature_image"] == "<URL of uploaded 'one.jpg'>"
     assert sent["feature_image_alt"] == "One"
+
+
+def test_a_copy_to_another_network_leaves_the_blog_fields_behind(client: TestClient) -> None:
+    blog = blog_account(client)
+    mastodon = create_account(client, "mastodon")
+    post = create_post(
+        client, blog["id"], ESSAY[:400], title="Mornings", excerpt="Why.", tags=["Writing"]
+    ).json()
+    copy = client.post(f"/api/v1/posts/{post['id']}/copy", json={"account_id": mastodon["id"]})
+    assert copy.status_code == 201, copy.text
+    draft = copy.json()
+    assert (draft["title"], draft["excerpt"], draft["tags"]) == (None, None, [])
+    assert draft["needs_tailoring"] is True
