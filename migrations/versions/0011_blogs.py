@@ -1,6 +1,6 @@
 """blogs: a blog post's excerpt and tags
 
-Revision ID: 0091_blogs
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 12:45:00.000000
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0091_blogs'
+revision: str = '0011'
 down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
