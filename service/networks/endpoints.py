@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.networks import MEDIA_LIMITS, RULES
 from service.networks.base import Network
@@ -46,6 +46,8 @@ class NetworkInfo(BaseModel):
     title_limit: int | None
     expects_call_to_action: bool
     media: MediaLimitsRead
+    needs_site_url: bool = Field(description="The account needs its site's address (a blog).")
+    has_blog_fields: bool = Field(description="Posts take an excerpt, tags and a featured image.")
 
 
 @router.get("", response_model=list[NetworkInfo])
@@ -62,6 +64,8 @@ def list_networks() -> list[NetworkInfo]:
             title_limit=rules.title_limit,
             expects_call_to_action=rules.expects_call_to_action,
             media=_media_limits(rules.network),
+            needs_site_url=rules.needs_site_url,
+            has_blog_fields=rules.has_blog_fields,
         )
         for rules in RULES.values()
     ]

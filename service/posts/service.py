@@ -44,6 +44,8 @@ CONTENT_FIELDS = (
     "link",
     "shares_url",
     "title",
+    "excerpt",
+    "tags",
     "visibility",
     "call_to_action",
     "goal",
@@ -93,6 +95,8 @@ def content_of(
         title=post.title,
         visibility=post.visibility,
         call_to_action=post.call_to_action,
+        excerpt=post.excerpt,
+        tags=tuple(post.tags or ()),
         language=post.language or (account.language if account is not None else None),
         media=media,
     )
@@ -211,7 +215,9 @@ def _validate_content(
 
 
 def _refresh_guard_text(post: Post) -> None:
-    post.guard_text = guard.normalise(post.text)
+    # A blog post's title is its own words too, compared with the body like any text.
+    titled = rules_for(post.network).has_blog_fields and post.title
+    post.guard_text = guard.normalise(f"{post.title}\n\n{post.text}" if titled else post.text)
     post.guard_length = len(post.guard_text)
 
 
@@ -428,6 +434,8 @@ def new_post(
         text=data.text,
         link=data.link,
         title=data.title,
+        excerpt=data.excerpt,
+        tags=list(data.tags),
         visibility=data.visibility or rules_for(account.network).default_visibility,
         call_to_action=data.call_to_action,
         goal=goal,
@@ -497,6 +505,8 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
     }
     if "goal" in changes:
         changes["goal"] = canonical_goal(policy.values, changes["goal"])
+    if "tags" in changes and changes["tags"] is None:
+        changes["tags"] = []
     if "visibility" in changes and changes["visibility"] is None:
         changes["visibility"] = rules_for(post.network).default_visibility
     for name, value in changes.items():
@@ -652,6 +662,8 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         link=source.link,
         shares_url=source.shares_url,
         title=source.title if rules.supports_title else None,
+        excerpt=source.excerpt if rules.has_blog_fields else None,
+        tags=list(source.tags) if rules.has_blog_fields else [],
         visibility=source.visibility
         if source.visibility in rules.visibilities
         else rules.default_visibility,
