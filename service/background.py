@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
+from service.notify.delivery import NotificationDeliverer
 from service.webhooks.delivery import WebhookDeliverer, purge_old_deliveries
 
 log = logging.getLogger("handpost.background")
@@ -54,6 +55,11 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             "webhook-deliveries", timedelta(seconds=settings.webhook_poll_seconds), deliverer.run
         ),
         Chore("webhook-log", timedelta(hours=1), partial(purge_old_deliveries, settings=settings)),
+        Chore(
+            "notifications",
+            timedelta(seconds=settings.notify_poll_seconds),
+            NotificationDeliverer(database, settings).run,
+        ),
     )
 
 

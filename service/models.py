@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from service.accounts.models import Account
 from service.feeds.models import CalendarFeed
 from service.idempotency.models import IdempotencyRecord
+from service.notify.models import Notification, NotificationSettings
 from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
@@ -20,6 +21,8 @@ __all__ = [
     "Goal",
     "IdempotencyRecord",
     "LoginThrottle",
+    "Notification",
+    "NotificationSettings",
     "Post",
     "PostFingerprint",
     "PublishAttempt",

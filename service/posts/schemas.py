@@ -50,6 +50,12 @@ class PostContentFields(BaseModel):
     title: Line | None = Field(default=None, max_length=1000)
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
+    audience: Line | None = Field(
+        default=None,
+        max_length=255,
+        description="Where a post you publish by hand should go, such as a Facebook friends "
+        "list or group; shown to you when it is due.",
+    )
     goal: Line | None = Field(default=None, max_length=255)
 
 
@@ -77,6 +83,12 @@ class PostUpdate(ScheduleFields):
     title: Line | None = Field(default=None, max_length=1000)
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
+    audience: Line | None = Field(
+        default=None,
+        max_length=255,
+        description="Where a post you publish by hand should go, such as a Facebook friends "
+        "list or group; shown to you when it is due.",
+    )
     goal: Line | None = Field(default=None, max_length=255)
 
 
@@ -119,6 +131,7 @@ class PostRead(BaseModel):
     title: str | None
     visibility: str
     call_to_action: str | None
+    audience: str | None = None
     goal: str | None
     state: PostState
     scheduled_at: AwareDatetime | None = Field(description="UTC.")

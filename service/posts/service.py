@@ -35,7 +35,16 @@ from service.strategy.value import ValueInput, share_comment_problem, value_warn
 from service.users.models import User
 from service.webhooks import outbox as webhook_outbox
 
-CONTENT_FIELDS = ("text", "link", "shares_url", "title", "visibility", "call_to_action", "goal")
+CONTENT_FIELDS = (
+    "text",
+    "link",
+    "shares_url",
+    "title",
+    "visibility",
+    "call_to_action",
+    "goal",
+    "audience",
+)
 
 
 @dataclass(frozen=True)
@@ -365,6 +374,7 @@ def new_post(
         title=data.title,
         visibility=data.visibility or rules_for(account.network).default_visibility,
         call_to_action=data.call_to_action,
+        audience=data.audience,
         goal=goal,
         shares_url=data.shares_url,
         created_at=now,
@@ -571,6 +581,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         if source.visibility in rules.visibilities
         else rules.default_visibility,
         call_to_action=source.call_to_action,
+        audience=source.audience,
         goal=source.goal,
         time_zone=source.time_zone,
         copied_from_id=source.id,

@@ -6,9 +6,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
+from service.accounts.models import AccountMode
 from service.config import Settings
 from service.db import Database, utcnow
 from service.guard import CrossPostMatch
+from service.hand.handover import HandOver
 from service.networks.base import FailureKind
 from service.posts.models import Post, PostState
 from service.posts.service import PostPolicy, cross_post_problem, find_cross_posts, guard_policy
@@ -23,7 +27,8 @@ log = logging.getLogger("handpost.dispatcher")
 
 # States that mean "this text went (or may have gone) out": the publish-time guard compares
 # only with these, so of two similar posts the first one out wins.
-SENT_STATES = (PostState.PUBLISHED, PostState.PUBLISHING, PostState.UNKNOWN)
+# A post due by hand is about to go out too.
+SENT_STATES = (PostState.PUBLISHED, PostState.PUBLISHING, PostState.UNKNOWN, PostState.DUE)
 
 
 @dataclass(frozen=True)
@@ -53,13 +58,17 @@ class Claims:
         self.outcomes = outcomes
         self.recovery = recovery
         self.policy = PostPolicy(guard=guard_policy(settings))
+        self.hand = HandOver(settings, outcomes)
 
     def claim(self, limit: int) -> list[Claimed]:
         """Up to ``limit`` due posts; dead workers' posts are recovered first, in the same
-        transaction, and posts reached too late are settled as missed instead."""
+        transaction, and posts reached too late are settled as missed instead. Posts of
+        accounts published by hand are handed to the person (service.hand) in this same
+        transaction, never returned to be sent."""
         now = utcnow()
         with self.database.session() as session:
             self.recovery.recover_expired(session, now)
+            self.hand.expire_overdue(session, now)
             posts = repository.claim_due(
                 session,
                 now=now,
@@ -70,14 +79,21 @@ class Claims:
             accounts = repository.accounts_by_id(session, {p.account_id for p in posts})
             grace = timedelta(seconds=self.settings.missed_grace_seconds)
             claimed: list[Claimed] = []
+            by_hand: list[Post] = []
             for post in posts:
                 account = accounts[post.account_id]
+                if account.mode == AccountMode.HAND:
+                    by_hand.append(post)
+                    continue
                 if post.scheduled_at is not None and now - post.scheduled_at > grace:
                     self.outcomes.missed(session, post, now)
                     continue
                 claimed.append(
                     Claimed(post, job_for(post, account), self.publishers.for_account(account))
                 )
+            if by_hand:
+                refusals = self._refusals(session, by_hand)  # rare: a person's own handful
+                self.hand.hand_over(session, by_hand, accounts, refusals, now)
             session.commit()
         return claimed
 
@@ -94,15 +110,16 @@ class Claims:
         """
         try:
             with self.database.session(read_only=True) as session:
-                matches = find_cross_posts(
-                    session, [c.post for c in claimed], self.policy, only_states=SENT_STATES
-                )
+                return self._refusals(session, [c.post for c in claimed])
         except Exception as exc:  # not checked, so not sent: try again later
             log.exception("the cross-post guard failed for %d posts", len(claimed))
             failure = PublishFailure(
                 FailureKind.RETRYABLE, f"The cross-post guard could not check the post: {exc!r}"
             )
             return {c.post.id: failure for c in claimed}
+
+    def _refusals(self, session: Session, posts: list[Post]) -> dict[str, PublishFailure]:
+        matches = find_cross_posts(session, posts, self.policy, only_states=SENT_STATES)
         return {post_id: refusal(match) for post_id, match in matches.items()}
 
     def mark_send_started(self, post_id: str) -> bool:

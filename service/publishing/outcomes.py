@@ -7,7 +7,6 @@ always looks the same in the database, in /metrics and to webhook subscribers.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from service.posts.models import Post, PostState
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.publishers import PublishFailure, PublishResult
+from service.retry import jittered_backoff
 from service.webhooks import outbox as webhook_outbox
 
 
@@ -149,11 +149,9 @@ class Outcomes:
         )
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
-        ceiling = min(
-            self.settings.retry_max_seconds,
-            self.settings.retry_base_seconds * 2 ** max(0, attempt - 1),
+        delay = jittered_backoff(
+            attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds
         )
-        delay: float = ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
         return max(delay, retry_after or 0.0)
 
     def missed(self, session: Session, post: Post, now: datetime) -> None:

@@ -1,0 +1,143 @@
+"""Every query about notification settings and the notifications outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, update
+from sqlmodel import Session, col, select
+
+from service.notify.models import Notification, NotificationSettings, NotificationState
+from service.posts.models import Post
+
+
+def get_settings(session: Session, user_id: str) -> NotificationSettings | None:
+    return session.get(NotificationSettings, user_id)
+
+
+def save_settings(session: Session, settings: NotificationSettings) -> None:
+    session.add(settings)
+
+
+def settings_of(session: Session, user_ids: Collection[str]) -> dict[str, NotificationSettings]:
+    statement = select(NotificationSettings).where(
+        col(NotificationSettings.user_id).in_(list(user_ids))
+    )
+    return {row.user_id: row for row in session.exec(statement)}
+
+
+def add_notifications(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """One statement, whatever their number, in the caller's transaction."""
+    if rows:
+        table: Table = Notification.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+        session.execute(insert(table), list(rows))
+
+
+@dataclass(frozen=True)
+class ClaimedNotification:
+    """A notification claimed for sending, and whether its post still waits for the person."""
+
+    id: str
+    post_id: str
+    channel: str
+    target: str
+    subject: str
+    body: str
+    click_url: str | None
+    attempt: int
+    post_state: str
+
+
+def claim_due(
+    session: Session, *, now: datetime, limit: int, worker: str, lease_until: datetime
+) -> list[ClaimedNotification]:
+    """Take up to ``limit`` due notifications for this worker, under a lease.
+
+    As the webhook deliveries are claimed: the due rows are chosen and locked first (``FOR
+    UPDATE SKIP LOCKED`` on PostgreSQL, so replicas take different rows; SQLite serialises
+    writers), then one conditional UPDATE claims them. The lease is the next attempt time: a
+    worker that dies leaves the notification due again when its lease ends.
+    """
+    due = (
+        select(Notification.id)
+        .where(
+            Notification.state == NotificationState.PENDING,
+            col(Notification.next_attempt_at) <= now,
+        )
+        .order_by(col(Notification.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.exec(due))
+    if not ids:
+        return []
+    claimed = session.exec(
+        update(Notification)
+        .where(
+            col(Notification.id).in_(ids),
+            col(Notification.state) == NotificationState.PENDING,
+            col(Notification.next_attempt_at) <= now,
+        )
+        .values(
+            claimed_by=worker,
+            next_attempt_at=lease_until,
+            attempt_count=Notification.attempt_count + 1,
+            updated_at=now,
+        )
+        .returning(col(Notification.id))
+        .execution_options(synchronize_session=False)
+    )
+    claimed_ids = list(claimed.scalars())
+    if not claimed_ids:
+        return []
+    statement = (
+        select(Notification, Post.state)
+        .join(Post, col(Post.id) == col(Notification.post_id))
+        .where(col(Notification.id).in_(claimed_ids))
+        .order_by(col(Notification.created_at))
+        .execution_options(populate_existing=True)
+    )
+    return [
+        ClaimedNotification(
+            id=n.id,
+            post_id=n.post_id,
+            channel=n.channel,
+            target=n.target,
+            subject=n.subject,
+            body=n.body,
+            click_url=n.click_url,
+            attempt=n.attempt_count,
+            post_state=state,
+        )
+        for n, state in session.exec(statement)
+    ]
+
+
+def settle(
+    session: Session, notification_id: str, *, worker: str, attempt: int, values: dict[str, Any]
+) -> bool:
+    """Record an attempt's result, if this worker's claim still holds the notification."""
+    statement = (
+        update(Notification)
+        .where(
+            col(Notification.id) == notification_id,
+            col(Notification.state) == NotificationState.PENDING,
+            col(Notification.claimed_by) == worker,
+            col(Notification.attempt_count) == attempt,
+        )
+        .values(claimed_by=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(session.exec(statement).rowcount == 1)
+
+
+def for_post(session: Session, post_id: str) -> list[Notification]:
+    statement = (
+        select(Notification)
+        .where(Notification.post_id == post_id)
+        .order_by(col(Notification.created_at), col(Notification.channel))
+    )
+    return list(session.exec(statement))
