@@ -18,6 +18,7 @@ from service.background import BackgroundChores, default_chores
 from service.config import Settings, get_settings
 from service.db import Database, utcnow
 from service.feeds.endpoints import router as feeds_router
+from service.hand.endpoints import router as hand_router
 from service.health.endpoints import router as health_router
 from service.http_guards import (
     ClientAddress,
@@ -28,6 +29,7 @@ from service.http_guards import (
 )
 from service.idempotency import service as idempotency
 from service.networks.endpoints import router as networks_router
+from service.notify.endpoints import router as notify_router
 from service.observability.metrics import Metrics
 from service.observability.metrics import router as metrics_router
 from service.observability.middleware import RequestContextMiddleware
@@ -52,6 +54,7 @@ WAITING_ROUTES = (
     "/api/v1/accounts",
     "/api/v1/connect",
     "/api/v1/webhooks",
+    "/api/v1/notification-settings",
     "/api/v1/media",
 )
 
@@ -113,6 +116,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         networks_router,
         posts_router,
         publishing_router,
+        hand_router,
+        notify_router,
         web_router,
         users_router,
         strategy_router,

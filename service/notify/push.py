@@ -9,7 +9,7 @@ addresses unless allowed, the checked address pinned, no redirects followed.
 from __future__ import annotations
 
 import asyncio
-from email.header import Header
+import base64
 
 import httpx
 
@@ -29,7 +29,7 @@ def header_text(value: str) -> str:
     try:
         value.encode("ascii")
     except UnicodeEncodeError:
-        return Header(value, "utf-8").encode()
+        return "=?utf-8?b?" + base64.b64encode(value.encode()).decode() + "?="  # one word
     return value
 
 

@@ -178,6 +178,40 @@ class Outcomes:
         self.log(session, [(post, self.attempt(post, now, now, Outcome.MISSED, message))])
 
 
+def record_by_user(
+    session: Session,
+    post: Post,
+    now: datetime,
+    outcome: Outcome,
+    message: str,
+    public_url: str | None,
+    *,
+    marked_by: str | None = None,
+) -> PublishAttempt:
+    """The publish-log entry of something the person said happened (an unknown send resolved,
+    a post published or skipped by hand), with the webhook event it makes, in the caller's
+    transaction. ``post`` must already hold its new values."""
+    attempt = PublishAttempt(
+        user_id=post.user_id,
+        post_id=post.id,
+        account_id=post.account_id,
+        network=post.network,
+        attempt=post.attempt_count,
+        due_at=post.scheduled_at or now,
+        started_at=now,
+        finished_at=now,
+        duration_ms=0,
+        outcome=outcome,
+        message=message,
+        external_id=post.external_id,
+        external_url=post.external_url,
+        marked_by=marked_by,
+    )
+    repository.add_attempt(session, attempt)
+    webhook_outbox.publish_log_recorded(session, [(post, attempt)], public_url)
+    return attempt
+
+
 def human(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:

@@ -1,0 +1,383 @@
+"""Hand-publish: accounts with no publishing API. Their posts are never sent; at their time
+the person is notified (a real SMTP server, a real HTTP receiver) and marks them published
+or skipped, which the publish log records with who and when."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.config import Settings
+from service.db import Database
+from service.notify import repository as notify_repository
+from service.notify.delivery import NotificationDeliverer
+from service.notify.models import Notification, NotificationState
+from service.posts.models import Post, PostState
+from tests.conftest import AppFactory
+from tests.support.api import (
+    assert_problem,
+    create_account,
+    create_post,
+    in_seconds,
+    wait_for,
+)
+from tests.support.rows import insert_post
+from tests.support.smtp import SmtpServer
+from tests.support.webhooks import FAST_WEBHOOKS, Receiver
+
+FAST_NOTIFY = {
+    **FAST_WEBHOOKS,
+    "notify_poll_seconds": 0.1,
+    "notify_retry_base_seconds": 0.1,
+    "notify_retry_max_seconds": 0.2,
+    "notify_timeout_seconds": 2.0,
+}
+FAMILY_TEXT = "Photos from the lake are up: Aino caught her first fish, and we ate it for dinner."
+
+
+def hand_account(client: TestClient, network: str = "facebook", **extra: Any) -> dict[str, Any]:
+    return create_account(
+        client, network, f"ada-{uuid.uuid4().hex[:6]}", mode="hand", display_name="Ada", **extra
+    )
+
+
+def due_post(database: Database, account_id: str, text: str = FAMILY_TEXT) -> str:
+    """A post the dispatcher has just handed to the person (as handover.py leaves it)."""
+    now = datetime.now(UTC)
+    return insert_post(
+        database,
+        account_id,
+        text,
+        state=PostState.DUE,
+        scheduled_at=now,
+        next_attempt_at=now + timedelta(days=1),
+        audience="Close friends",
+    )
+
+
+def log_of(client: TestClient, post_id: str) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/posts/{post_id}/attempts")
+    assert response.status_code == 200, response.text
+    return list(reversed(response.json()["items"]))
+
+
+def test_a_due_hand_post_is_handed_over_never_sent_and_the_person_is_told(
+    make_client: AppFactory, smtp_server: SmtpServer, receiver: Receiver
+) -> None:
+    client = make_client(**FAST_NOTIFY, **smtp_server.settings(), public_url="https://hp.example")
+    email = f"ada-{uuid.uuid4().hex[:8]}@example.org"
+    settings = client.put(
+        "/api/v1/notification-settings", json={"email": email, "push_url": receiver.url("/ada")}
+    )
+    assert settings.status_code == 200, settings.text
+    assert settings.json()["email_available"] is True
+    account = hand_account(client)
+    created = create_post(
+        client, account["id"], FAMILY_TEXT, publish_now=True, audience="Family (close friends list)"
+    )
+    assert created.status_code == 201, created.text
+    post_id = created.json()["id"]
+
+    wait_for(lambda: client.get(f"/api/v1/posts/{post_id}").json()["state"] == "due")
+    [due] = client.get("/api/v1/due-by-hand").json()
+    assert due["post"]["id"] == post_id
+    assert due["copy_text"] == FAMILY_TEXT
+    assert due["audience"] == "Family (close friends list)"
+    assert due["composer_url"] == "https://www.facebook.com/"
+    assert due["account"]["network"] == "facebook"
+    assert due["missed_at"] is not None
+    [entry] = log_of(client, post_id)
+    assert entry["outcome"] == "due" and entry["request"] is None  # nothing was sent anywhere
+
+    [mail] = smtp_server.wait_for(email)
+    assert mail.message["Subject"].startswith("Publish by hand on Facebook (Ada): Photos")
+    assert FAMILY_TEXT in mail.body
+    assert "Audience: Family (close friends list)" in mail.body
+    assert "https://www.facebook.com/" in mail.body
+    assert "https://hp.example/#/queue" in mail.body
+    wait_for(lambda: [r for r in receiver.received if r.path == "/ada"])
+    [push] = [r for r in receiver.received if r.path == "/ada"]
+    assert push.body.decode() == mail.body.replace("\r\n", "\n")
+    # Decoded as ntfy decodes an RFC 2047 header: the title's "…" is not ASCII.
+    title = str(make_header(decode_header(push.headers["title"])))
+    assert title == mail.message["Subject"]
+    assert push.headers["click"] == "https://hp.example/#/queue"
+
+    url = "https://www.facebook.com/ada/posts/pfbid02abc"
+    marked = client.post(f"/api/v1/posts/{post_id}/mark-published", json={"url": url})
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["state"] == "published" and marked.json()["external_url"] == url
+    assert client.get("/api/v1/due-by-hand").json() == []
+    entries = log_of(client, post_id)
+    assert [e["outcome"] for e in entries] == ["due", "published"]
+    assert entries[1]["marked_by"] == "tester" and entries[1]["external_url"] == url
+    assert entries[1]["finished_at"] >= entries[0]["finished_at"]
+
+
+def queue_notifications(database: Database, post_id: str, *targets: tuple[str, str]) -> None:
+    """Notifications as handover.py queues them, to the given (channel, address) pairs."""
+    with database.session() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        for channel, target in targets:
+            session.add(
+                Notification(
+                    user_id=post.user_id,
+                    post_id=post_id,
+                    channel=channel,
+                    target=target,
+                    subject=f"Publish by hand: {post.text[:20]}",
+                    body=post.text,
+                    next_attempt_at=datetime.now(UTC),
+                )
+            )
+        session.commit()
+
+
+def notifications(database: Database, post_id: str) -> list[Notification]:
+    with database.session() as session:
+        return notify_repository.for_post(session, post_id)
+
+
+def deliverer(database: Database, **overrides: Any) -> NotificationDeliverer:
+    return NotificationDeliverer(
+        database, Settings(database_url=database.url, **{**FAST_NOTIFY, **overrides})
+    )
+
+
+def test_skipping_is_logged_and_a_pending_notification_is_dropped_unsent(
+    client: TestClient, database: Database, receiver: Receiver
+) -> None:
+    account = hand_account(client)
+    post_id = due_post(database, account["id"])
+    queue_notifications(database, post_id, ("push", receiver.url("/skipped")))
+    skipped = client.post(
+        f"/api/v1/posts/{post_id}/mark-skipped", json={"reason": "Aino asked me not to."}
+    )
+    assert skipped.status_code == 200, skipped.text
+    assert skipped.json()["state"] == "skipped"
+    [entry] = log_of(client, post_id)
+    assert entry["outcome"] == "skipped" and entry["marked_by"] == "tester"
+    assert entry["message"] == "Skipped by tester: Aino asked me not to."
+
+    assert asyncio.run(deliverer(database).run()) == "1 dropped"
+    [notification] = notifications(database, post_id)
+    assert notification.state == NotificationState.DROPPED
+    assert receiver.received == []
+
+
+def test_replicas_racing_send_each_notification_once(
+    client: TestClient, database: Database, smtp_server: SmtpServer
+) -> None:
+    account = hand_account(client)
+    addresses = [f"replica-{n}-{uuid.uuid4().hex[:6]}@example.org" for n in range(12)]
+    post_ids = [due_post(database, account["id"], f"{FAMILY_TEXT} ({n})") for n in range(12)]
+    for post_id, address in zip(post_ids, addresses, strict=True):
+        queue_notifications(database, post_id, ("email", address))
+    workers = [
+        deliverer(database, **smtp_server.settings(), worker_id=f"replica-{n}") for n in range(3)
+    ]
+
+    async def race() -> None:
+        await asyncio.gather(*(w.run() for w in workers))
+
+    asyncio.run(race())
+    for address in addresses:
+        assert len(smtp_server.wait_for(address)) == 1
+    assert all(
+        n.state == NotificationState.SENT for p in post_ids for n in notifications(database, p)
+    )
+
+
+def test_without_starttls_nothing_is_sent_and_it_is_retried_then_given_up(
+    client: TestClient, database: Database, smtp_server: SmtpServer
+) -> None:
+    """The test server offers no STARTTLS; with it required (the default), the password and
+    the message must never go over plain text."""
+    account = hand_account(client)
+    post_id = due_post(database, account["id"])
+    address = f"tls-{uuid.uuid4().hex[:6]}@example.org"
+    queue_notifications(database, post_id, ("email", address))
+    settings = {
+        **smtp_server.settings(),
+        "smtp_starttls": True,
+        "smtp_username": "ada",
+        "smtp_password": "s3cret",
+        "notify_max_attempts": 2,
+        "notify_retry_base_seconds": 0.01,
+        "notify_retry_max_seconds": 0.01,
+    }
+    worker = deliverer(database, **settings)
+    assert asyncio.run(worker.run()) == "1 retrying"
+    [notification] = notifications(database, post_id)
+    assert notification.state == NotificationState.PENDING
+    assert "does not offer STARTTLS" in (notification.last_error or "")
+    wait_for(lambda: asyncio.run(worker.run()) == "1 failed", timeout=5)
+    [notification] = notifications(database, post_id)
+    assert notification.state == NotificationState.FAILED and notification.attempt_count == 2
+    assert smtp_server.to(address) == []
+
+
+def test_two_marks_at_once_one_wins_the_other_gets_409(
+    client: TestClient, database: Database
+) -> None:
+    account = hand_account(client)
+    post_id = due_post(database, account["id"])
+    barrier = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def mark(kind: str, body: dict[str, Any]) -> None:
+        barrier.wait()
+        answers.append(client.post(f"/api/v1/posts/{post_id}/mark-{kind}", json=body))
+
+    threads = [
+        threading.Thread(target=mark, args=("published", {"url": "https://facebook.com/p/1"})),
+        threading.Thread(target=mark, args=("skipped", {})),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409], [a.text for a in answers]
+    loser = next(a for a in answers if a.status_code == 409)
+    assert_problem(loser, 409, "not-due-by-hand")
+    winner = next(a for a in answers if a.status_code == 200).json()
+    assert len(log_of(client, post_id)) == 1
+    assert client.get(f"/api/v1/posts/{post_id}").json()["state"] == winner["state"]
+
+
+def test_a_replay_with_the_same_key_gets_the_first_answer_and_logs_once(
+    client: TestClient, database: Database
+) -> None:
+    account = hand_account(client)
+    post_id = due_post(database, account["id"])
+    body = {"url": "https://www.facebook.com/groups/family/posts/42"}
+    headers = {"Idempotency-Key": "mark-42"}
+    first = client.post(f"/api/v1/posts/{post_id}/mark-published", json=body, headers=headers)
+    again = client.post(f"/api/v1/posts/{post_id}/mark-published", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(log_of(client, post_id)) == 1
+    other = client.post(
+        f"/api/v1/posts/{post_id}/mark-published",
+        json={"url": "https://www.facebook.com/other"},
+        headers=headers,
+    )
+    assert_problem(other, 422, "idempotency-key-reused")
+    without_key = client.post(f"/api/v1/posts/{post_id}/mark-published", json=body)
+    assert_problem(without_key, 409, "not-due-by-hand")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "javascript:alert(1)"},
+        {"url": "ftp://example.org/post"},
+        {"url": "https://"},
+        {"url": "https://user:secret@facebook.com/p/1"},
+        {"url": "https://facebook.com:99999/p/1"},
+        {"url": "https://facebook.com/p/1\u0000"},
+        {"url": "https://facebook.com/p/1\nBcc: x"},
+        {"url": "https://facebook.com/" + "a" * 2100},
+        {"url": 42},
+        {"url": ["https://facebook.com/p/1"]},
+        {"url": None},
+        {},
+        {"url": "https://facebook.com/p/1", "state": "published"},
+        {"url": "https://facebook.com/p/1", "external_id": {"id": 1}},
+    ],
+    ids=lambda body: repr(body)[:40],
+)
+def test_a_bad_mark_is_a_422_and_changes_nothing(
+    client: TestClient, database: Database, body: dict[str, Any]
+) -> None:
+    account = hand_account(client)
+    post_id = due_post(database, account["id"])
+    response = client.post(f"/api/v1/posts/{post_id}/mark-published", json=body)
+    assert_problem(response, 422, "validation-error")
+    assert client.get(f"/api/v1/posts/{post_id}").json()["state"] == "due"
+    assert log_of(client, post_id) == []
+
+
+def test_only_a_post_due_by_hand_can_be_marked(
+    client: TestClient, make_client: AppFactory, database: Database
+) -> None:
+    machine = create_account(client, "mastodon", "ada", base_url="https://example.social")
+    scheduled = create_post(
+        client, machine["id"], "A toot for later.", scheduled_at=in_seconds(3600)
+    ).json()
+    refused = client.post(
+        f"/api/v1/posts/{scheduled['id']}/mark-published", json={"url": "https://x.org/1"}
+    )
+    assert_problem(refused, 409, "not-due-by-hand")
+    hand = hand_account(client)
+    post_id = due_post(database, hand["id"])
+    stranger = make_client(dispatch=False, as_user="mallory")
+    response = stranger.post(f"/api/v1/posts/{post_id}/mark-skipped", json={})
+    assert_problem(response, 404, "not-found")
+    assert stranger.get("/api/v1/due-by-hand").json() == []
+    assert client.get(f"/api/v1/posts/{post_id}").json()["state"] == "due"
+    stale = client.post(
+        f"/api/v1/posts/{post_id}/mark-skipped", json={}, headers={"If-Match": '"999"'}
+    )
+    assert_problem(stale, 412, "stale-version")
+
+
+def test_left_undone_past_the_grace_period_it_is_missed(
+    make_client: AppFactory, database: Database
+) -> None:
+    client = make_client(poll_seconds=0.1, hand_grace_seconds=0.5)
+    account = hand_account(client)
+    post_id = create_post(client, account["id"], FAMILY_TEXT, publish_now=True).json()["id"]
+    wait_for(lambda: client.get(f"/api/v1/posts/{post_id}").json()["state"] == "missed")
+    outcomes = [e["outcome"] for e in log_of(client, post_id)]
+    assert outcomes == ["due", "missed"]
+    # The person did publish it, late: the log may still be told so.
+    marked = client.post(
+        f"/api/v1/posts/{post_id}/mark-published", json={"url": "https://facebook.com/p/9"}
+    )
+    assert marked.status_code == 200, marked.text
+    assert [e["outcome"] for e in log_of(client, post_id)] == ["due", "missed", "published"]
+
+
+def test_the_guard_applies_to_hand_posts_as_to_any(client: TestClient) -> None:
+    linkedin = create_account(client, "linkedin", "ada-lovelace")
+    hand = hand_account(client)
+    first = create_post(client, linkedin["id"], FAMILY_TEXT, publish_now=True)
+    assert first.status_code == 201, first.text
+    refused = create_post(client, hand["id"], FAMILY_TEXT, publish_now=True)
+    assert_problem(refused, 409, "cross-post")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"push_url": "http://127.0.0.1:9/hook"}, "push_url"),
+        ({"push_url": "http://169.254.169.254/latest/meta-data"}, "push_url"),
+        ({"push_url": "http://10.0.0.7/ntfy"}, "push_url"),
+        ({"push_url": "file:///etc/passwd"}, "push_url"),
+        ({"email": "ada@example"}, "email"),
+        ({"email": "ada@example.org\r\nBcc: eve@example.org"}, "email"),
+        ({"email": "Ada <ada@example.org>"}, "email"),
+        ({"email": "a,b@example.org"}, "email"),
+        ({"email": "x" * 250 + "@example.org"}, "email"),
+        ({"email": 7}, "email"),
+    ],
+    ids=lambda value: repr(value)[:40],
+)
+def test_notification_addresses_are_checked(
+    client: TestClient, body: dict[str, Any], field: str
+) -> None:
+    response = client.put("/api/v1/notification-settings", json=body)
+    problem = assert_problem(response, 422, "validation-error")
+    assert field in str(problem.get("errors"))
+    assert client.get("/api/v1/notification-settings").json()["push_url"] is None
