@@ -10,6 +10,11 @@ import { activeSwitch, refocusSwitch, sphereHint, sphereLabel, sphereSelect } fr
 const PURPOSES = ["family and friends", "colleagues", "professionals", "society"];
 // Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS).
 const SERVER_NETWORKS = new Set(["mastodon", "bluesky"]);
+const MODE_LABELS = {
+  sandbox: "Sandbox: records what it would send, sends nothing",
+  live: "Live",
+  hand: "By hand: you are told when a post is due, and publish it yourself",
+};
 
 export async function renderAccounts(main) {
   const networks = await store.loadNetworks();
@@ -64,14 +69,29 @@ export async function renderAccounts(main) {
       placeholder: "https://fosstodon.org",
     }),
   });
-  const fields = { network, handle, sphere, purpose, audience, base_url: baseUrl };
+  const mode = field({
+    label: "Publishing",
+    control: select(
+      [
+        { value: "sandbox", label: "Sandbox: Handpost records what it would send" },
+        { value: "hand", label: "By hand: Handpost tells me when it is time" },
+      ],
+      { name: "mode" },
+    ),
+    hint: "By hand is for places without a publishing API, such as a personal Facebook profile or a group.",
+  });
+  const fields = { network, handle, sphere, purpose, audience, mode, base_url: baseUrl };
   const formError = h("div", { class: "form-error", id: uid("add-problem") });
   const submit = h("button", { type: "submit", class: "primary" }, "Add account");
 
   const syncServer = () => {
-    baseUrl.wrap.hidden = !SERVER_NETWORKS.has(network.control.value);
+    const byHand = mode.control.value === "hand";
+    baseUrl.wrap.hidden = !byHand && !SERVER_NETWORKS.has(network.control.value);
+    baseUrl.label.firstChild.textContent = byHand ? "Where to publish" : "Server";
+    baseUrl.control.placeholder = byHand ? "https://www.facebook.com/groups/…" : "https://fosstodon.org";
   };
   network.control.addEventListener("change", syncServer);
+  mode.control.addEventListener("change", syncServer);
   syncServer();
   // The sphere says what the purpose is, unless the user wrote their own.
   let suggestedPurpose = "";
@@ -93,7 +113,7 @@ export async function renderAccounts(main) {
       handle: handle.control.value.trim(),
       purpose: purpose.control.value.trim(),
       audience: audience.control.value.trim(),
-      mode: "sandbox",
+      mode: mode.control.value,
     };
     if (sphere.control.value) body.sphere = sphere.control.value;
     if (!baseUrl.wrap.hidden && baseUrl.control.value.trim()) body.base_url = baseUrl.control.value.trim();
@@ -209,9 +229,11 @@ export async function renderAccounts(main) {
                 h(
                   "dd",
                   {},
-                  a.mode === "sandbox" ? "Sandbox: records what it would send, sends nothing" : "Live",
+                  MODE_LABELS[a.mode] || a.mode,
                 ),
-                a.base_url ? [h("dt", {}, "Server"), h("dd", {}, a.base_url)] : null,
+                a.base_url
+                  ? [h("dt", {}, a.mode === "hand" ? "Where to publish" : "Server"), h("dd", {}, a.base_url)]
+                  : null,
               ),
               a.status !== "active"
                 ? h(
@@ -277,7 +299,7 @@ export async function renderAccounts(main) {
       h(
         "p",
         { class: "hint" },
-        "New accounts start in sandbox mode: Handpost records exactly what it would send, and sends nothing. Live credentials are added through the API.",
+        "New accounts start in sandbox mode: Handpost records exactly what it would send, and sends nothing. Live credentials are added through the API. Where a network has no publishing API, choose By hand: at each post's time Handpost tells you (see Calendar & webhooks for email and push), and you publish it yourself.",
       ),
       h(
         "form",
@@ -285,6 +307,7 @@ export async function renderAccounts(main) {
         h("div", { class: "row" }, network.wrap, handle.wrap),
         sphere.wrap,
         h("div", { class: "row" }, purpose.wrap, audience.wrap),
+        mode.wrap,
         baseUrl.wrap,
         purposeList,
         formError,
