@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
-from service.notify.delivery import NotificationDeliverer
+from service.notify.delivery import NotificationDeliverer, purge_old_notifications
 from service.webhooks.delivery import WebhookDeliverer, purge_old_deliveries
 
 log = logging.getLogger("handpost.background")
@@ -60,6 +60,7 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             timedelta(seconds=settings.notify_poll_seconds),
             NotificationDeliverer(database, settings).run,
         ),
+        Chore("notification-log", timedelta(hours=1), purge_old_notifications),
     )
 
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from service.config import Settings
 from service.db import Database
 from service.notify import repository as notify_repository
-from service.notify.delivery import NotificationDeliverer
+from service.notify.delivery import NotificationDeliverer, purge_old_notifications
 from service.notify.models import Notification, NotificationState
 from service.posts.models import Post, PostState
 from tests.conftest import AppFactory
@@ -381,3 +381,21 @@ def test_notification_addresses_are_checked(
     problem = assert_problem(response, 422, "validation-error")
     assert field in str(problem.get("errors"))
     assert client.get("/api/v1/notification-settings").json()["push_url"] is None
+
+
+def test_settled_notifications_are_forgotten_after_a_while_pending_ones_never(
+    client: TestClient, database: Database
+) -> None:
+    account = hand_account(client)
+    post_id = due_post(database, account["id"])
+    queue_notifications(database, post_id, ("push", "https://ntfy.sh/a"), ("email", "a@b.org"))
+    long_ago = datetime.now(UTC) - timedelta(days=31)
+    with database.session() as session:
+        sent, pending = notify_repository.for_post(session, post_id)
+        sent.state, sent.updated_at = NotificationState.SENT, long_ago
+        pending.updated_at = long_ago
+        session.add_all([sent, pending])
+        session.commit()
+    assert purge_old_notifications(database) == "forgot 1 old notifications"
+    [left] = notifications(database, post_id)
+    assert left.state == NotificationState.PENDING

@@ -109,6 +109,9 @@ class NotificationDeliverer:
             return Result(notification, str(exc))
         except TimeoutError:
             return Result(notification, "No answer from the SMTP server in time.")
+        except Exception as exc:  # a bug or an odd setting: record it, retry, never lose the row
+            log.exception("notification %s: unexpected error", notification.id)
+            return Result(notification, f"Unexpected error: {exc!r}"[:300])
         return Result(notification, None)
 
     def _record(self, results: list[Result]) -> list[str]:
@@ -157,3 +160,14 @@ class NotificationDeliverer:
                     outcomes.append(outcome)
             session.commit()
         return outcomes
+
+
+# Sent, failed and dropped notifications are kept this long, then forgotten.
+KEEP_SETTLED = timedelta(days=30)
+
+
+def purge_old_notifications(database: Database) -> str | None:
+    with database.session() as session:
+        removed = repository.purge_settled_before(session, utcnow() - KEEP_SETTLED)
+        session.commit()
+    return f"forgot {removed} old notifications" if removed else None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, delete, insert, update
 from sqlmodel import Session, col, select
 
 from service.notify.models import Notification, NotificationSettings, NotificationState
@@ -141,3 +141,11 @@ def for_post(session: Session, post_id: str) -> list[Notification]:
         .order_by(col(Notification.created_at), col(Notification.channel))
     )
     return list(session.exec(statement))
+
+
+def purge_settled_before(session: Session, cutoff: datetime) -> int:
+    """Forget notifications settled before ``cutoff``; pending ones stay however old."""
+    statement = delete(Notification).where(
+        col(Notification.state) != NotificationState.PENDING, col(Notification.updated_at) < cutoff
+    )
+    return int(session.exec(statement).rowcount)
