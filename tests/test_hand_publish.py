@@ -399,3 +399,22 @@ def test_settled_notifications_are_forgotten_after_a_while_pending_ones_never(
     assert purge_old_notifications(database) == "forgot 1 old notifications"
     [left] = notifications(database, post_id)
     assert left.state == NotificationState.PENDING
+
+
+def test_a_network_without_an_api_is_published_by_hand_or_not_at_all(
+    make_client: AppFactory,
+) -> None:
+    client = make_client(poll_seconds=0.1)
+    body = {"network": "other", "handle": "forum-ada", "purpose": "neighbours", "audience": "x"}
+    refused = client.post("/api/v1/accounts", json=body)
+    assert_problem(refused, 422, "validation-error")
+    assert refused.json()["errors"][0]["field"] == "mode"
+    forum = "https://forum.example.org/c/neighbourhood/new-topic"
+    account = hand_account(client, "other", base_url=forum)
+    switched = client.patch(f"/api/v1/accounts/{account['id']}", json={"mode": "sandbox"})
+    assert_problem(switched, 422, "validation-error")
+    post_id = create_post(client, account["id"], FAMILY_TEXT, publish_now=True).json()["id"]
+    wait_for(lambda: client.get(f"/api/v1/posts/{post_id}").json()["state"] == "due")
+    [due] = client.get("/api/v1/due-by-hand").json()
+    assert due["composer_url"] == forum
+    assert [e["outcome"] for e in log_of(client, post_id)] == ["due"]

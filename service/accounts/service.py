@@ -18,6 +18,7 @@ from service.accounts.models import Account, AccountMode, AccountStatus
 from service.accounts.schemas import AccountCreate, AccountUpdate
 from service.config import Settings
 from service.db import utcnow
+from service.networks import rules_for
 from service.networks.base import Network
 from service.posts.models import PostState
 from service.problems import ProblemError, invalid, not_found
@@ -43,7 +44,7 @@ def create(
     )
     if data.credentials is not None:
         _store_credentials(account, data.credentials, cipher)
-    _require_live_ready(account)
+    _require_mode_fits(account)
     session.add(account)
     try:
         session.flush()
@@ -75,7 +76,7 @@ def update(
         _store_credentials(account, credentials, cipher)
     elif credentials_given:
         account.credentials_ciphertext = None  # an explicit null disconnects the account
-    _require_live_ready(account)
+    _require_mode_fits(account)
     account.updated_at = utcnow()
     account.version += 1
     session.add(account)
@@ -119,8 +120,16 @@ def _store_credentials(
     account.status_message = None
 
 
-def _require_live_ready(account: Account) -> None:
-    """A live account publishes for real, so it cannot exist without its credentials."""
+def _require_mode_fits(account: Account) -> None:
+    """A live account publishes for real, so it cannot exist without its credentials; and a
+    network Handpost cannot send to is published by hand, or not at all."""
+    rules = rules_for(account.network)
+    if not rules.has_api and account.mode != AccountMode.HAND:
+        raise invalid(
+            f"Handpost has no way to publish to {rules.display_name}: use mode 'hand', and "
+            "Handpost will tell you when each post is due.",
+            [{"field": "mode", "code": "hand-only", "message": "Only 'hand' works here."}],
+        )
     if account.mode != AccountMode.LIVE or account.credentials_ciphertext is not None:
         return
     errors: list[dict[str, Any]] = [

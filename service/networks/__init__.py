@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.networks import bluesky, facebook, linkedin, mastodon, threads, x, youtube
+from service.networks import bluesky, facebook, linkedin, mastodon, other, threads, x, youtube
 from service.networks.base import (
     AccountRef,
     Network,
@@ -27,7 +27,7 @@ __all__ = [
 
 RULES: dict[Network, NetworkRules] = {
     module.RULES.network: module.RULES
-    for module in (x, linkedin, facebook, youtube, mastodon, bluesky, threads)
+    for module in (x, linkedin, facebook, youtube, mastodon, bluesky, threads, other)
 }
 
 

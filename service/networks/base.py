@@ -22,6 +22,8 @@ class Network(StrEnum):
     MASTODON = "mastodon"
     BLUESKY = "bluesky"
     THREADS = "threads"
+    # Any place Handpost has no API for; published by hand only (service.networks.other).
+    OTHER = "other"
 
 
 class FailureKind(StrEnum):
@@ -101,6 +103,8 @@ class NetworkRules(abc.ABC):
     # The essays: LinkedIn and X posts should lean on a call to action.
     expects_call_to_action: bool = False
     default_base_url: str = ""
+    # False: Handpost cannot send to it, and its accounts are published by hand.
+    has_api: bool = True
 
     @property
     def default_visibility(self) -> str:

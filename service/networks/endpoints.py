@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.networks import RULES
 from service.networks.base import Network
@@ -24,6 +24,9 @@ class NetworkInfo(BaseModel):
     requires_title: bool
     title_limit: int | None
     expects_call_to_action: bool
+    has_api: bool = Field(
+        description="false: Handpost cannot publish there; its accounts are published by hand."
+    )
 
 
 @router.get("", response_model=list[NetworkInfo])
@@ -39,6 +42,7 @@ def list_networks() -> list[NetworkInfo]:
             requires_title=rules.requires_title,
             title_limit=rules.title_limit,
             expects_call_to_action=rules.expects_call_to_action,
+            has_api=rules.has_api,
         )
         for rules in RULES.values()
     ]

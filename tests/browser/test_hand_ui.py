@@ -84,3 +84,20 @@ def test_a_post_due_by_hand_is_copied_published_and_skipped_from_the_queue(
     expect(page.locator("tr.outcome-skipped")).to_contain_text("You chose not to publish it.")
     expect(page.locator("tr.outcome-due")).to_have_count(2)
     screenshot(page, "hand-log")
+
+
+def test_a_network_without_an_api_can_only_be_added_as_by_hand(page: Any, site: Site) -> None:
+    log_in(page, site)
+    page.get_by_role("link", name="Accounts").click()
+    page.get_by_label("Network").select_option(label="Another network")
+    publishing = page.get_by_label("Publishing")
+    expect(publishing).to_have_value("hand")
+    expect(publishing.locator('option[value="sandbox"]')).to_be_disabled()
+    page.get_by_label("Handle").fill("ada@forum")
+    page.get_by_label("Purpose").fill("neighbours")
+    page.get_by_label("Audience").fill("the street's forum")
+    page.get_by_label("Where to publish").fill("https://forum.example.org/new-topic")
+    page.get_by_role("button", name="Add account").click()
+    card = page.locator(".account-card", has_text="ada@forum")
+    expect(card).to_contain_text("By hand: you are told when a post is due")
+    expect(card).to_contain_text("https://forum.example.org/new-topic")

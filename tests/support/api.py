@@ -23,6 +23,7 @@ PURPOSES = {
     "bluesky": ("society", "early adopters"),
     "threads": ("society", "friends of friends"),
     "youtube": ("professionals", "clients who watch talks"),
+    "other": ("family and friends", "the neighbourhood forum"),
 }
 
 

@@ -85,6 +85,10 @@ export async function renderAccounts(main) {
   const submit = h("button", { type: "submit", class: "primary" }, "Add account");
 
   const syncServer = () => {
+    // A network Handpost cannot send to is published by hand, or not at all.
+    const noApi = networks.get(network.control.value)?.has_api === false;
+    mode.control.querySelector('option[value="sandbox"]').disabled = noApi;
+    if (noApi) mode.control.value = "hand";
     const byHand = mode.control.value === "hand";
     baseUrl.wrap.hidden = !byHand && !SERVER_NETWORKS.has(network.control.value);
     baseUrl.label.firstChild.textContent = byHand ? "Where to publish" : "Server";
