@@ -241,6 +241,8 @@ def service_env(url: str, directory: Path, **settings: Any) -> dict[str, str]:
     env.setdefault("HANDPOST_SECRET_KEY", Fernet.generate_key().decode())
     env["HANDPOST_SECRET_KEY_FILE"] = str(directory / "handpost.key")
     env["HANDPOST_LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
+    # The emulator (Mastodon, Bluesky) is on loopback, which the SSRF gate refuses by default.
+    env.setdefault("HANDPOST_OUTBOUND_ALLOW_PRIVATE", "true")
     for name, value in settings.items():
         if isinstance(value, dict | list):
             value = json.dumps(value)

@@ -18,9 +18,11 @@ from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from service.accounts import limits as server_limits
 from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
+from service.media.service import purge_unused
 from service.notify.delivery import NotificationDeliverer, purge_old_notifications
 from service.webhooks.delivery import WebhookDeliverer, purge_old_deliveries
 
@@ -48,7 +50,11 @@ DEFAULT_CHORES = (Chore("idempotency-keys", timedelta(minutes=10), purge_idempot
 
 def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
     """Every chore a process that publishes runs, as configured."""
+    from service.connect.lifecycle import TokenLifecycle
+
     deliverer = WebhookDeliverer(database, settings)
+    tokens = TokenLifecycle(database, settings)
+    every = timedelta(seconds=settings.token_check_seconds)
     return (
         *DEFAULT_CHORES,
         Chore(
@@ -61,11 +67,26 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             NotificationDeliverer(database, settings).run,
         ),
         Chore("notification-log", timedelta(hours=1), purge_old_notifications),
+        # Looks hourly; each account's limits are asked for once a day (or an hour after a
+        # failure), claimed by one replica.
+        Chore(
+            "server-limits",
+            timedelta(hours=1),
+            partial(server_limits.refresh_due, settings=settings),
+        ),
+        Chore("unused-media", timedelta(minutes=10), partial(purge_unused, settings=settings)),
+        Chore("token-renewals", every, tokens.renew_due),
+        Chore("token-warnings", timedelta(hours=1), tokens.warn),
+        Chore("connect-tidy", timedelta(hours=1), tokens.tidy),
     )
 
 
 class BackgroundChores:
-    def __init__(self, database: Database, chores: tuple[Chore, ...] = DEFAULT_CHORES) -> None:
+    def __init__(
+        self,
+        database: Database,
+        chores: tuple[Chore, ...] = DEFAULT_CHORES,
+    ) -> None:
         self.database = database
         self.chores = chores
         self._scheduler = AsyncIOScheduler(timezone=UTC)

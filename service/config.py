@@ -6,6 +6,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,6 +24,10 @@ def _default_database_url() -> str:
 
 def _default_secret_key_file() -> Path:
     return Path.cwd() / "handpost.key"
+
+
+def _default_media_dir() -> Path:
+    return Path.cwd() / "media"
 
 
 def _default_network_concurrency() -> dict[str, int]:
@@ -87,8 +92,10 @@ class Settings(BaseSettings):
     outbound_allow_private: bool = False
     outbound_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Where people reach this install's web UI (https://handpost.example.org): the base of
-    # links Handpost hands out to be opened elsewhere, such as the calendar feed's address
-    # and each event's link back to its post (also in webhook payloads). Unset, the feed's
+    # links Handpost hands out to be opened elsewhere, such as the calendar feed's address,
+    # each event's link back to its post (also in webhook payloads) and the signed, expiring
+    # media URLs a network fetches (Threads) when media is kept on disk, and where networks send
+    # people back after connecting (docs/connect.md). Unset, the feed's
     # address is taken from the request, and webhook payloads carry no link.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     # The calendar feed: posts scheduled from this many days ago onwards (so recent outcomes
@@ -131,6 +138,31 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=8, ge=1, le=50)
     notify_retry_base_seconds: float = Field(default=30.0, gt=0)
     notify_retry_max_seconds: float = Field(default=1800.0, gt=0)
+    # Media: kept in a directory (default ./media) or in S3-compatible object storage (every
+    # replica must see the same files: a shared directory, or s3). See docs/media.md.
+    media_storage: str = Field(default="disk", pattern=r"^(disk|s3)$")
+    media_dir: Path = Field(default_factory=_default_media_dir)
+    media_s3_bucket: str | None = None
+    media_s3_endpoint_url: str | None = None
+    media_s3_region: str = "us-east-1"
+    media_s3_access_key_id: str | None = None
+    media_s3_secret_access_key: SecretStr | None = None
+    media_s3_prefix: str = Field(default="", pattern=r"^([A-Za-z0-9._-]+/)*$")
+    # S3 multipart part size (S3 needs at least 5 MiB for every part but the last); a
+    # resumed upload's unfinished part is kept as an object of its own until it fills.
+    media_s3_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    # The largest file one upload may be (the general body limit stays max_body_bytes).
+    media_max_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    # Images with more pixels are refused before they are decoded (decompression bombs).
+    media_max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    # Uploads receiving bytes at once per process (each holds a part buffer); the rest 503.
+    media_upload_concurrency: int = Field(default=4, ge=1, le=256)
+    # Media no post uses (and uploads never finished) are deleted after this long.
+    media_unused_hours: float = Field(default=7 * 24, gt=0)
+    # How long a signed public media URL (for a network to fetch) stays valid.
+    media_url_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+    # Images need alt text before a post carrying them can be saved or scheduled.
+    require_alt_text: bool = True
     # Browser origins allowed to call the API from another site (the built-in UI needs none).
     cors_origins: list[str] = Field(default_factory=list)
     # Larger request bodies are refused with 413 before they are read.
@@ -182,6 +214,32 @@ class Settings(BaseSettings):
     metrics_host: str | None = None
     # API processes for `handpost serve` (uvicorn workers); more than one needs PostgreSQL.
     workers: int = Field(default=1, ge=1, le=64)
+    # Connecting accounts from the browser (docs/connect.md): every network redirects back to
+    # {public_url}/connect/{network}/callback (public_url above; unset: the address the browser
+    # used), which must be registered with the network's app exactly.
+    # App credentials per network (Mastodon registers itself per instance; Bluesky uses app
+    # passwords). A network without a client id shows "not set up" on the accounts page.
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    facebook_client_id: str | None = None
+    facebook_client_secret: SecretStr | None = None
+    threads_client_id: str | None = None
+    threads_client_secret: SecretStr | None = None
+    youtube_client_id: str | None = None
+    youtube_client_secret: SecretStr | None = None
+    # Tests and development only: {"network": "base URL"} replaces all of a network's hosts
+    # (authorization, token, API) with one base serving the real paths, e.g. the emulator;
+    # {"network": {"host name": "base URL"}} replaces hosts one by one (e.g. a local PDS and
+    # PLC directory for Bluesky: "entryway", "plc", "handles").
+    network_endpoints: dict[str, str | dict[str, str]] = Field(default_factory=dict)
+    # How long a person has to finish a connect flow (consent at the network and back).
+    connect_flow_seconds: float = Field(default=600, ge=30, le=3600)
+    # The token lifecycle chore: how often it looks for tokens to renew ahead of expiry, and
+    # how many days before a token that cannot be renewed (LinkedIn: 60 days) it warns.
+    token_check_seconds: float = Field(default=60, gt=0)
+    token_warning_days: float = Field(default=14, gt=0)
 
     @field_validator("trusted_proxies", "outbound_allowed_networks", mode="before")
     @classmethod
@@ -204,6 +262,26 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("network_endpoints")
+    @classmethod
+    def _endpoint_bases(
+        cls, value: dict[str, str | dict[str, str]]
+    ) -> dict[str, str | dict[str, str]]:
+        """Each override is an http(s) base URL without query; the trailing slash is dropped."""
+
+        def base_url(where: str, base: str) -> str:
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+                raise ValueError(f"network_endpoints[{where}] must be an http(s) base URL")
+            return base.rstrip("/")
+
+        return {
+            network: base_url(repr(network), bases)
+            if isinstance(bases, str)
+            else {host: base_url(f"{network!r}][{host!r}", b) for host, b in bases.items()}
+            for network, bases in value.items()
+        }
 
     @property
     def outbound(self) -> OutboundPolicy:

@@ -32,9 +32,16 @@ def get_outbound_policy(settings: SettingsDep) -> OutboundPolicy:
 OutboundPolicyDep = Annotated[OutboundPolicy, Depends(get_outbound_policy)]
 
 
-def get_post_policy(settings: SettingsDep, user: CurrentUser, session: SessionDep) -> PostPolicy:
+def get_post_policy(
+    request: Request, settings: SettingsDep, user: CurrentUser, session: SessionDep
+) -> PostPolicy:
     """The guard's limits and the caller's goals and spheres, loaded once per request."""
-    return PostPolicy(guard=guard_policy(settings), values=strategies.value_context(session, user))
+    return PostPolicy(
+        guard=guard_policy(settings),
+        values=strategies.value_context(session, user),
+        require_alt_text=settings.require_alt_text,
+        media=request.app.state.media,
+    )
 
 
 PostPolicyDep = Annotated[PostPolicy, Depends(get_post_policy)]

@@ -82,6 +82,41 @@ Line = Annotated[
 ]
 
 
+# Subtags of 1-8 letters or digits joined by hyphens (RFC 5646); langcodes would also take
+# "en_US" and other near-misses that the networks refuse.
+_LANGUAGE_SHAPE = regex.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def _language_tag(value: str) -> str:
+    """A BCP 47 language tag of the IANA registry, in its standard form ("EN-gb" -> "en-GB")."""
+    import langcodes  # imported here: only requests that carry a language need it
+
+    well_formed = _LANGUAGE_SHAPE.fullmatch(value) is not None
+    if not well_formed or value == "und" or not langcodes.tag_is_valid(value):
+        raise ValueError(
+            f"{value!r} is not a BCP 47 language tag: use a language code such as 'en', "
+            "'fi' or 'pt-BR'"
+        )
+    standard: str = langcodes.standardize_tag(value)
+    return standard
+
+
+# A post's or an account's language: a BCP 47 tag, stored in its standard form.
+Language = Annotated[
+    str,
+    BeforeValidator(clean_line),
+    AfterValidator(_language_tag),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 35,
+            "pattern": r"^[A-Za-z0-9-]{1,35}$",
+            "description": "BCP 47 language tag, e.g. en, fi, pt-BR.",
+        }
+    ),
+]
+
+
 def first_invalid_character(value: str, *, multiline: bool) -> str | None:
     """Why ``value`` is not acceptable text (None when it is): for checks outside pydantic."""
     try:

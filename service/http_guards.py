@@ -333,8 +333,11 @@ class LoadShedding:
         waiting_limit: int = 8,
         waiting_prefixes: tuple[str, ...] = (),
         guarded_prefix: str = "/api/",
+        exempt: tuple[str, ...] = (),
     ) -> None:
         self.app = app
+        # Paths (prefixes) with their own bound, such as upload transfers that last minutes.
+        self.exempt = exempt
         self.limits = {"main": limit, "waiting": waiting_limit}
         self.queue_seconds = queue_seconds
         self.auth_failure_delay = auth_failure_delay
@@ -352,7 +355,11 @@ class LoadShedding:
         return self._lanes["waiting" if waiting else "main"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.guarded_prefix):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(self.guarded_prefix)
+            or (self.exempt and scope["path"].startswith(self.exempt))
+        ):
             await self.app(scope, receive, send)
             return
         slots = self._lane(scope["path"])

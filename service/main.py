@@ -16,6 +16,9 @@ from service.apidocs import contract
 from service.apidocs.pages import router as apidocs_router
 from service.background import BackgroundChores, default_chores
 from service.config import Settings, get_settings
+from service.connect.endpoints import browser_router as connect_browser_router
+from service.connect.endpoints import router as connect_router
+from service.connect.service import Connections
 from service.db import Database, utcnow
 from service.feeds.endpoints import router as feeds_router
 from service.hand.endpoints import router as hand_router
@@ -28,6 +31,11 @@ from service.http_guards import (
     parse_networks,
 )
 from service.idempotency import service as idempotency
+from service.media.endpoints import UPLOADS_PATH
+from service.media.endpoints import public_router as media_public_router
+from service.media.endpoints import router as media_router
+from service.media.service import MediaContext
+from service.media.tus import TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS
 from service.networks.endpoints import router as networks_router
 from service.notify.endpoints import router as notify_router
 from service.observability.metrics import Metrics
@@ -102,6 +110,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     app.state.password_slots = PasswordSlots(settings.password_hash_concurrency)
     app.state.refused_tokens = RefusedTokens()
     app.state.dispatcher = None
+    app.state.media = MediaContext.from_settings(database, settings)
+    app.state.connections = Connections(database, settings)
 
     def posts_due() -> int:
         with database.session(read_only=True) as session:
@@ -113,6 +123,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
     for router in (
         health_router,
         accounts_router,
+        connect_router,
+        connect_browser_router,
         networks_router,
         posts_router,
         publishing_router,
@@ -123,6 +135,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         strategy_router,
         webhooks_router,
         feeds_router,
+        media_router,
+        media_public_router,
         metrics_router,
         apidocs_router,
     ):
@@ -132,9 +146,15 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
-            expose_headers=["ETag", "Location", "Retry-After"],
+            allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                *TUS_REQUEST_HEADERS,
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", *TUS_RESPONSE_HEADERS],
         )
     app.add_middleware(
         LoadShedding,
@@ -143,6 +163,9 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         auth_failure_delay=settings.auth_failure_delay_seconds,
         waiting_limit=settings.max_concurrent_waiting_requests,
         waiting_prefixes=WAITING_ROUTES,
+        # An upload transfer holds its connection for minutes: uploads have their own bound
+        # (HANDPOST_MEDIA_UPLOAD_CONCURRENCY) instead of taking either lane's slots.
+        exempt=(UPLOADS_PATH,),
     )
     # Cheap refusals come before the queue: a token refused before, or an oversized request,
     # never waits for a slot.
@@ -157,6 +180,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         max_headers=settings.max_headers,
         max_members=settings.max_json_members,
         max_depth=settings.max_json_depth,
+        # Upload bytes are bounded by HANDPOST_MEDIA_MAX_BYTES and the upload's own length.
+        exempt=(UPLOADS_PATH,),
     )
     # Request ids, access lines and metrics cover every response, 413s and 503s included,
     # and any error the app did not handle becomes a 500 problem here.

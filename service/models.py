@@ -3,8 +3,10 @@
 from sqlmodel import SQLModel
 
 from service.accounts.models import Account
+from service.connect.models import AccountConnection, AccountEvent, ConnectFlow, MastodonApp
 from service.feeds.models import CalendarFeed
 from service.idempotency.models import IdempotencyRecord
+from service.media.models import Media, PostMedia
 from service.notify.models import Notification, NotificationSettings
 from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
@@ -16,15 +18,21 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "AccountConnection",
+    "AccountEvent",
     "ApiToken",
     "CalendarFeed",
+    "ConnectFlow",
     "Goal",
     "IdempotencyRecord",
     "LoginThrottle",
+    "MastodonApp",
+    "Media",
     "Notification",
     "NotificationSettings",
     "Post",
     "PostFingerprint",
+    "PostMedia",
     "PublishAttempt",
     "Strategy",
     "User",

@@ -144,6 +144,10 @@ class PinnedTarget:
         return self.host if self.port == default else f"{self.host}:{self.port}"
 
 
+class ResponseTooLarge(Exception):
+    """The answer was longer than the caller's ``max_bytes``; it was not read further."""
+
+
 async def send(
     client: httpx.AsyncClient,
     policy: OutboundPolicy,
@@ -151,11 +155,34 @@ async def send(
     url: str,
     *,
     headers: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
-    """``method url`` through the gate: checked, pinned to the checked address, no redirects."""
+    """``method url`` through the gate: checked, pinned to the checked address, no redirects.
+
+    ``max_bytes``: read at most this much of the body (ResponseTooLarge past it), so a page
+    that never ends cannot fill memory.
+    """
     target = await policy.check(url)
-    return await client.request(method, **_pinned(target, headers), **kwargs)
+    if max_bytes is None:
+        return await client.request(method, **_pinned(target, headers), **kwargs)
+    async with client.stream(method, **_pinned(target, headers), **kwargs) as response:
+        body = bytearray()
+        # Decoded bytes are counted, so a small compressed answer cannot unpack to gigabytes.
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ResponseTooLarge(f"the answer is longer than {max_bytes:,} bytes")
+    kept = httpx.Headers(response.headers)
+    for name in ("content-encoding", "content-length", "transfer-encoding"):
+        kept.pop(name, None)
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=bytes(body),
+        request=response.request,
+        extensions=response.extensions,
+    )
 
 
 @asynccontextmanager

@@ -17,13 +17,17 @@ from service.users import service as users
 from tests.support.databases import database_kinds, fresh_database
 
 # The loopback network emulator (tests/emulator): fixtures `emulator` and `network`; real
-# servers (tests/realservers); and the rule that tests write nothing into the checkout.
+# servers (tests/realservers: WordPress, Ghost, the reference Bluesky PDS); and the rule that
+# tests write nothing into the checkout.
 pytest_plugins = [
     "tests.emulator.fixtures",
     "tests.support.live",
     "tests.support.webhooks",
     "tests.support.smtp",
     "tests.realservers.fixtures",
+    "tests.support.realpds",
+    "tests.support.s3",
+    "tests.support.connect",
     "tests.support.checkout",
 ]
 
@@ -71,7 +75,9 @@ def user_token(database: Database) -> TokenFactory:
 
 
 @pytest.fixture
-def make_client(database_url: str, user_token: TokenFactory) -> Iterator[AppFactory]:
+def make_client(
+    database_url: str, user_token: TokenFactory, tmp_path: Path
+) -> Iterator[AppFactory]:
     """Start the app (with its dispatcher unless dispatch=False) on the test's database,
     signed in as ``as_user`` (the default test user; None for an anonymous client)."""
     with ExitStack() as stack:
@@ -83,6 +89,9 @@ def make_client(database_url: str, user_token: TokenFactory) -> Iterator[AppFact
                 database_url=database_url,
                 poll_seconds=overrides.pop("poll_seconds", 0.2),
                 metrics_token=overrides.pop("metrics_token", METRICS_TOKEN),
+                # Media files and the key that signs their links stay in the test's directory.
+                media_dir=overrides.pop("media_dir", tmp_path / "media"),
+                secret_key_file=overrides.pop("secret_key_file", tmp_path / "handpost.key"),
                 **overrides,
             )
             client = stack.enter_context(TestClient(create_app(settings, dispatch=dispatch)))

@@ -31,7 +31,10 @@ def test_exactly_the_operations_the_document_secures_require_a_token(
             url = path.replace("{", "").replace("}", "")
             response = anonymous.request(method.upper(), url, json={})
             if operation.get("security") == [{"bearer": []}]:
-                assert_problem(response, 401, "unauthenticated")
+                if method == "head":  # an answer to HEAD has no body (tus: the upload's offset)
+                    assert response.status_code == 401
+                else:
+                    assert_problem(response, 401, "unauthenticated")
                 assert response.headers["www-authenticate"].startswith("Bearer")
             else:
                 public.append(path)

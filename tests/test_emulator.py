@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulator import NETWORKS, EmulatorError, EmulatorServer
+from tests.emulator import ALL_NETWORKS, NETWORKS, EmulatorError, EmulatorServer
 
 pytest_plugins = ["tests.emulator.fixtures"]
 
@@ -158,7 +158,7 @@ def error_shape_ok(network: str, body: Any) -> bool:
 
 
 def test_health_and_urls(network: EmulatorServer, http: httpx.Client) -> None:
-    assert network.health()["networks"] == list(NETWORKS)
+    assert network.health()["networks"] == list(ALL_NETWORKS)
     assert network.url_for("mastodon") == f"{network.base_url}/mastodon"
     index = http.get(network.base_url + "/").json()
     assert index["networks"]["bluesky"] == network.url_for("bluesky")
@@ -564,11 +564,15 @@ def test_bluesky_client_rkey_and_validation(pub: Publisher) -> None:
     }
     first = pub.http.post(url, json=body, headers=pub.auth)
     assert first.json()["uri"] == "at://did:plc:alice/app.bsky.feed.post/3lbgzjyhjxc2a"
+    # As the reference PDS answers a record key that is taken (tests/realservers).
     again = pub.http.post(url, json=body, headers=pub.auth)
-    assert again.status_code == 400 and again.json()["error"] == "InvalidRequest"
-    assert "already exists" in again.json()["message"]
-    pub.em.configure(bluesky_existing_rkey_status=500)
-    assert pub.http.post(url, json=body, headers=pub.auth).status_code == 500
+    assert again.status_code == 500 and again.json() == {
+        "error": "InternalServerError",
+        "message": "Internal Server Error",
+    }
+    pub.em.configure(bluesky_existing_rkey_status=400)
+    older = pub.http.post(url, json=body, headers=pub.auth)
+    assert older.status_code == 400 and "already exists" in older.json()["message"]
     assert len(pub.em.posts("bluesky")) == 1
 
     too_many = pub.create("a" * 301)
@@ -581,6 +585,36 @@ def test_bluesky_client_rkey_and_validation(pub: Publisher) -> None:
     assert bad.status_code == 400 and bad.json()["error"] == "InvalidToken"
     assert pub.http.post(url, json=body).status_code == 401
     assert len(pub.em.posts("bluesky")) == 2
+
+
+@pytest.mark.parametrize("pub", ["bluesky"], indirect=True)
+def test_bluesky_facets_and_langs_are_checked_as_the_pds_checks_them(pub: Publisher) -> None:
+    url = f"{pub.base}/xrpc/com.atproto.repo.createRecord"
+
+    def create(**extra: object) -> httpx.Response:
+        record = {**bluesky_record("hello there"), **extra}
+        body = {"repo": "did:plc:alice", "collection": "app.bsky.feed.post", "record": record}
+        return pub.http.post(url, json=body, headers=pub.auth)
+
+    def facet(feature: dict[str, object], start: int = 0, end: int = 5) -> dict[str, object]:
+        return {"index": {"byteStart": start, "byteEnd": end}, "features": [feature]}
+
+    link = "app.bsky.richtext.facet#link"
+    refused = create(facets=[facet({"$type": link, "uri": "https://example.com/a\ufeff"})])
+    assert refused.status_code == 400 and "Invalid uri" in refused.json()["message"]
+    # U+200B is not JavaScript whitespace: the PDS takes it inside a URI.
+    assert create(facets=[facet({"$type": link, "uri": "https://x.com/a\u200b"})]).is_success
+    mention = "app.bsky.richtext.facet#mention"
+    assert "Invalid DID" in create(facets=[facet({"$type": mention, "did": "alice.test"})]).text
+    # Offsets are never checked: past the end and reversed are accepted.
+    assert create(facets=[facet({"$type": link, "uri": "https://x.com"}, 90, 3)]).is_success
+    assert (
+        "maximum 64"
+        in create(facets=[facet({"$type": "app.bsky.richtext.facet#tag", "tag": "x" * 65})]).text
+    )
+    assert create(langs=["en", "fi"]).is_success
+    assert "Invalid language" in create(langs=["xx-invalid-!"]).text
+    assert "array too big" in create(langs=["en", "fi", "sv", "de"]).text
 
 
 def test_bluesky_refresh_rotation_and_expiry(network: EmulatorServer, http: httpx.Client) -> None:

@@ -5,6 +5,7 @@ or skipped, which the publish log records with who and when."""
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from service.config import Settings
 from service.db import Database
@@ -28,6 +30,7 @@ from tests.support.api import (
     in_seconds,
     wait_for,
 )
+from tests.support.media import image_bytes, upload_ok
 from tests.support.rows import insert_post
 from tests.support.smtp import SmtpServer
 from tests.support.webhooks import FAST_WEBHOOKS, Receiver
@@ -418,3 +421,37 @@ def test_a_network_without_an_api_is_published_by_hand_or_not_at_all(
     [due] = client.get("/api/v1/due-by-hand").json()
     assert due["composer_url"] == forum
     assert [e["outcome"] for e in log_of(client, post_id)] == ["due"]
+
+
+@pytest.mark.usefixtures("secret_key")  # media links are signed with a key derived from it
+def test_the_files_to_attach_can_be_downloaded_with_their_alt_text(
+    client: TestClient, database: Database
+) -> None:
+    account = hand_account(client)
+    photo = image_bytes("PNG", (32, 24), color=(10, 120, 200))
+    medium = upload_ok(client, photo, filename="lake.png", alt_text="Aino holding a perch")
+    created = create_post(
+        client, account["id"], FAMILY_TEXT, media=[{"media_id": medium["id"]}]
+    ).json()
+    with database.session() as session:  # as the dispatcher leaves it at its time
+        post = session.get(Post, created["id"])
+        assert post is not None
+        post.state, post.scheduled_at = PostState.DUE, datetime.now(UTC)
+        post.next_attempt_at = post.scheduled_at + timedelta(days=1)
+        session.add(post)
+        session.commit()
+    [due] = client.get("/api/v1/due-by-hand").json()
+    [file] = due["media"]
+    assert (file["filename"], file["alt_text"], file["mime_type"]) == (
+        "lake.png",
+        "Aino holding a perch",
+        "image/png",
+    )
+    assert due["post"]["media"][0]["media_id"] == medium["id"]
+    anonymous = TestClient(client.app)  # the link is the key: no token, as a download link
+    download = anonymous.get(file["download_url"])
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(download.content)) as image:
+        assert (image.format, image.size) == ("PNG", (32, 24))
+    assert anonymous.get(file["download_url"] + "x").status_code == 404

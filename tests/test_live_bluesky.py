@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -16,6 +13,7 @@ from tests.support.api import create_post
 from tests.support.live import (
     attempts,
     connect,
+    create_bluesky_record,
     created,
     live_client,
     mark_as_claimed_by_a_dead_worker,
@@ -137,7 +135,14 @@ def test_after_a_crash_the_record_key_prevents_a_second_post(
         key = connection.execute(
             text("SELECT publish_key FROM posts WHERE id = :id"), {"id": post["id"]}
         ).scalar_one()
-    _create_record_directly(network, registered, rkey_for(key), post["text"])
+    direct = create_bluesky_record(
+        registered["base_url"],
+        registered["username"],
+        registered["app_password"],
+        rkey_for(key),
+        post["text"],
+    )
+    assert direct.status_code == 200, direct.text
     mark_as_claimed_by_a_dead_worker(database, post["id"])
 
     worker = live_client(make_client)
@@ -146,32 +151,6 @@ def test_after_a_crash_the_record_key_prevents_a_second_post(
     assert len(created(network, "bluesky")) == 1
     assert [e["outcome"] for e in attempts(worker, post["id"])] == ["retrying", "published"]
     assert network.counts()["bluesky"].get("create", 0) == 1  # only our direct one
-
-
-def _create_record_directly(
-    network: EmulatorServer, registered: dict[str, str], rkey: str, text_: str
-) -> None:
-    base = registered["base_url"]
-    session = httpx.post(
-        f"{base}/xrpc/com.atproto.server.createSession",
-        json={"identifier": registered["username"], "password": registered["app_password"]},
-    ).json()
-    record = {
-        "$type": "app.bsky.feed.post",
-        "text": text_,
-        "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    }
-    response = httpx.post(
-        f"{base}/xrpc/com.atproto.repo.createRecord",
-        headers={"Authorization": f"Bearer {session['accessJwt']}"},
-        json={
-            "repo": session["did"],
-            "collection": "app.bsky.feed.post",
-            "rkey": rkey,
-            "record": record,
-        },
-    )
-    assert response.status_code == 200, response.text
 
 
 def test_a_rate_limit_waits_for_ratelimit_reset(

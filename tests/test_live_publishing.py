@@ -24,7 +24,7 @@ from sqlalchemy import text
 from service.db import Database
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
-from tests.support.api import create_account, create_post, wait_for
+from tests.support.api import create_post, wait_for
 from tests.support.live import (
     FAST,
     attempts,
@@ -215,7 +215,9 @@ def test_credentials_replaced_after_the_claim_are_taken_up_not_flagged(
     )
 
     async def send_twice() -> tuple[PublishFailure | PublishResult, PublishResult]:
-        publisher = LivePublisher(database, Settings(database_url=database.url))
+        publisher = LivePublisher(
+            database, Settings(database_url=database.url, outbound_allow_private=True)
+        )
         try:
             try:
                 first: PublishFailure | PublishResult = await publisher.publish(job)
@@ -366,21 +368,20 @@ def test_no_post_is_created_twice_under_faults(
 
 
 def test_a_refused_connection_is_retried_then_given_up(
-    make_client: AppFactory, network: EmulatorServer
+    make_client: AppFactory, network: EmulatorServer, database: Database
 ) -> None:
     client = live_client(make_client, max_attempts=2)
     with socket.socket() as probe:  # a port with nobody listening
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/mastodon"
-    registered = network.register_account("mastodon")
-    account = create_account(
-        client,
-        "mastodon",
-        registered["username"],
-        mode="live",
-        base_url=closed,
-        credentials={"access_token": registered["access_token"]},
-    )
+    account, _ = connect(client, network, "mastodon")
+    # The instance answered when the account was connected (its limits were read); now it
+    # is gone.
+    with database.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE accounts SET base_url = :url WHERE id = :id"),
+            {"url": closed, "id": account["id"]},
+        )
     post = publish_now(client, account["id"], "Nobody is listening on that port.")
     assert settled(client, post["id"])["state"] == "failed"
     first, last = attempts(client, post["id"])
@@ -495,20 +496,33 @@ def test_resending_after_a_crash_only_where_it_cannot_duplicate(
     assert publisher.may_resend_after_crash(job) is expected
 
 
-def test_youtube_cannot_be_live_yet(make_client: AppFactory) -> None:
-    client = live_client(make_client, dispatch=False)
+def test_youtube_connects_but_cannot_publish_live_yet(make_client: AppFactory) -> None:
+    """A YouTube channel can be connected (its uploads come with the media work); a post on
+    it fails with the reason, and the token never appears in an answer."""
+    client = live_client(make_client)
     body = {
         "network": "youtube",
         "handle": "chan",
         "purpose": "talks",
         "audience": "clients",
         "mode": "live",
-        "credentials": {"access_token": "ya29.token-value"},
+        "credentials": {"access_token": "ya29.token-value", "channel_id": "UCchannel"},
     }
     response = client.post("/api/v1/accounts", json=body)
-    assert response.status_code == 422
-    assert "cannot publish to youtube live yet" in response.text
+    assert response.status_code == 201, response.text
     assert "ya29.token-value" not in response.text
+    post = create_post(
+        client,
+        response.json()["id"],
+        "A talk on release trains.",
+        title="Release trains",
+        publish_now=True,
+    )
+    assert post.status_code == 201, post.text
+    final = settled(client, post.json()["id"])
+    assert final["state"] == "failed"
+    [entry] = attempts(client, final["id"])
+    assert "cannot publish to youtube live yet" in entry["message"]
 
 
 def test_posts_claimed_ahead_go_back_to_the_queue_when_a_worker_stops(

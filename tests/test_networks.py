@@ -623,3 +623,13 @@ def test_threads_sandbox_result() -> None:
     result = threads.RULES.sandbox_result(ACCOUNT, KEY)
     assert result.external_id.isdigit()
     assert re.fullmatch(r"https://www\.threads\.net/@alice/post/[A-Za-z0-9_-]{11}", result.url)
+
+
+def test_the_language_goes_where_each_network_takes_one() -> None:
+    content = PostContent(text="Moi", title="Otsikko", language="fi")
+    assert youtube.RULES.create_body(content)["snippet"]["defaultLanguage"] == "fi"
+    assert mastodon.RULES.create_body(content)["language"] == "fi"
+    record = bluesky.RULES.build_create_request(content, ACCOUNT, KEY).json
+    assert record is not None and record["record"]["langs"] == ["fi"]
+    # X, LinkedIn, Facebook and Threads take no language when a post is created.
+    assert "lang" not in str(x.RULES.create_body(content))

@@ -177,3 +177,37 @@ def test_preview_reports_bare_shares_and_unknown_goals_while_typing(client: Test
     codes = {v["code"] for v in preview["violations"]}
     assert {"bare-share", "unknown-goal"} <= codes
     assert client.get("/api/v1/posts").json()["items"] == []
+
+
+def test_says_where_each_network_makes_links_mentions_and_tags(client: TestClient) -> None:
+    text = (
+        "Hi @bob.bsky.social! Pluto: en.wikipedia.org/wiki/Pluto_(planet). #space https://example"
+    )
+
+    def found(network: str, handle: str, **extra: Any) -> list[tuple[str, str, str]]:
+        account = create_account(client, network, handle)
+        result = preview(client, account["id"], text, **extra)
+        sent = result["sent_text"]
+        assert all(sent[e["start"] : e["end"]] == e["text"] for e in result["entities"])
+        return [(e["kind"], e["text"], e["value"]) for e in result["entities"]]
+
+    wikipedia = "en.wikipedia.org/wiki/Pluto_(planet)"
+    assert found("bluesky", "me.bsky.social") == [
+        ("mention", "@bob.bsky.social", "bob.bsky.social"),
+        ("link", wikipedia, f"https://{wikipedia}"),
+        ("tag", "#space", "space"),
+        # Bluesky links anything after a scheme, known domain or not.
+        ("link", "https://example", "https://example"),
+    ]
+    # X links bare domains too, and only what twitter-text takes for a URL; its screen names
+    # stop at the dot.
+    assert found("x", "me") == [
+        ("mention", "@bob", "bob"),
+        ("link", wikipedia, f"https://{wikipedia}"),
+        ("tag", "#space", "space"),
+    ]
+    # Mastodon links only what has a scheme; the link field travels at the end of the text.
+    assert found("mastodon", "me", link="https://example.org/more") == [
+        ("mention", "@bob.bsky.social", "bob.bsky.social"),
+        ("link", "https://example.org/more", "https://example.org/more"),
+    ]

@@ -92,7 +92,9 @@ def live_accounts(
     credentials are encrypted as in production): live ones whose base URL is the emulator's, or
     sandbox ones when ``emulator`` is None."""
     database = Database(database_url)
-    settings = Settings(database_url=database_url, secret_key=secret_key)
+    settings = Settings(
+        database_url=database_url, secret_key=secret_key, outbound_allow_private=True
+    )
     accounts: list[LiveAccount] = []
     try:
         with TestClient(create_app(settings, dispatch=False)) as client:
@@ -133,7 +135,13 @@ def plan_posts(
 
 
 def worker_settings(secret_key: str, **overrides: str) -> dict[str, str]:
-    return {"secret_key": secret_key, "poll_seconds": "0.25", **overrides}
+    # The emulator's Mastodon and Bluesky are on loopback: let the SSRF gate through.
+    return {
+        "secret_key": secret_key,
+        "poll_seconds": "0.25",
+        "outbound_allow_private": "true",
+        **overrides,
+    }
 
 
 def assert_created_once(emulator: EmulatorServer, posts: list[PlannedPost]) -> None:

@@ -1,7 +1,7 @@
 """hand: accounts published by hand, a post's audience, who marked an attempt, notifications
 
 Revision ID: 0090_hand
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-03 12:40:00.000000
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import service.db
 
 revision: str = '0090_hand'
-down_revision: str | None = '0007'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -20,6 +20,8 @@ Where the key comes from:
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -81,6 +83,11 @@ SHAPES: dict[Network, CredentialShape] = {
     Network.THREADS: CredentialShape(
         required=("access_token", "user_id"), optional=("expires_at",)
     ),
+    # Connected from the browser (service.connect); publishing needs video upload, to come.
+    Network.YOUTUBE: CredentialShape(
+        required=("access_token", "channel_id"),
+        optional=("refresh_token", "client_id", "client_secret", "expires_at"),
+    ),
 }
 
 
@@ -138,6 +145,7 @@ def secret_values(credentials: dict[str, str]) -> list[str]:
         "member_id",
         "client_id",
         "expires_at",
+        "channel_id",
     }
     return [v for k, v in credentials.items() if k not in public and len(v) >= 6]
 
@@ -154,9 +162,10 @@ class CredentialCipher:
         plain = json.dumps(credentials, sort_keys=True, separators=(",", ":")).encode()
         return self._fernet.encrypt(plain).decode("ascii")
 
-    def decrypt(self, ciphertext: str) -> dict[str, str]:
+    def decrypt(self, ciphertext: str, *, max_age: int | None = None) -> dict[str, str]:
+        """The dict; with ``max_age`` (seconds) an older ciphertext is refused as unreadable."""
         try:
-            plain = self._fernet.decrypt(ciphertext.encode("ascii"))
+            plain = self._fernet.decrypt(ciphertext.encode("ascii"), ttl=max_age)
         except (InvalidToken, ValueError):
             raise CredentialsUnreadable(
                 "The stored credentials cannot be decrypted with the configured "
@@ -231,3 +240,12 @@ def load_or_create_key_file(path: Path) -> bytes:
     finally:
         temporary.unlink(missing_ok=True)
     return path.read_bytes().strip()
+
+
+def derived_key(settings: Settings, purpose: str) -> bytes:
+    """A key for ``purpose`` (e.g. signing media URLs), derived from the first secret key,
+    so no second secret needs configuring and rotating it with the key changes it too."""
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    embedded = settings.database_url.startswith("sqlite")
+    first = _keys(configured, settings.secret_key_file, embedded)[0]
+    return hmac.new(first, f"handpost:{purpose}".encode(), hashlib.sha256).digest()

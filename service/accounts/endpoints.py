@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from service.accounts import repository
+from service.accounts import limits, repository
 from service.accounts import service as accounts
 from service.accounts.credentials import CredentialCipher, cipher_or_problem
+from service.accounts.models import Account
 from service.accounts.schemas import AccountCreate, AccountRead, AccountUpdate
 from service.apidocs.contract import ETAG, LOCATION, with_headers
 from service.concurrency import etag, require_if_match
@@ -24,6 +25,20 @@ router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
 def _cipher(settings: Settings, credentials: dict[str, str] | None) -> CredentialCipher | None:
     """The app's cipher, needed only when credentials are given (sandbox accounts need none)."""
     return None if credentials is None else cipher_or_problem(settings)
+
+
+def _new_server_limits(settings: Settings, account: Account, data: AccountUpdate) -> str | None:
+    """The server's limits, read again when the account moves to another server or goes
+    live without any; None when what is stored still holds."""
+    fields = data.model_fields_set
+    mode = data.mode if "mode" in fields and data.mode is not None else account.mode
+    base_url = data.base_url if "base_url" in fields else account.base_url
+    moved = base_url != account.base_url
+    if not limits.has_server_limits(account.network, mode):
+        return None
+    if not moved and account.server_limits is not None:
+        return None
+    return limits.read_for(settings, account.network, mode, base_url)
 
 
 @router.get("", response_model=list[AccountRead])
@@ -47,7 +62,13 @@ def create_account(
 ) -> AccountRead:
     """Connect a network account. Send an Idempotency-Key to make a retry safe."""
     strategies.require_active_slot(session, user, settings.max_active_accounts)
-    account = accounts.create(session, user, data, _cipher(settings, data.credentials))
+    # Asked before anything is written (the instance may take seconds to answer), and only
+    # for an account that is otherwise complete: a refused request calls no one.
+    accounts.check_connectable(data)
+    server_limits = limits.read_for(settings, data.network, data.mode, data.base_url)
+    account = accounts.create(
+        session, user, data, _cipher(settings, data.credentials), server_limits
+    )
     response.headers["ETag"] = etag(account.version)
     response.headers["Location"] = f"/api/v1/accounts/{account.id}"
     read = AccountRead.model_validate(account)
@@ -87,7 +108,13 @@ def update_account(
     require_if_match(if_match, account.version, required=False)
     if data.active and not account.active:
         strategies.require_active_slot(session, user, settings.max_active_accounts)
-    account = accounts.update(session, account, data, _cipher(settings, data.credentials))
+    account = accounts.update(
+        session,
+        account,
+        data,
+        _cipher(settings, data.credentials),
+        _new_server_limits(settings, account, data),
+    )
     response.headers["ETag"] = etag(account.version)
     return AccountRead.model_validate(account)
 

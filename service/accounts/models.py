@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime, new_id, utcnow
@@ -30,6 +30,8 @@ class Account(SQLModel, table=True):
         UniqueConstraint(
             "user_id", "network", "handle_key", name="uq_accounts_user_network_handle"
         ),
+        # The daily chore finds the live accounts whose server limits are due for a look.
+        Index("ix_accounts_network_limits_checked_at", "network", "limits_checked_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -54,6 +56,13 @@ class Account(SQLModel, table=True):
     status_message: str | None = Field(default=None, sa_column=Column(Text))
     # Network tokens, encrypted with the service's key; never returned by the API nor logged.
     credentials_ciphertext: str | None = Field(default=None, sa_column=Column(Text))
+    # The language the account writes in (BCP 47); a post without its own uses this one.
+    language: str | None = Field(default=None, max_length=35)
+    # What the account's server allows, as it said (JSON of networks.base.ServerLimits):
+    # Mastodon's instance limits, read when the account is connected and refreshed daily.
+    server_limits: str | None = Field(default=None, sa_column=Column(Text))
+    # When the server's limits were last asked for (or claimed for asking, by one replica).
+    limits_checked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from service.accounts.models import Account, AccountStatus
+from service.accounts.models import Account, AccountMode, AccountStatus
 from service.db import utcnow
 from service.posts.models import Post
 
@@ -81,3 +82,70 @@ def mark_needs_reconnect(
         )
     )
     return bool(session.exec(statement).rowcount == 1)
+
+
+def by_ids(session: Session, user_id: str, account_ids: Collection[str]) -> dict[str, Account]:
+    """The user's accounts among ``account_ids``, by id (one query for a page of posts)."""
+    if not account_ids:
+        return {}
+    statement = select(Account).where(
+        Account.user_id == user_id, col(Account.id).in_(list(account_ids))
+    )
+    return {account.id: account for account in session.exec(statement)}
+
+
+def limits_due(
+    session: Session, network: str, *, checked_before: datetime, limit: int
+) -> list[tuple[str, str | None]]:
+    """(id, base_url) of live accounts whose server limits were last asked for too long ago."""
+    statement = (
+        select(Account.id, Account.base_url)
+        .where(
+            Account.network == network,
+            Account.mode == AccountMode.LIVE,
+            or_(
+                col(Account.limits_checked_at).is_(None),
+                col(Account.limits_checked_at) < checked_before,
+            ),
+        )
+        .order_by(col(Account.limits_checked_at))
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in session.exec(statement)]
+
+
+def claim_limits_check(
+    session: Session, account_id: str, *, checked_before: datetime, now: datetime
+) -> bool:
+    """Take the account's limits check for this process: a conditional update, so of several
+    replicas looking at the same moment only one asks the server."""
+    statement = (
+        update(Account)
+        .where(
+            col(Account.id) == account_id,
+            or_(
+                col(Account.limits_checked_at).is_(None),
+                col(Account.limits_checked_at) < checked_before,
+            ),
+        )
+        .values(limits_checked_at=now)
+    )
+    return bool(session.exec(statement).rowcount == 1)
+
+
+def save_server_limits(
+    session: Session, account_id: str, server_limits: str | None, *, checked_at: datetime
+) -> None:
+    statement = (
+        update(Account)
+        .where(col(Account.id) == account_id)
+        .values(server_limits=server_limits, limits_checked_at=checked_at)
+    )
+    session.exec(statement)
+
+
+def set_limits_checked_at(session: Session, account_id: str, checked_at: datetime) -> None:
+    statement = (
+        update(Account).where(col(Account.id) == account_id).values(limits_checked_at=checked_at)
+    )
+    session.exec(statement)

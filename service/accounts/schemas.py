@@ -5,8 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from service.accounts.limits import limits_of
 from service.accounts.models import Account, AccountMode, AccountStatus
-from service.fields import Flag, Line, Text
+from service.fields import Flag, Language, Line, Text
 from service.networks.base import Network
 from service.omittable import omittable
 from service.strategy.value import Sphere
@@ -64,6 +65,12 @@ class AccountCreate(BaseModel):
         description=CREDENTIALS_DESCRIPTION,
         json_schema_extra={"writeOnly": True},
     )
+    language: Language | None = Field(
+        default=None,
+        max_length=35,
+        description="The language you write in here (BCP 47, e.g. en, fi, pt-BR); a post "
+        "without its own language is sent with this one.",
+    )
 
     _strip = field_validator("handle", "purpose", "audience")(_strip_required)
 
@@ -93,8 +100,20 @@ class AccountUpdate(BaseModel):
         "needs it; null removes them (sandbox accounts only).",
         json_schema_extra={"writeOnly": True},
     )
+    language: Language | None = Field(
+        default=None, max_length=35, description="BCP 47; null: posts say their own language."
+    )
 
     _strip = field_validator("purpose", "audience")(_strip_required)
+
+
+class ServerLimitsRead(BaseModel):
+    """What the account's server allows, as it said (Mastodon's instance configuration)."""
+
+    max_characters: int | None
+    characters_reserved_per_url: int | None
+    max_media_attachments: int | None
+    media: dict[str, Any]
 
 
 class AccountRead(BaseModel):
@@ -115,6 +134,13 @@ class AccountRead(BaseModel):
     status_message: str | None = None
     # Whether credentials are stored; the credentials themselves are never returned.
     has_credentials: bool = False
+    language: str | None = None
+    limits: ServerLimitsRead | None = Field(
+        default=None,
+        description="The limits the account's server reported (live Mastodon accounts: "
+        "read when connected, refreshed daily); null where the network's own apply.",
+    )
+    limits_checked_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     version: int
@@ -126,5 +152,7 @@ class AccountRead(BaseModel):
         if isinstance(data, Account):
             values = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
             values["has_credentials"] = data.credentials_ciphertext is not None
+            limits = limits_of(data)
+            values["limits"] = limits.as_json() if limits is not None else None
             return values
         return data

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from sqlmodel import Session
 
 from service.apidocs.contract import ETAG, with_headers
 from service.concurrency import etag, require_if_match
@@ -25,10 +26,14 @@ IfMatch = Annotated[str | None, Header(description="The ETag from your last read
 
 
 def _answer(
-    post: Post, response: Response, policy: PostPolicy, idempotency: Idempotency
+    session: Session,
+    post: Post,
+    response: Response,
+    policy: PostPolicy,
+    idempotency: Idempotency,
 ) -> PostRead:
     response.headers["ETag"] = etag(post.version)
-    read = posts.to_read(post, policy.values)
+    read = posts.read(session, post, policy)
     idempotency.complete(status.HTTP_200_OK, read, response.headers)
     return read
 
@@ -42,7 +47,7 @@ def list_due_by_hand(
 ) -> list[DueByHandRead]:
     """Posts waiting for you to publish them by hand, the oldest first: the text to copy, the
     audience, the network's composer and the files to attach."""
-    return hand.due_list(session, user, policy.values, limit)
+    return hand.due_list(session, user, policy, limit)
 
 
 @router.post(
@@ -66,7 +71,7 @@ def mark_published(
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
     post = hand.mark_published(session, user, post, data, settings.public_url)
-    return _answer(post, response, policy, idempotency)
+    return _answer(session, post, response, policy, idempotency)
 
 
 @router.post(
@@ -90,4 +95,4 @@ def mark_skipped(
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
     post = hand.mark_skipped(session, user, post, data, settings.public_url)
-    return _answer(post, response, policy, idempotency)
+    return _answer(session, post, response, policy, idempotency)

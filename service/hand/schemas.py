@@ -56,12 +56,18 @@ class HandAccountRead(BaseModel):
 
 
 class HandMediaRead(BaseModel):
-    """A file to attach when publishing by hand (filled once media is on posts)."""
+    """A file to attach when publishing by hand, with the alt text to give it there."""
 
     id: str
     filename: str
     alt_text: str
-    download_url: str
+    kind: str
+    mime_type: str
+    size_bytes: int
+    download_url: str | None = Field(
+        description="A signed link to the file (valid for an hour), no token needed; null "
+        "when the install has no key to sign links."
+    )
 
 
 class DueByHandRead(BaseModel):

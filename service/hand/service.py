@@ -18,12 +18,14 @@ from service.hand.schemas import (
     MarkPublishedRequest,
     MarkSkippedRequest,
 )
+from service.media import repository as media_repository
+from service.media import service as media_service
+from service.media.service import MediaContext
 from service.posts.models import Post, PostState
-from service.posts.service import to_read
+from service.posts.service import PostPolicy, to_read
 from service.problems import ProblemError
 from service.publishing.models import Outcome
 from service.publishing.outcomes import record_by_user
-from service.strategy.service import ValueContext
 from service.users.models import User
 
 
@@ -100,25 +102,40 @@ def copy_text(post: Post) -> str:
     return f"{post.text}\n\n{link}" if link else post.text
 
 
-def media_for(session: Session, posts: list[Post]) -> dict[str, list[HandMediaRead]]:
-    """Each post's files to download before publishing by hand.
+def media_for(
+    session: Session, context: MediaContext | None, posts: list[Post]
+) -> dict[str, list[HandMediaRead]]:
+    """Each post's files to download before publishing by hand, in the post's order."""
+    found: dict[str, list[HandMediaRead]] = {}
+    now = utcnow()
+    for link, media in media_repository.post_media(session, [p.id for p in posts]):
+        found.setdefault(link.post_id, []).append(
+            HandMediaRead(
+                id=media.id,
+                filename=media.filename or f"{media.id}.{media.format or 'bin'}",
+                alt_text=link.alt_text,
+                kind=media.kind or "",
+                mime_type=media.mime_type or "application/octet-stream",
+                size_bytes=media.size_bytes or 0,
+                download_url=context.download_url(media, now) if context else None,
+            )
+        )
+    return found
 
-    A hook for service.media (being merged): until posts carry media, there are none.
-    """
-    return {}
 
-
-def due_list(session: Session, user: User, values: ValueContext, limit: int) -> list[DueByHandRead]:
+def due_list(session: Session, user: User, policy: PostPolicy, limit: int) -> list[DueByHandRead]:
     rows = repository.due_posts(session, user.id, limit)
-    media = media_for(session, [post for post, _ in rows])
+    posts = [post for post, _ in rows]
+    files = media_for(session, policy.media, posts)
+    shown = media_service.read_for_posts(session, policy.media, [p.id for p in posts])
     return [
         DueByHandRead(
-            post=to_read(post, values),
+            post=to_read(post, policy.values, account, shown.get(post.id)),
             account=HandAccountRead.model_validate(account, from_attributes=True),
             copy_text=copy_text(post),
             audience=post.audience,
             composer_url=composer_url(account.network, account.base_url),
-            media=media.get(post.id, []),
+            media=files.get(post.id, []),
             missed_at=post.next_attempt_at,
         )
         for post, account in rows

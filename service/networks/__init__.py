@@ -12,16 +12,20 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MediaLimits
 
 __all__ = [
+    "MEDIA_LIMITS",
     "RULES",
     "AccountRef",
+    "MediaLimits",
     "Network",
     "NetworkRules",
     "OutgoingRequest",
     "PostContent",
     "SandboxResult",
     "Violation",
+    "media_limits_for",
     "rules_for",
 ]
 
@@ -38,3 +42,15 @@ def rules_for(network: Network | str) -> NetworkRules:
     except ValueError:
         known = ", ".join(RULES)
         raise ValueError(f"Handpost does not publish to {network!r}; it knows {known}.") from None
+
+
+# Each network's media rules, declared in its module beside its text limits.
+MEDIA_LIMITS: dict[Network, MediaLimits] = {
+    module.RULES.network: module.MEDIA_LIMITS
+    for module in (x, linkedin, facebook, youtube, mastodon, bluesky, threads, other)
+}
+
+
+def media_limits_for(network: Network | str) -> MediaLimits:
+    """The media rules ``network`` publishes under (Mastodon: upstream's defaults)."""
+    return MEDIA_LIMITS[Network(network)]

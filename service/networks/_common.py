@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import regex
 
-from service.networks.base import AccountRef, NetworkRules, PostContent, Violation
+from service.networks.base import AccountRef, Entity, NetworkRules, PostContent, Violation
 from service.text import find_urls
 
 # Requests are recorded for sandbox accounts and may be logged: a secret never goes in them.
@@ -33,6 +33,13 @@ def bearer_json_headers(extra: dict[str, str] | None = None) -> dict[str, str]:
         **(extra or {}),
     }
 
+
+# JavaScript's \s (WhiteSpace and LineTerminator): the reference code of X and Bluesky is
+# JavaScript, and its \s includes U+FEFF but not U+001C-U+001F or U+0085, unlike Python's.
+JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 # How X and Mastodon count a URL, whatever its real length (they shorten or reserve it).
 SHORT_URL_LENGTH = 23
@@ -133,7 +140,7 @@ class StandardRules(NetworkRules):
     link_in_text: ClassVar[bool] = False
 
     @abc.abstractmethod
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         """Length of text exactly as sent, counted the way this network counts it."""
 
     def sent_text(self, content: PostContent) -> str:
@@ -141,8 +148,16 @@ class StandardRules(NetworkRules):
             return text_with_link(content.text, content.link)
         return content.text
 
-    def text_length(self, content: PostContent) -> int:
-        return self.count_text(self.sent_text(content))
+    def text_length(self, content: PostContent, account: AccountRef | None = None) -> int:
+        return self.count_text(self.sent_text(content), account)
+
+    def entities(self, content: PostContent) -> list[Entity]:
+        """Links as the service's one URL pattern finds them; networks with their own
+        detection (X, Mastodon, Bluesky) say exactly what they link instead."""
+        return [
+            Entity("link", start, end, url, url if "://" in url else f"https://{url}")
+            for start, end, url in find_urls(self.sent_text(content))
+        ]
 
     def api_base(self, account: AccountRef) -> str:
         """Scheme and host the request goes to: the account's own server, else the network's."""
@@ -155,8 +170,8 @@ class StandardRules(NetworkRules):
             raise ValueError(self._visibility_message(visibility))
         return visibility
 
-    def validate(self, content: PostContent) -> list[Violation]:
-        violations = self.text_violations(content)
+    def validate(self, content: PostContent, account: AccountRef | None = None) -> list[Violation]:
+        violations = self.text_violations(content, account)
         if content.link is not None and not is_web_url(content.link):
             violations.append(
                 Violation(
@@ -176,9 +191,11 @@ class StandardRules(NetworkRules):
                     message=self._visibility_message(visibility),
                 )
             )
-        return violations + self.extra_violations(content)
+        return violations + self.extra_violations(content, account)
 
-    def text_violations(self, content: PostContent) -> list[Violation]:
+    def text_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         if not content.text.strip():
             return [
                 Violation(
@@ -188,8 +205,9 @@ class StandardRules(NetworkRules):
                     "Write it before scheduling.",
                 )
             ]
-        length = self.text_length(content)
-        if length <= self.text_limit:
+        length = self.text_length(content, account)
+        limit = self.text_limit_for(account)
+        if length <= limit:
             return []
         with_link = " with its link" if self.sent_text(content) != content.text else ""
         return [
@@ -197,8 +215,8 @@ class StandardRules(NetworkRules):
                 field="text",
                 code="text-too-long",
                 message=f"{self.display_name} counts this {self.text_noun}{with_link} as "
-                f"{length:,} of {self.text_limit:,} {self.length_unit}{self.length_note}. "
-                f"Shorten it by {length - self.text_limit:,}.",
+                f"{length:,} of {limit:,} {self.length_unit}{self.length_note}. "
+                f"Shorten it by {length - limit:,}.",
             )
         ]
 
@@ -235,7 +253,9 @@ class StandardRules(NetworkRules):
             ]
         return []
 
-    def extra_violations(self, content: PostContent) -> list[Violation]:
+    def extra_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         """Rules only this network has; none by default."""
         return []
 

@@ -20,7 +20,7 @@ import abc
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -29,8 +29,10 @@ from urllib.parse import quote
 
 import httpx
 
+from service import outbound
 from service.networks._common import REDACTED, StandardRules
 from service.networks.base import AccountRef, FailureKind, OutgoingRequest, PostContent
+from service.outbound import OutboundPolicy
 
 log = logging.getLogger("handpost.networks")
 
@@ -112,9 +114,11 @@ def redacted_query(url: str, **params: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-# Meta takes tokens in the query string, and httpx logs every URL it calls at INFO level.
+# Meta takes tokens and authorization codes in the query string, and httpx logs every URL it
+# calls at INFO level.
 _SECRET_QUERY = re.compile(
-    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password)=)[^&\s\"']+",
+    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password|code|code_verifier)=)"
+    r"[^&\s\"']+",
     re.IGNORECASE,
 )
 
@@ -154,9 +158,18 @@ class Api:
     status or error) for the publish log.
     """
 
-    def __init__(self, client: httpx.AsyncClient, display_name: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        display_name: str,
+        *,
+        outbound: OutboundPolicy | None = None,
+    ) -> None:
         self.client = client
         self.display_name = display_name
+        # Set for hosts a user gave (a Mastodon instance, a self-hosted PDS): every call then
+        # goes through the SSRF gate (service.outbound), pinned to the address it checked.
+        self.outbound = outbound
         self.trace: list[dict[str, Any]] = []
 
     async def send(
@@ -177,15 +190,26 @@ class Api:
             headers.pop("Authorization", None)
         step: dict[str, Any] = {"method": request.method, "url": request.url}
         self.trace.append(step)
+        url = _reveal_url(request.url, secrets)
+        body: dict[str, Any] = {
+            "headers": headers,
+            "json": _reveal_json(request.json, secrets) if request.json is not None else None,
+            "data": _reveal_json(request.form, secrets) if request.form is not None else None,
+            "auth": auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        }
         try:
-            response = await self.client.request(
-                request.method,
-                _reveal_url(request.url, secrets),
-                headers=headers,
-                json=_reveal_json(request.json, secrets) if request.json is not None else None,
-                data=_reveal_json(request.form, secrets) if request.form is not None else None,
-                auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
-            )
+            if self.outbound is not None:
+                response = await outbound.send(
+                    self.client, self.outbound, request.method, url, **body
+                )
+            else:
+                response = await self.client.request(request.method, url, **body)
+        except outbound.OutboundRefused as refused:
+            step["error"] = "OutboundRefused"
+            raise NetworkError(
+                FailureKind.PERMANENT,
+                f"Handpost may not call that {self.display_name} address: {refused.reason}.",
+            ) from None
         except httpx.TransportError as exc:
             failure = transport_failure(self.display_name, exc, creates=creates)
             step["error"] = type(exc).__name__
@@ -488,6 +512,8 @@ class LiveConfig:
     facebook_graph_version: str
     # The longest a retry of one post can come after its first send (the missed-post grace).
     resend_window_seconds: float
+    # For calls to addresses users give (a link card's page); None: make no such calls.
+    outbound: OutboundPolicy | None = None
 
 
 @dataclass
@@ -562,6 +588,124 @@ class LiveAdapter(abc.ABC):
     ) -> dict[str, str]:
         """New credentials (a renewed token or session); ReconnectNeeded if impossible."""
         raise ReconnectNeeded("the token was refused and this account has no way to refresh it")
+
+
+class GraphAdapter(LiveAdapter):
+    """What the adapters of Meta's Graph APIs (Facebook, Threads) share: the versioned base,
+    the token sent as a parameter, and reading one field of an object."""
+
+    # The credential holding the token the Graph calls carry.
+    credential: str = "access_token"
+
+    def graph_version(self, attempt: Attempt) -> str:
+        raise NotImplementedError
+
+    def _graph(self, attempt: Attempt) -> str:
+        return f"{self.base_url(attempt.account)}/{self.graph_version(attempt)}"
+
+    def _token(self, attempt: Attempt) -> dict[str, str]:
+        return {"": attempt.credentials[self.credential]}
+
+    async def _read_field(self, attempt: Attempt, object_id: str, name: str, default: str) -> str:
+        """``GET /{object_id}?fields=name``; ``default`` when it cannot be read (the post
+        exists whatever happens to this read, e.g. its permalink)."""
+        try:
+            response = await attempt.api.get(
+                redacted_query(
+                    f"{self._graph(attempt)}/{object_id}", fields=name, access_token=REDACTED
+                ),
+                self._token(attempt),
+            )
+        except NetworkError as error:
+            log.warning(
+                "%s %s: reading its %s failed: %s", self.display_name, object_id, name, error
+            )
+            return default
+        return str(json_body(response).get(name) or default)
+
+
+async def reconcile_by_search(
+    failure: NetworkError,
+    search: Callable[[], Awaitable[Published | None]],
+    *,
+    place: str,
+    backstop: str,
+) -> Published:
+    """After an unclear send to a network without idempotency keys: look for the post in
+    ``place``. Found, it is published; absent, it is sent again, and ``backstop`` (the
+    network's refusal of a duplicate) catches a late arrival; if the search fails too, the
+    post stays UNKNOWN."""
+    try:
+        found = await search()
+    except NetworkError as error:
+        raise NetworkError(
+            FailureKind.UNKNOWN,
+            f"{failure.message} Checking {place} failed too: {error.message}",
+            http_status=failure.http_status,
+        ) from None
+    if found is not None:
+        return found
+    raise NetworkError(
+        FailureKind.RETRYABLE,
+        f"{failure.message} It is not in {place}, so it will be sent again ({backstop}, "
+        "which catches a late arrival).",
+        http_status=failure.http_status,
+        retry_after=failure.retry_after,
+    )
+
+
+def refresh_request(
+    url: str, credentials: Mapping[str, str]
+) -> tuple[OutgoingRequest, dict[str, str]]:
+    """The refresh-token grant of a client that sends its secret in the form (LinkedIn,
+    Google), with the secrets it needs; placeholders stand in for them."""
+    request = OutgoingRequest(
+        method="POST",
+        url=url,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        form={
+            "grant_type": "refresh_token",
+            "refresh_token": REDACTED,
+            "client_id": credentials["client_id"],
+            "client_secret": secret_ref("client_secret"),
+        },
+    )
+    return request, {
+        "": credentials["refresh_token"],
+        "client_secret": credentials["client_secret"],
+    }
+
+
+async def refresh_grant(
+    api: Api,
+    request: OutgoingRequest,
+    secrets: Mapping[str, str],
+    credentials: dict[str, str],
+    *,
+    display_name: str,
+    auth: httpx.Auth | None = None,
+    rate_limit: Callable[[httpx.Headers], float | None] = retry_after_header,
+) -> dict[str, str]:
+    """OAuth's refresh-token grant, as every network answers it: the renewed credentials (a
+    rotated refresh token kept; an absent one never overwrites the stored one), or
+    ReconnectNeeded when the network refuses (400/401: invalid_grant, revoked, expired), or a
+    classified failure when it is only failing for now."""
+    response = await api.send(request, secrets, auth=auth)
+    body = json_body(response)
+    if response.is_success and body.get("access_token"):
+        return refreshed_credentials(credentials, body)
+    reason = str(body.get("error_description") or body.get("error") or short_text(response))
+    if response.status_code in (400, 401):
+        raise ReconnectNeeded(
+            f"{display_name} refused to refresh the token: {reason}", response.status_code
+        )
+    raise failure_for_status(
+        display_name,
+        response,
+        f"refreshing the token failed: {reason}",
+        creates=False,
+        rate_limit=rate_limit,
+    )
 
 
 def expires_at(expires_in: Any) -> str | None:

@@ -36,13 +36,56 @@ class FailureKind(StrEnum):
 
 @dataclass(frozen=True)
 class PostContent:
-    """What the user wrote for one network; ``visibility`` is Handpost's word (e.g. "public")."""
+    """What the user wrote for one network; ``visibility`` is Handpost's word (e.g. "public").
+
+    ``language`` is a BCP 47 tag (e.g. "fi", "en-GB"), sent where the network takes one.
+    """
 
     text: str
     link: str | None = None
     title: str | None = None
     visibility: str | None = None
     call_to_action: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What the account's own server says it allows (Mastodon's ``/api/v2/instance``).
+
+    Networks whose limits are the same for everyone have none; a field the server did not
+    give is None and the network's default applies.
+    """
+
+    max_characters: int | None = None
+    characters_reserved_per_url: int | None = None
+    max_media_attachments: int | None = None
+    # The server's media section as it gave it (mime types, sizes, description limit...).
+    media: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "max_characters": self.max_characters,
+            "characters_reserved_per_url": self.characters_reserved_per_url,
+            "max_media_attachments": self.max_media_attachments,
+            "media": self.media,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ServerLimits:
+        """Read back what ``as_json`` stored; anything malformed counts as not given."""
+
+        def number(name: str) -> int | None:
+            value = data.get(name)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        media = data.get("media")
+        return cls(
+            max_characters=number("max_characters"),
+            characters_reserved_per_url=number("characters_reserved_per_url"),
+            max_media_attachments=number("max_media_attachments"),
+            media=media if isinstance(media, dict) else {},
+        )
 
 
 @dataclass(frozen=True)
@@ -52,6 +95,22 @@ class AccountRef:
     id: str
     handle: str
     base_url: str | None = None
+    limits: ServerLimits | None = None
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A link, mention or tag the network makes of the text, for a composer to show.
+
+    ``start`` and ``end`` are offsets in code points (Unicode characters) into the text as it
+    is sent; ``value`` is what the network links it to (the full URL, the handle, the tag).
+    """
+
+    kind: str  # "link", "mention" or "tag"
+    start: int
+    end: int
+    text: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -111,12 +170,24 @@ class NetworkRules(abc.ABC):
         return self.visibilities[0]
 
     @abc.abstractmethod
-    def text_length(self, content: PostContent) -> int:
+    def text_length(self, content: PostContent, account: AccountRef | None = None) -> int:
         """Length as this network counts it, with the link where it is sent in the text."""
 
+    def sent_text(self, content: PostContent) -> str:
+        """The text exactly as the network receives it (some carry the link in it)."""
+        return content.text
+
+    def text_limit_for(self, account: AccountRef | None) -> int:
+        """The limit for this account: its server's own where the network has one."""
+        return self.text_limit
+
     @abc.abstractmethod
-    def validate(self, content: PostContent) -> list[Violation]:
-        """Every way ``content`` breaks this network's rules; empty when it fits."""
+    def validate(self, content: PostContent, account: AccountRef | None = None) -> list[Violation]:
+        """Every way ``content`` breaks this network's rules (for ``account``); empty if it fits."""
+
+    @abc.abstractmethod
+    def entities(self, content: PostContent) -> list[Entity]:
+        """The links, mentions and tags the network makes of the text as sent, in order."""
 
     @abc.abstractmethod
     def build_create_request(

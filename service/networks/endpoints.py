@@ -3,13 +3,34 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from service.networks import RULES
+from service.networks import MEDIA_LIMITS, RULES
 from service.networks.base import Network
 from service.users.auth import get_current_user
 
 router = APIRouter(
     prefix="/api/v1/networks", tags=["networks"], dependencies=[Depends(get_current_user)]
 )
+
+
+class MediaLimitsRead(BaseModel):
+    """What a network takes as media; null where it sets no limit."""
+
+    max_items: int
+    max_images: int
+    max_videos: int
+    mix_images_and_video: bool
+    image_formats: list[str]
+    max_image_bytes: int | None
+    max_gif_bytes: int | None
+    max_image_pixels: int | None
+    video_formats: list[str]
+    video_codecs: list[str] | None
+    max_video_bytes: int | None
+    min_video_seconds: float | None
+    max_video_seconds: float | None
+    max_video_fps: float | None
+    alt_text_limit: int
+    source: str
 
 
 class NetworkInfo(BaseModel):
@@ -24,6 +45,7 @@ class NetworkInfo(BaseModel):
     requires_title: bool
     title_limit: int | None
     expects_call_to_action: bool
+    media: MediaLimitsRead
     has_api: bool = Field(
         description="false: Handpost cannot publish there; its accounts are published by hand."
     )
@@ -42,7 +64,30 @@ def list_networks() -> list[NetworkInfo]:
             requires_title=rules.requires_title,
             title_limit=rules.title_limit,
             expects_call_to_action=rules.expects_call_to_action,
+            media=_media_limits(rules.network),
             has_api=rules.has_api,
         )
         for rules in RULES.values()
     ]
+
+
+def _media_limits(network: Network) -> MediaLimitsRead:
+    limits = MEDIA_LIMITS[network]
+    return MediaLimitsRead(
+        max_items=limits.max_items,
+        max_images=limits.max_images,
+        max_videos=limits.max_videos,
+        mix_images_and_video=limits.mix_images_and_video,
+        image_formats=sorted(limits.image_formats),
+        max_image_bytes=limits.max_image_bytes,
+        max_gif_bytes=limits.max_gif_bytes,
+        max_image_pixels=limits.max_image_pixels,
+        video_formats=sorted(limits.video_formats),
+        video_codecs=sorted(limits.video_codecs) if limits.video_codecs else None,
+        max_video_bytes=limits.max_video_bytes,
+        min_video_seconds=limits.min_video_seconds,
+        max_video_seconds=limits.max_video_seconds,
+        max_video_fps=limits.max_video_fps,
+        alt_text_limit=limits.alt_text_limit,
+        source=limits.source,
+    )

@@ -8,14 +8,14 @@ from typing import Any
 from service.networks._common import REDACTED, StandardRules, hash_digits
 from service.networks._http import (
     Attempt,
+    GraphAdapter,
     GraphError,
-    LiveAdapter,
     NetworkError,
     Published,
     graph_error,
     json_body,
-    log,
     meta_failure,
+    reconcile_by_search,
     redacted_query,
 )
 from service.networks.base import (
@@ -26,6 +26,7 @@ from service.networks.base import (
     PostContent,
     SandboxResult,
 )
+from service.networks.media_rules import MB, MediaLimits
 
 # Pinned because a retired version is silently served by a newer one. Live requests use
 # HANDPOST_FACEBOOK_GRAPH_VERSION; this default is what the sandbox records.
@@ -34,7 +35,7 @@ GRAPH_VERSION = "v24.0"
 
 @dataclass(frozen=True)
 class FacebookRules(StandardRules):
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
@@ -78,13 +79,28 @@ RULES = FacebookRules(
     default_base_url="https://graph.facebook.com",
 )
 
+# Media (developers.facebook.com Page photos / Resumable Upload API; Meta states no count,
+# Mixpost caps 10 photos or 1 video): 10 photos or one video, not both.
+MEDIA_LIMITS = MediaLimits(
+    max_items=10,
+    max_images=10,
+    max_videos=1,
+    image_formats=frozenset({"jpeg", "png", "gif", "webp"}),
+    max_image_bytes=10 * MB,
+    video_formats=frozenset({"mp4", "mov"}),
+    max_video_bytes=10 * 1000 * MB,
+    max_video_seconds=240 * 60,
+    alt_text_limit=1000,
+    source="developers.facebook.com: Pages photos, video publishing",
+)
+
 
 # --- live publishing -----------------------------------------------------------------------
 
 DUPLICATE_CODE = 506
 
 
-class FacebookAdapter(LiveAdapter):
+class FacebookAdapter(GraphAdapter):
     """``POST /{version}/{page-id}/feed`` with the Page token in the body; then the permalink.
 
     Graph reports throttling and token problems by ``error.code``, not by HTTP status, so the
@@ -94,12 +110,10 @@ class FacebookAdapter(LiveAdapter):
     """
 
     rules = RULES
+    credential = "page_access_token"
 
-    def _graph(self, attempt: Attempt) -> str:
-        return f"{self.base_url(attempt.account)}/{attempt.config.facebook_graph_version}"
-
-    def _token(self, attempt: Attempt) -> dict[str, str]:
-        return {"": attempt.credentials["page_access_token"]}
+    def graph_version(self, attempt: Attempt) -> str:
+        return attempt.config.facebook_graph_version
 
     async def create(self, attempt: Attempt) -> Published:
         request = RULES.build_create_request(
@@ -120,19 +134,8 @@ class FacebookAdapter(LiveAdapter):
 
     async def _published(self, attempt: Attempt, post_id: str, status: int, how: str) -> Published:
         """The post, with its ``permalink_url`` (it is published even if that read fails)."""
-        url = f"https://www.facebook.com/{post_id}"
-        try:
-            response = await attempt.api.get(
-                redacted_query(
-                    f"{self._graph(attempt)}/{post_id}",
-                    fields="permalink_url",
-                    access_token=REDACTED,
-                ),
-                self._token(attempt),
-            )
-            url = str(json_body(response).get("permalink_url") or url)
-        except NetworkError as error:
-            log.warning("Facebook post %s: reading its permalink failed: %s", post_id, error)
+        fallback = f"https://www.facebook.com/{post_id}"
+        url = await self._read_field(attempt, post_id, "permalink_url", fallback)
         return Published(post_id, url, status, f"Published on the Facebook Page{how}.")
 
     async def _duplicate(self, attempt: Attempt, error: GraphError, status: int) -> Published:
@@ -153,22 +156,11 @@ class FacebookAdapter(LiveAdapter):
         )
 
     async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
-        try:
-            found = await self._find_on_feed(attempt)
-        except NetworkError as error:
-            raise NetworkError(
-                FailureKind.UNKNOWN,
-                f"{failure.message} Checking the Page feed failed too: {error.message}",
-                http_status=failure.http_status,
-            ) from None
-        if found is not None:
-            return found
-        raise NetworkError(
-            FailureKind.RETRYABLE,
-            f"{failure.message} It is not on the Page feed, so it will be sent again (Facebook "
-            "refuses an identical consecutive post, which catches a late arrival).",
-            http_status=failure.http_status,
-            retry_after=failure.retry_after,
+        return await reconcile_by_search(
+            failure,
+            lambda: self._find_on_feed(attempt),
+            place="the Page feed",
+            backstop="Facebook refuses an identical consecutive post",
         )
 
     async def _find_on_feed(self, attempt: Attempt) -> Published | None:

@@ -9,7 +9,6 @@ import httpx
 import regex
 
 from service.networks._common import (
-    REDACTED,
     StandardRules,
     bearer_json_headers,
     hash_digits,
@@ -25,9 +24,9 @@ from service.networks._http import (
     expiring,
     failure_for_status,
     json_body,
-    refreshed_credentials,
+    refresh_grant,
+    refresh_request,
     retry_after_header,
-    secret_ref,
     short_text,
     until_midnight_utc,
 )
@@ -40,6 +39,7 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MB, MediaLimits
 from service.text import find_urls
 
 # Each version lives about a year and a sunset one fails every call (426). Live requests use
@@ -69,7 +69,7 @@ def escape_little_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class LinkedInRules(StandardRules):
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
 
     def title_violations(self, content: PostContent) -> list[Violation]:
@@ -142,6 +142,24 @@ RULES = LinkedInRules(
     title_limit=200,
     expects_call_to_action=True,
     default_base_url="https://api.linkedin.com",
+)
+
+# Media (learn.microsoft.com Images API / Videos API; sizes as schedulers cite them, LinkedIn
+# publishes none): up to 20 images (multiImage) or one video, not both.
+MEDIA_LIMITS = MediaLimits(
+    max_items=20,
+    max_images=20,
+    max_videos=1,
+    image_formats=frozenset({"jpeg", "png", "gif"}),
+    max_image_bytes=5 * MB,
+    max_image_pixels=36_152_319,
+    video_formats=frozenset({"mp4"}),
+    max_video_bytes=200 * MB,
+    min_video_seconds=3,
+    max_video_seconds=30 * 60,
+    video_aspect=(1 / 2.4, 2.4),
+    alt_text_limit=4086,
+    source="learn.microsoft.com: LinkedIn Images API, Videos API",
 )
 
 
@@ -272,34 +290,8 @@ class LinkedInAdapter(LiveAdapter):
             )
         # An account with its own base URL (a test server) gets its tokens there too.
         base = account.base_url.rstrip("/") if account.base_url else OAUTH_BASE_URL
-        request = OutgoingRequest(
-            method="POST",
-            url=f"{base}/oauth/v2/accessToken",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            form={
-                "grant_type": "refresh_token",
-                "refresh_token": REDACTED,
-                "client_id": credentials["client_id"],
-                "client_secret": secret_ref("client_secret"),
-            },
-        )
-        secrets = {"": credentials["refresh_token"], "client_secret": credentials["client_secret"]}
-        response = await api.send(request, secrets)
-        body = json_body(response)
-        if response.is_success and body.get("access_token"):
-            return refreshed_credentials(credentials, body)
-        reason = str(body.get("error_description") or body.get("error") or short_text(response))
-        if response.status_code in (400, 401):
-            raise ReconnectNeeded(
-                f"LinkedIn refused to refresh the token: {reason}", response.status_code
-            )
-        raise failure_for_status(
-            "LinkedIn",
-            response,
-            f"refreshing the token failed: {reason}",
-            creates=False,
-            rate_limit=retry_after_header,
-        )
+        request, secrets = refresh_request(f"{base}/oauth/v2/accessToken", credentials)
+        return await refresh_grant(api, request, secrets, credentials, display_name="LinkedIn")
 
 
 def post_url(urn: str) -> str:

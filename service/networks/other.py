@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from service.networks._common import StandardRules
 from service.networks.base import AccountRef, Network, OutgoingRequest, PostContent, SandboxResult
+from service.networks.media_rules import MediaLimits
 
 
 class NoPublishingApi(NotImplementedError):
@@ -20,7 +21,7 @@ class NoPublishingApi(NotImplementedError):
 
 @dataclass(frozen=True)
 class OtherRules(StandardRules):
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text)
 
     def build_create_request(
@@ -38,4 +39,13 @@ RULES = OtherRules(
     text_limit=100_000,
     visibilities=("public",),
     has_api=False,
+)
+
+# You attach the files yourself: Handpost only keeps a post's set within reason.
+MEDIA_LIMITS = MediaLimits(
+    max_items=10,
+    max_images=10,
+    max_videos=1,
+    mix_images_and_video=True,
+    source="Handpost does not know this place's rules: you attach the files yourself.",
 )

@@ -20,7 +20,7 @@ from service.networks._common import (
 from service.networks._http import (
     Api,
     Attempt,
-    LiveAdapter,
+    GraphAdapter,
     NetworkError,
     Published,
     ReconnectNeeded,
@@ -28,7 +28,6 @@ from service.networks._http import (
     expiring,
     graph_error,
     json_body,
-    log,
     meta_failure,
     redacted_query,
     refreshed_credentials,
@@ -42,6 +41,7 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MB, MediaLimits
 from service.text import find_urls, graphemes
 
 API_VERSION = "v1.0"
@@ -62,10 +62,12 @@ class ThreadsRules(StandardRules):
     length_note: ClassVar[str] = " (each emoji counts as its size in bytes, usually 4)"
     link_in_text: ClassVar[bool] = True
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return threads_length(text)
 
-    def extra_violations(self, content: PostContent) -> list[Violation]:
+    def extra_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         links = len(find_urls(self.sent_text(content)))
         if links <= LINK_LIMIT:
             return []
@@ -119,6 +121,28 @@ RULES = ThreadsRules(
     default_base_url="https://graph.threads.net",
 )
 
+# Media (developers.facebook.com/docs/threads, media specifications): a carousel of 2-20
+# images and videos together; JPEG/PNG images up to 8 MB, aspect at most 10:1; MP4/MOV
+# video (H.264/HEVC) up to 1 GB and 5 minutes, 23-60 frames a second, at most 1920 wide.
+MEDIA_LIMITS = MediaLimits(
+    max_items=20,
+    max_images=20,
+    max_videos=20,
+    mix_images_and_video=True,
+    image_formats=frozenset({"jpeg", "png"}),
+    max_image_bytes=8 * MB,
+    max_image_aspect=10,
+    video_formats=frozenset({"mp4", "mov"}),
+    video_codecs=frozenset({"h264", "hevc"}),
+    max_video_bytes=1000 * MB,
+    max_video_seconds=300,
+    max_video_width=1920,
+    min_video_fps=23,
+    max_video_fps=60,
+    alt_text_limit=1000,
+    source="developers.facebook.com: Threads posts, media specifications",
+)
+
 
 # --- live publishing -----------------------------------------------------------------------
 
@@ -129,7 +153,7 @@ _REFRESH_MARGIN_SECONDS = 7 * 24 * 3600
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-class ThreadsAdapter(LiveAdapter):
+class ThreadsAdapter(GraphAdapter):
     """A container (``POST /{user-id}/threads``), then ``threads_publish``, then the permalink.
 
     A container is not a post, so an unclear container call is simply retried. An unclear
@@ -140,11 +164,8 @@ class ThreadsAdapter(LiveAdapter):
 
     rules = RULES
 
-    def _graph(self, attempt: Attempt) -> str:
-        return f"{self.base_url(attempt.account)}/{API_VERSION}"
-
-    def _token(self, attempt: Attempt) -> dict[str, str]:
-        return {"": attempt.credentials["access_token"]}
+    def graph_version(self, attempt: Attempt) -> str:
+        return API_VERSION
 
     async def create(self, attempt: Attempt) -> Published:
         request = RULES.build_create_request(
@@ -245,17 +266,8 @@ class ThreadsAdapter(LiveAdapter):
 
     async def _published(self, attempt: Attempt, media: str, status: int | None) -> Published:
         """The post with its permalink (it is published even if reading that fails)."""
-        url = f"https://www.threads.net/@{bare_handle(attempt.account.handle)}"
-        try:
-            response = await attempt.api.get(
-                redacted_query(
-                    f"{self._graph(attempt)}/{media}", fields="permalink", access_token=REDACTED
-                ),
-                self._token(attempt),
-            )
-            url = str(json_body(response).get("permalink") or url)
-        except NetworkError as error:
-            log.warning("Threads post %s: reading its permalink failed: %s", media, error)
+        fallback = f"https://www.threads.net/@{bare_handle(attempt.account.handle)}"
+        url = await self._read_field(attempt, media, "permalink", fallback)
         return Published(media, url, status, "Published on Threads.")
 
     async def _find_published(self, attempt: Attempt, failure: NetworkError) -> Published:

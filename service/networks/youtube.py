@@ -21,6 +21,7 @@ from service.networks.base import (
     SandboxResult,
     Violation,
 )
+from service.networks.media_rules import MediaLimits
 
 # "People & Blogs": a neutral category for a person's own videos.
 CATEGORY_ID = "22"
@@ -36,10 +37,12 @@ class YouTubeRules(StandardRules):
     # The link goes at the end of the description, and so counts toward its limit.
     link_in_text: ClassVar[bool] = True
 
-    def count_text(self, text: str) -> int:
+    def count_text(self, text: str, account: AccountRef | None = None) -> int:
         return len(text.encode("utf-8"))
 
-    def extra_violations(self, content: PostContent) -> list[Violation]:
+    def extra_violations(
+        self, content: PostContent, account: AccountRef | None = None
+    ) -> list[Violation]:
         checked = (
             ("title", "title", content.title or ""),
             ("text", "description", self.sent_text(content)),
@@ -55,14 +58,15 @@ class YouTubeRules(StandardRules):
         ]
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
-        return {
-            "snippet": {
-                "title": content.title or "",
-                "description": self.sent_text(content),
-                "categoryId": CATEGORY_ID,
-            },
-            "status": {"privacyStatus": self.visibility_for(content)},
+        snippet: dict[str, Any] = {
+            "title": content.title or "",
+            "description": self.sent_text(content),
+            "categoryId": CATEGORY_ID,
         }
+        if content.language:
+            # The language of the title and description (videos resource, BCP 47).
+            snippet["defaultLanguage"] = content.language
+        return {"snippet": snippet, "status": {"privacyStatus": self.visibility_for(content)}}
 
     def build_create_request(
         self, content: PostContent, account: AccountRef, publish_key: str
@@ -91,4 +95,16 @@ RULES = YouTubeRules(
     requires_title=True,
     title_limit=100,
     default_base_url="https://www.googleapis.com",
+)
+
+# Media: a YouTube post is one video (developers.google.com/youtube/v3: videos.insert).
+MEDIA_LIMITS = MediaLimits(
+    max_items=1,
+    max_images=0,
+    max_videos=1,
+    image_formats=frozenset(),
+    video_formats=frozenset({"mp4", "mov", "webm"}),
+    max_video_bytes=256 * 1024**3,
+    alt_text_limit=5000,
+    source="developers.google.com: YouTube Data API, videos.insert",
 )

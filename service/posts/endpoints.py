@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from sqlmodel import Session
 
 from service.accounts import service as accounts
 from service.apidocs.contract import ETAG, LOCATION, with_headers
@@ -35,15 +36,19 @@ router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
 IfMatch = Annotated[str | None, Header(description="The ETag from your last read of the post.")]
 
 
-def _respond(post: Post, response: Response, policy: PostPolicy) -> PostRead:
+def _respond(post: Post, response: Response, policy: PostPolicy, session: Session) -> PostRead:
     response.headers["ETag"] = etag(post.version)
-    return posts.to_read(post, policy.values)
+    return posts.read(session, post, policy)
 
 
 def _created(
-    post: Post, response: Response, policy: PostPolicy, idempotency: Idempotency
+    session: Session,
+    post: Post,
+    response: Response,
+    policy: PostPolicy,
+    idempotency: Idempotency,
 ) -> PostRead:
-    read = _respond(post, response, policy)
+    read = _respond(post, response, policy, idempotency.session)
     idempotency.complete(status.HTTP_201_CREATED, read, response.headers)
     return read
 
@@ -68,7 +73,7 @@ def create_post(
     post = posts.create(session, user, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    return _created(post, response, policy, idempotency)
+    return _created(session, post, response, policy, idempotency)
 
 
 @router.get("", response_model=Page[PostRead])
@@ -104,9 +109,7 @@ def list_posts(
         )
         assert key_time is not None
         next_cursor = encode_cursor(f"posts:{order}", [key_time.isoformat(), last.id])
-    return Page[PostRead](
-        items=[posts.to_read(p, policy.values) for p in rows], next_cursor=next_cursor
-    )
+    return Page[PostRead](items=posts.read_many(session, rows, policy), next_cursor=next_cursor)
 
 
 @router.get(
@@ -119,7 +122,7 @@ def get_post(
     policy: PostPolicyDep,
     response: Response,
 ) -> PostRead:
-    return _respond(posts.get_or_404(session, user, post_id), response, policy)
+    return _respond(posts.get_or_404(session, user, post_id), response, policy, session)
 
 
 @router.patch(
@@ -143,7 +146,7 @@ def update_post(
     require_if_match(if_match, post.version, required=True)
     post = posts.update(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(
@@ -166,7 +169,7 @@ def schedule_post(
     require_if_match(if_match, post.version, required=False)
     post = posts.schedule(session, post, data, policy)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(
@@ -184,7 +187,7 @@ def unschedule_post(
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(posts.unschedule(session, post), response, policy)
+    return _respond(posts.unschedule(session, post), response, policy, session)
 
 
 @router.post(
@@ -202,7 +205,7 @@ def cancel_post(
 ) -> PostRead:
     post = posts.get_or_404(session, user, post_id)
     require_if_match(if_match, post.version, required=False)
-    return _respond(posts.cancel(session, post), response, policy)
+    return _respond(posts.cancel(session, post), response, policy, session)
 
 
 @router.post(
@@ -227,7 +230,7 @@ def resolve_post(
     require_if_match(if_match, post.version, required=False)
     post = posts.resolve_unknown(session, post, data, settings.public_url)
     wake_dispatcher_after_commit(request, session, post.next_attempt_at)
-    return _respond(post, response, policy)
+    return _respond(post, response, policy, session)
 
 
 @router.post(
@@ -251,7 +254,7 @@ def copy_post(
     target = accounts.get_or_404(session, user, data.account_id)
     post = posts.copy_to(session, source, target, policy)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    return _created(post, response, policy, idempotency)
+    return _created(session, post, response, policy, idempotency)
 
 
 @router.post("/preview", response_model=PostPreviewRead, responses=problem_responses(404))

@@ -74,6 +74,8 @@ class Post(SQLModel, table=True):
     # Where a post published by hand should go (a friends list, a group), shown to the person.
     audience: str | None = Field(default=None, max_length=255)
     goal: str | None = Field(default=None, max_length=255)
+    # BCP 47; None means the account's language.
+    language: str | None = Field(default=None, max_length=35)
     state: str = Field(default=PostState.DRAFT, max_length=16)
     scheduled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     time_zone: str | None = Field(default=None, max_length=64)

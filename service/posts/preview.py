@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from service.accounts import service as accounts
 from service.db import utcnow
+from service.media import service as media
 from service.networks import rules_for
 from service.posts import repository
 from service.posts.schemas import (
@@ -17,6 +18,7 @@ from service.posts.schemas import (
     FieldViolation,
     PostPreviewRead,
     PostPreviewRequest,
+    TextEntity,
 )
 from service.posts.service import (
     PostPolicy,
@@ -24,6 +26,7 @@ from service.posts.service import (
     content_violations,
     cross_post_problem,
     find_cross_post,
+    media_violations,
     new_post,
     warnings_for,
 )
@@ -45,9 +48,12 @@ def preview(
         violations += [FieldViolation(**error) for error in refusal.extensions["errors"]]
     # A transient post, never added to the session: the same one POST /posts would build.
     post = new_post(user, account, data, goal, utcnow())
+    # Files that are not the user's or not finished are reported; the others are checked.
+    attached, refused = media.resolve_partly(session, user.id, data.media)
+    violations += [FieldViolation(**error) for error in refused]
     violations += [
         FieldViolation(field=v.field, code=v.code, message=v.message)
-        for v in content_violations(post)
+        for v in content_violations(post, account) + media_violations(account, attached, policy)
     ]
     # Compared with every other account's post, as when scheduling: a copy's own source
     # counts too, so the composer can say it still needs rewriting.
@@ -58,10 +64,17 @@ def preview(
         cross_post = CrossPostPreview.model_validate(
             {**conflict.extensions, "detail": conflict.detail}
         )
+    content = content_of(post, account)
+    ref = accounts.account_ref(account)
     return PostPreviewRead(
-        text_length=rules.text_length(content_of(post)),
-        text_limit=rules.text_limit,
+        text_length=rules.text_length(content, ref),
+        text_limit=rules.text_limit_for(ref),
         violations=violations,
         warnings=warnings_for(post, rules, policy.values),
         cross_post=cross_post,
+        sent_text=rules.sent_text(content),
+        entities=[
+            TextEntity(kind=e.kind, start=e.start, end=e.end, text=e.text, value=e.value)
+            for e in rules.entities(content)
+        ],
     )

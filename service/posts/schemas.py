@@ -4,8 +4,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.fields import Flag, Line, LocalTime, Text, Timestamp
+from service.fields import Flag, Language, Line, LocalTime, Text, Timestamp
 from service.guard import Measure, Move
+from service.media.schemas import MAX_MEDIA_PER_POST, PostMediaIn, PostMediaRead
 from service.networks.base import Network
 from service.omittable import omittable
 from service.posts.models import PostState
@@ -57,6 +58,17 @@ class PostContentFields(BaseModel):
         "list or group; shown to you when it is due.",
     )
     goal: Line | None = Field(default=None, max_length=255)
+    language: Language | None = Field(
+        default=None,
+        max_length=35,
+        description="BCP 47 (e.g. en, fi, pt-BR); defaults to the account's language. Sent "
+        "to Bluesky as langs and to Mastodon as language.",
+    )
+    media: list[PostMediaIn] = Field(
+        default_factory=list,
+        max_length=MAX_MEDIA_PER_POST,
+        description="Uploaded files (POST /media/uploads), in the order they are shown.",
+    )
 
 
 class PostCreate(ScheduleFields, PostContentFields):
@@ -90,6 +102,14 @@ class PostUpdate(ScheduleFields):
         "list or group; shown to you when it is due.",
     )
     goal: Line | None = Field(default=None, max_length=255)
+    language: Language | None = Field(
+        default=None, max_length=35, description="BCP 47; null: the account's language."
+    )
+    media: list[PostMediaIn] | None = Field(
+        default=None,
+        max_length=MAX_MEDIA_PER_POST,
+        description="The post's files in order, replacing those it had; null or [] for none.",
+    )
 
 
 class ScheduleRequest(ScheduleFields):
@@ -133,6 +153,7 @@ class PostRead(BaseModel):
     call_to_action: str | None
     audience: str | None = None
     goal: str | None
+    language: str | None = Field(default=None, description="BCP 47; null: the account's.")
     state: PostState
     scheduled_at: AwareDatetime | None = Field(description="UTC.")
     time_zone: str | None
@@ -150,6 +171,7 @@ class PostRead(BaseModel):
     published_at: AwareDatetime | None
     last_error: str | None
     warnings: list[PostWarning] = []
+    media: list[PostMediaRead] = Field(default=[], description="The post's files, in order.")
     created_at: AwareDatetime
     updated_at: AwareDatetime
     version: int
@@ -200,6 +222,16 @@ class CrossPostPreview(BaseModel):
     detail: str = Field(description="The problem's explanation in plain words.")
 
 
+class TextEntity(BaseModel):
+    """A link, mention or tag the network will make of the text, where it is."""
+
+    kind: Literal["link", "mention", "tag"]
+    start: int = Field(description="Offset in Unicode code points into the text as sent.")
+    end: int = Field(description="End offset (exclusive), in code points.")
+    text: str = Field(description="The part of the text, as written.")
+    value: str = Field(description="What it links to: the full URL, the handle or the tag.")
+
+
 class PostPreviewRead(BaseModel):
     """A dry run of a post for a composer: counted, validated and checked by the guard."""
 
@@ -212,4 +244,12 @@ class PostPreviewRead(BaseModel):
     cross_post: CrossPostPreview | None = Field(
         description="The earlier post on another network this text repeats, if any: "
         "scheduling it would be refused."
+    )
+    sent_text: str = Field(
+        description="The text exactly as the network receives it (with the link where the "
+        "network carries it in the text); entities are offsets into it."
+    )
+    entities: list[TextEntity] = Field(
+        description="Where the network will make links, mentions and tags of the text, by "
+        "its own rules (X and Mastodon: only what they recognise as links)."
     )

@@ -10,10 +10,14 @@ from typing import Any
 from sqlmodel import Session
 
 from service import guard
+from service.accounts import repository as accounts_repository
 from service.accounts import service as accounts
 from service.accounts.models import Account
 from service.config import Settings
 from service.db import utcnow
+from service.media import service as media
+from service.media.schemas import PostMediaRead
+from service.media.service import Attached, MediaContext
 from service.networks import rules_for
 from service.networks.base import NetworkRules, PostContent, Violation
 from service.posts import repository, scheduling
@@ -42,6 +46,7 @@ CONTENT_FIELDS = (
     "visibility",
     "call_to_action",
     "goal",
+    "language",
     "audience",
 )
 
@@ -52,6 +57,10 @@ class PostPolicy:
 
     guard: guard.GuardPolicy = field(default_factory=guard.GuardPolicy)
     values: ValueContext = field(default_factory=lambda: ValueContext(goals=[], require_goal=False))
+    # Images need alt text (HANDPOST_REQUIRE_ALT_TEXT).
+    require_alt_text: bool = True
+    # Signs the thumbnail links of a post's media in answers.
+    media: MediaContext | None = None
 
 
 def guard_policy(settings: Settings) -> guard.GuardPolicy:
@@ -73,14 +82,16 @@ def get_or_404(session: Session, user: User, post_id: str) -> Post:
     return post
 
 
-def content_of(post: Post) -> PostContent:
-    """What the network receives: a share goes out as the user's comment with its link."""
+def content_of(post: Post, account: Account | None = None) -> PostContent:
+    """What the network receives: a share goes out as the user's comment with its link, in
+    the post's language or else its account's."""
     return PostContent(
         text=post.text,
         link=post.link or post.shares_url,
         title=post.title,
         visibility=post.visibility,
         call_to_action=post.call_to_action,
+        language=post.language or (account.language if account is not None else None),
     )
 
 
@@ -104,6 +115,16 @@ def warnings_for(post: Post, rules: NetworkRules, values: ValueContext) -> list[
             )
         )
     ]
+    ends = values.access_ends.get(post.account_id)
+    if ends is not None and post.scheduled_at is not None and post.scheduled_at > ends:
+        found.append(
+            PostWarning(
+                code="access-ends-before-post",
+                message=f"{rules.display_name} access for this account ends on "
+                f"{ends:%Y-%m-%d %H:%M} UTC, before this post's time, and cannot be renewed "
+                "automatically. Reconnect the account before then.",
+            )
+        )
     if post.needs_tailoring:
         found.append(
             PostWarning(
@@ -115,22 +136,53 @@ def warnings_for(post: Post, rules: NetworkRules, values: ValueContext) -> list[
     return found
 
 
-def to_read(post: Post, values: ValueContext) -> PostRead:
+def to_read(
+    post: Post,
+    values: ValueContext,
+    account: Account | None = None,
+    media_items: list[PostMediaRead] | None = None,
+) -> PostRead:
+    """``account``: the post's own, whose server's limits count (Mastodon's instance)."""
     rules = rules_for(post.network)
+    ref = accounts.account_ref(account) if account is not None else None
     return PostRead.model_validate(
         {
             **post.model_dump(),
+            "media": media_items or [],
             "scheduled_local": scheduling.local_view(post.scheduled_at, post.time_zone),
-            "text_length": rules.text_length(content_of(post)),
-            "text_limit": rules.text_limit,
+            "text_length": rules.text_length(content_of(post, account), ref),
+            "text_limit": rules.text_limit_for(ref),
             "warnings": warnings_for(post, rules, values),
         }
     )
 
 
-def content_violations(post: Post) -> list[Violation]:
-    """Every way the post breaks its network's rules or the rule on shares."""
-    violations = rules_for(post.network).validate(content_of(post))
+def read(session: Session, post: Post, policy: PostPolicy) -> PostRead:
+    """The post as the API shows it, with its media."""
+    found = media.read_for_posts(session, policy.media, [post.id])
+    account = accounts_repository.get(session, post.user_id, post.account_id)
+    return to_read(post, policy.values, account, found.get(post.id))
+
+
+def read_many(session: Session, posts: Sequence[Post], policy: PostPolicy) -> list[PostRead]:
+    if not posts:
+        return []
+    found = media.read_for_posts(session, policy.media, [p.id for p in posts])
+    owners = accounts_repository.by_ids(session, posts[0].user_id, {p.account_id for p in posts})
+    return [to_read(p, policy.values, owners.get(p.account_id), found.get(p.id)) for p in posts]
+
+
+def media_violations(
+    account: Account, attached: Sequence[Attached], policy: PostPolicy
+) -> list[Violation]:
+    """How the post's media break its network's rules (count, size, format, alt text...)."""
+    return media.violations(account, attached, require_alt_text=policy.require_alt_text)
+
+
+def content_violations(post: Post, account: Account) -> list[Violation]:
+    """Every way the post breaks its network's rules (for its account) or the rule on shares."""
+    rules = rules_for(post.network)
+    violations = rules.validate(content_of(post, account), accounts.account_ref(account))
     if post.shares_url and post.link:
         violations.append(
             Violation(
@@ -144,8 +196,10 @@ def content_violations(post: Post) -> list[Violation]:
     return violations
 
 
-def _validate_content(post: Post) -> None:
-    violations = content_violations(post)
+def _validate_content(
+    post: Post, account: Account, attached: Sequence[Attached], policy: PostPolicy
+) -> None:
+    violations = content_violations(post, account) + media_violations(account, attached, policy)
     if violations:
         raise invalid(
             " ".join(v.message for v in violations),
@@ -376,6 +430,7 @@ def new_post(
         audience=data.audience,
         goal=goal,
         shares_url=data.shares_url,
+        language=data.language,
         created_at=now,
         updated_at=now,
     )
@@ -390,13 +445,23 @@ def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -
     post = new_post(user, account, data, canonical_goal(policy.values, data.goal), now)
     has_time = _apply_schedule(post, data, now)
     wants_scheduled = data.state == "scheduled" or (data.state is None and has_time)
-    _validate_content(post)
+    attached = media.resolve(session, user.id, data.media)
+    _validate_content(post, account, attached, policy)
     if wants_scheduled:
         _make_scheduled(post, now, policy.values)
     _enforce_guard(session, post, policy)
     session.add(post)
     session.flush()
+    if attached:
+        media.save(session, post.id, user.id, attached)
     return post
+
+
+def _account_of(session: Session, post: Post) -> Account:
+    account = accounts_repository.get(session, post.user_id, post.account_id)
+    if account is None:  # posts keep their account: an account with posts is never deleted
+        raise not_found("account", post.account_id)
+    return account
 
 
 def _require_active(account: Account) -> None:
@@ -435,7 +500,13 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
     for name, value in changes.items():
         setattr(post, name, value)
     has_time = _apply_schedule(post, data, now)
-    _validate_content(post)
+    media_changed = "media" in data.model_fields_set
+    attached = (
+        media.resolve(session, post.user_id, data.media or [])
+        if media_changed
+        else media.current(session, post.id)
+    )
+    _validate_content(post, _account_of(session, post), attached, policy)
     if post.state == PostState.SCHEDULED or (has_time and post.state != PostState.DRAFT):
         _make_scheduled(post, now, policy.values)
     _refresh_guard_text(post)
@@ -443,6 +514,8 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
     _touch(post, now)
     session.add(post)
     session.flush()
+    if media_changed:
+        media.save(session, post.id, post.user_id, attached)
     return post
 
 
@@ -450,7 +523,8 @@ def schedule(session: Session, post: Post, fields: ScheduleFields, policy: PostP
     now = utcnow()
     _require_editable(post)
     _apply_schedule(post, fields, now)
-    _validate_content(post)
+    attached = media.current(session, post.id)
+    _validate_content(post, _account_of(session, post), attached, policy)
     _make_scheduled(post, now, policy.values)
     _enforce_guard(session, post, policy)
     _touch(post, now)
@@ -566,6 +640,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         call_to_action=source.call_to_action,
         audience=source.audience,
         goal=source.goal,
+        language=source.language,
         time_zone=source.time_zone,
         copied_from_id=source.id,
         needs_tailoring=True,
@@ -576,4 +651,8 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
     _enforce_guard(session, post, policy)
     session.add(post)
     session.flush()
+    # The same picture may go to two networks; only the text must be rewritten.
+    source_media = media.current(session, source.id)
+    if source_media:
+        media.save(session, post.id, post.user_id, source_media)
     return post

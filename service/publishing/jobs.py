@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from service.accounts.models import Account
-from service.networks.base import AccountRef, Network
+from service.accounts.service import account_ref
+from service.networks.base import Network
 from service.posts.models import Post
 from service.posts.service import content_of
 from service.publishing.publishers import AccountAccess, PublishJob
@@ -14,8 +15,8 @@ def job_for(post: Post, account: Account) -> PublishJob:
         post_id=post.id,
         publish_key=post.publish_key,
         network=Network(post.network),
-        account=AccountRef(id=account.id, handle=account.handle, base_url=account.base_url),
-        content=content_of(post),
+        account=account_ref(account),
+        content=content_of(post, account),
         attempt=post.attempt_count,
         access=AccountAccess.of(account),
     )

@@ -5,9 +5,10 @@ Around every network's adapter it does the same things, written once here:
 * loads the account's credentials and decrypts them only for the send; an account that
   needs reconnecting fails at once, without calling the network;
 * limits the requests in flight per network (a burst of due posts must not trip rate limits);
-* renews tokens before they expire and once after a refusal, saving the new ones with a
-  compare-and-swap on the ciphertext, in their own transaction, before the post is sent (a
-  rotated refresh token that is not saved is lost for good);
+* renews tokens before they expire and once after a refusal, under the account's renewal
+  lease (service.connect.lifecycle, shared with the lifecycle chore and other replicas), saving
+  the new ones with a compare-and-swap on the ciphertext, in their own transaction, before the
+  post is sent (a rotated refresh token that is used twice, or not saved, is lost for good);
 * marks the account ``needs_reconnect`` when only the user can fix its access, and fails
   the post with a message saying so;
 * turns the adapter's classified errors into ``PublishFailure`` for the dispatcher, with the
@@ -25,15 +26,15 @@ from typing import Any
 
 import httpx
 
-from service.accounts import repository as accounts
 from service.accounts.credentials import (
     CredentialCipher,
     CredentialsUnreadable,
     cipher_for,
     secret_values,
 )
-from service.accounts.models import Account, AccountStatus
+from service.accounts.models import AccountStatus
 from service.config import Settings
+from service.connect.lifecycle import USER_GIVEN_HOSTS, Renewals, wait_for_other_renewal
 from service.db import Database
 from service.networks import bluesky, facebook, linkedin, mastodon, threads, x
 from service.networks._common import REDACTED
@@ -54,7 +55,6 @@ from service.publishing.publishers import (
     PublishJob,
     PublishResult,
 )
-from service.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger("handpost.live")
 
@@ -87,12 +87,14 @@ class LivePublisher:
             linkedin_version=settings.linkedin_version,
             facebook_graph_version=settings.facebook_graph_version,
             resend_window_seconds=settings.missed_grace_seconds,
+            outbound=settings.outbound,
         )
         self._cipher: CredentialCipher | None = None
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._account_locks: dict[str, asyncio.Lock] = {}
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._renewals = Renewals(database, settings)
 
     # -- the Publisher protocol --------------------------------------------------------------
 
@@ -124,7 +126,9 @@ class LivePublisher:
     async def _publish(self, adapter: LiveAdapter, job: PublishJob) -> PublishResult:
         name = adapter.display_name
         stored = await self._credentials(job, name)
-        api = Api(self._http(), name)
+        # An instance or PDS the person gave is called only through the SSRF gate.
+        gate = self.settings.outbound if job.network in USER_GIVEN_HOSTS else None
+        api = Api(self._http(), name, outbound=gate)
         attempt = Attempt(
             content=job.content,
             account=job.account,
@@ -196,7 +200,9 @@ class LivePublisher:
             return
         try:
             await self._renew(adapter, api, job, stored, refused=False)
-        except (NetworkError, ReconnectNeeded) as error:
+        except NetworkError as error:
+            # A refused renewal (ReconnectNeeded) is not caught: the account is marked at once,
+            # rather than sending on an old token and trying the renewal again every post.
             if not adapter.has_session(stored.values):
                 raise  # nothing to send with
             # The current token may still work; if not, the send says so and renews again.
@@ -218,28 +224,41 @@ class LivePublisher:
     ) -> None:
         """Renew the token (or session) and save it before anything is sent with it.
 
-        One renewal at a time per account in this process; across processes the save is a
-        compare-and-swap, and whoever loses uses the winner's tokens (with rotating refresh
-        tokens, the loser's refresh was refused or its result is superseded).
+        One renewal at a time per account in this process (a lock), and across processes (the
+        account's renewal lease in the database, shared with the lifecycle chore): a rotated
+        refresh token is never used twice. Whoever finds the lease taken waits for the
+        holder's result and uses its tokens. The save is a compare-and-swap.
         """
-        async with self._account_lock(job.account.id):
+        account_id = job.account.id
+        async with self._account_lock(account_id):
             if await self._adopt_newer(job, stored) and (
                 refused or not adapter.needs_refresh(stored.values)
             ):
                 return  # renewed by another send while this one waited
+            renewals = self._renewals
+            if not await asyncio.to_thread(renewals.claim, account_id):
+                if await wait_for_other_renewal(
+                    renewals, account_id, stored.ciphertext, self._ciphertext
+                ) and await self._adopt_newer(job, stored):
+                    return  # another process renewed it
+                raise NetworkError(
+                    FailureKind.RETRYABLE,
+                    "Another process was renewing the account's token; trying again shortly.",
+                )
             try:
                 renewed = await adapter.refresh(api, job.account, dict(stored.values))
-            except ReconnectNeeded:
-                if await self._adopt_newer(job, stored):
-                    return  # our refresh token was spent by another process that saved anew
+            except BaseException as failure:
+                await asyncio.to_thread(renewals.release, account_id)
+                if isinstance(failure, ReconnectNeeded) and await self._adopt_newer(job, stored):
+                    return  # our refresh token was spent by a process that saved anew
                 raise
-            ciphertext = self._cipher_().encrypt(renewed)
-            saved = await asyncio.to_thread(
-                self._swap, job.account.id, stored.ciphertext, ciphertext
+            network = Network(job.network)
+            ciphertext = await asyncio.to_thread(
+                renewals.save, account_id, network, stored.ciphertext, renewed
             )
-            if saved:
+            if ciphertext is not None:
                 stored.ciphertext, stored.values = ciphertext, renewed
-                log.info("account %s: renewed its %s token", job.account.id, adapter.display_name)
+                log.info("account %s: renewed its %s token", account_id, adapter.display_name)
             elif not await self._adopt_newer(job, stored):
                 raise NetworkError(
                     FailureKind.RETRYABLE, "The account's credentials changed while renewing them."
@@ -349,26 +368,9 @@ class LivePublisher:
                 return None
             return AccountAccess.of(account)
 
-    def _swap(self, account_id: str, old: str, new: str) -> bool:
-        with self.database.session() as session:
-            saved = accounts.swap_credentials(session, account_id, old, new)
-            session.commit()
-            return saved
+    def _ciphertext(self, account_id: str) -> str | None:
+        row = self._read(account_id)
+        return row.ciphertext if row is not None else None
 
     def _flag(self, account_id: str, ciphertext: str, message: str) -> bool:
-        """Mark the account, and queue its webhook event in the same transaction."""
-        with self.database.session() as session:
-            flagged = accounts.mark_needs_reconnect(session, account_id, ciphertext, message)
-            account = session.get(Account, account_id) if flagged else None
-            if account is not None:
-                webhook_outbox.account_needs_reconnect(
-                    session,
-                    user_id=account.user_id,
-                    account_id=account.id,
-                    network=account.network,
-                    handle=account.handle,
-                    message=message,
-                    public_url=self.settings.public_url,
-                )
-            session.commit()
-            return flagged
+        return self._renewals.flag(account_id, ciphertext, message)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from service.accounts import repository as accounts_repository
+from service.connect import repository as connections_repository
 from service.db import utcnow
 from service.problems import ProblemError, invalid, not_found
 from service.strategy import repository
@@ -32,6 +33,8 @@ class ValueContext:
     goals: list[str]
     require_goal: bool
     spheres: dict[str, str | None] = field(default_factory=dict)
+    # Per live account whose access cannot be renewed: when it ends (LinkedIn's 60 days).
+    access_ends: dict[str, datetime] = field(default_factory=dict)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -168,6 +171,7 @@ def value_context(session: Session, user: User) -> ValueContext:
         goals=[g.name for g in repository.goals(session, user.id)],
         require_goal=current(session, user).require_goal,
         spheres={a.id: a.sphere for a in accounts_repository.list_all(session, user.id)},
+        access_ends=connections_repository.access_ends(session, user.id),
     )
 
 

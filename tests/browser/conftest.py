@@ -86,9 +86,18 @@ class Site:
 
 
 @pytest.fixture
-def site(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Site]:
+def site_env() -> dict[str, str]:
+    """More environment for the test's `handpost serve`; a test module may override this
+    fixture (e.g. to point the networks at the emulator)."""
+    return {}
+
+
+@pytest.fixture
+def site(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, site_env: dict[str, str]
+) -> Iterator[Site]:
     """A fresh `handpost serve` on its own database, with one user made by the CLI.
-    A test's `server_env` marker adds to the server's environment."""
+    A test's `server_env` marker, and the `site_env` fixture, add to its environment."""
     create_user_with_cli(database_url, USERNAME, PASSWORD)
     marker = request.node.get_closest_marker("server_env")
     extra = {name: str(value) for name, value in (marker.kwargs if marker else {}).items()}
@@ -96,8 +105,9 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> I
         tmp_path,
         database_url,
         HANDPOST_SECRET_KEY_FILE=str(tmp_path / "handpost.key"),
+        HANDPOST_MEDIA_DIR=str(tmp_path / "media"),
         HANDPOST_POLL_SECONDS="0.5",
-        **extra,
+        **{**site_env, **extra},
     )
     try:
         yield Site(service)
@@ -151,6 +161,6 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     # The status toast is fixed to the viewport; in a full-page picture it would float
     # over the middle of the screen, so it is cleared first.
-    page.evaluate("document.getElementById('status').textContent = ''")
+    page.evaluate("(s => s && (s.textContent = ''))(document.getElementById('status'))")
     page.screenshot(path=str(path), full_page=True)
     return path

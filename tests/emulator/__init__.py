@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from .app import create_app
 from .server import EmulatorError, EmulatorServer, start_emulator
-from .state import ENDPOINTS, FAULT_KINDS, NETWORKS
+from .state import ALL_NETWORKS, ENDPOINTS, FAULT_KINDS, NETWORKS
 
 __all__ = [
+    "ALL_NETWORKS",
     "ENDPOINTS",
     "FAULT_KINDS",
     "NETWORKS",

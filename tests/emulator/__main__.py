@@ -11,7 +11,7 @@ import uvicorn
 
 from .app import create_app
 from .server import bind_socket, uvicorn_config
-from .state import NETWORKS
+from .state import ALL_NETWORKS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     app = create_app(latency_ms=args.latency_ms, config=config)
     print(f"Handpost network emulator on http://{host}:{port}", flush=True)
-    for network in NETWORKS:
+    for network in ALL_NETWORKS:
         print(f"  {network:9} http://{host}:{port}/{network}", flush=True)
     print(f"  control   http://{host}:{port}/_emulator/", flush=True)
     uvicorn.Server(uvicorn_config(app, args.log_level)).run(sockets=[sock])

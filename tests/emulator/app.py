@@ -16,9 +16,10 @@ from .facebook import FacebookModel
 from .framework import TRANSPORT_KEY, NetworkModel
 from .linkedin import LinkedInModel
 from .mastodon import MastodonModel
-from .state import NETWORKS, EmulatorState
+from .state import ALL_NETWORKS, EmulatorState
 from .threads import ThreadsModel
 from .x import XModel
+from .youtube import YouTubeModel
 
 
 def network_models() -> list[NetworkModel]:
@@ -29,6 +30,7 @@ def network_models() -> list[NetworkModel]:
         MastodonModel(),
         BlueskyModel(),
         ThreadsModel(),
+        YouTubeModel(),
     ]
 
 
@@ -37,7 +39,7 @@ async def _index(request: Request) -> Response:
     return JSONResponse(
         {
             "service": "Handpost network emulator",
-            "networks": {n: f"{base}/{n}" for n in NETWORKS},
+            "networks": {n: f"{base}/{n}" for n in ALL_NETWORKS},
             "control": f"{base}/_emulator/",
         }
     )

@@ -1,4 +1,10 @@
-"""Bluesky PDS (XRPC): createSession, refreshSession, repo.createRecord, repo.getRecord."""
+"""Bluesky PDS (XRPC): createSession, refreshSession, repo.createRecord, repo.getRecord,
+identity.resolveHandle.
+
+Checked against the reference PDS (@atproto/pds 0.4, run by tests/realservers/pds.mjs): a
+repeated record key is a 500; facets are checked for their link URI, mention DID and tag
+length but never for their byte offsets; langs are checked as BCP 47, at most 3.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +40,22 @@ _XRPC_NAMES = {
     504: "UpstreamTimeout",
 }
 _XRPC_MESSAGES = {429: "Rate Limit Exceeded", 500: "Internal Server Error"}
+# The lexicon formats the PDS checks (@atproto/syntax and @atproto/lexicon), with JavaScript's
+# \s (which includes U+FEFF and not U+001C-U+001F).
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_URI_RE = re.compile(rf"^\w+:(?://)?[^{_JS_SPACE}/][^{_JS_SPACE}]*$", re.ASCII)
+_DID_RE = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$")
+_HANDLE_RE = re.compile(
+    r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+)
+_BCP47_RE = re.compile(
+    r"^((en-GB-oed|i-(ami|bnn|default|enochian|hak|klingon|lux|mingo|navajo|pwn|tao|tay|tsu)"
+    r"|sgn-(BE-FR|BE-NL|CH-DE)|art-lojban|cel-gaulish|no-bok|no-nyn|zh-(guoyu|hakka|min|"
+    r"min-nan|xiang))|(([A-Za-z]{2,3}(-[A-Za-z]{3}(-[A-Za-z]{3}){0,2})?|[A-Za-z]{4}|"
+    r"[A-Za-z]{5,8})(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|"
+    r"[0-9][A-Za-z0-9]{3}))*(-[0-9A-WY-Za-wy-z](-[A-Za-z0-9]{2,8})+)*(-[xX](-[A-Za-z0-9]{1,8})+)?)"
+    r"|[xX](-[A-Za-z0-9]{1,8})+)$"
+)
 
 
 def xrpc_error(status: int, error: str, message: str) -> Response:
@@ -54,7 +76,18 @@ def _token_error(check_status: str, refresh: bool) -> Response:
     return xrpc_error(400, "InvalidToken", "Token could not be verified")
 
 
-def issue_session(state: EmulatorState, account: Account) -> tuple[Token, Token]:
+# bluesky-social/atproto packages/pds/src/auth-scope.ts: an app password session gets
+# appPass (or appPassPrivileged), an account password session full access.
+APP_PASSWORD_SCOPE = "com.atproto.appPass"
+FULL_ACCESS_SCOPE = "com.atproto.access"
+
+
+def issue_session(
+    state: EmulatorState,
+    account: Account,
+    scope: str = APP_PASSWORD_SCOPE,
+    app_password: str | None = None,
+) -> tuple[Token, Token]:
     """A new (access, refresh) JWT pair registered in the token table."""
     now = int(state.now())
     access_life = int(account.token_lifetime_s or ACCESS_LIFETIME_S)
@@ -62,7 +95,7 @@ def issue_session(state: EmulatorState, account: Account) -> tuple[Token, Token]
     access_jwt = make_jwt(
         {"typ": "at+jwt", "alg": "HS256"},
         {
-            "scope": "com.atproto.appPass",
+            "scope": scope,
             "sub": account.key,
             "aud": AUDIENCE,
             "jti": secrets.token_urlsafe(12),
@@ -85,7 +118,22 @@ def issue_session(state: EmulatorState, account: Account) -> tuple[Token, Token]
     access.expires_at = float(now + access_life)
     refresh = state.issue_token("bluesky", account.key, "refresh", refresh_jwt)
     refresh.expires_at = float(now + REFRESH_LIFETIME_S)
+    access.app_password = refresh.app_password = app_password or account.app_password
     return access, refresh
+
+
+def revoke_app_password(state: EmulatorState, account: Account) -> int:
+    """What the PDS does when the person revokes the app password: it is gone, and so are
+    the sessions it opened (their refresh tokens); access tokens live on until they expire,
+    being JWTs checked by signature."""
+    password, account.app_password = account.app_password, None
+    revoked = 0
+    for token in state.tokens.values():
+        same = token.network == "bluesky" and token.account_key == account.key
+        if same and token.kind == "refresh" and token.app_password == password:
+            token.revoked = True
+            revoked += 1
+    return revoked
 
 
 class BlueskyModel(NetworkModel):
@@ -163,12 +211,85 @@ class BlueskyModel(NetworkModel):
         assert isinstance(identifier, str)
         account = ctx.state.find_account("bluesky", identifier.lstrip("@"))
         self.count(ctx, ("session", account.key if account else identifier), 30, 300)
-        if account is None or account.app_password is None or password != account.app_password:
+        if account is not None and account.password is not None and password == account.password:
+            scope = FULL_ACCESS_SCOPE  # the account password: a full-access session
+        elif account is not None and account.app_password is not None:
+            if password != account.app_password:
+                raise Reply(
+                    xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+                )
+            scope = APP_PASSWORD_SCOPE
+        else:
             raise Reply(xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password"))
         ctx.account = account
         ctx.entry["account"] = account.key
-        access, refresh = issue_session(ctx.state, account)
+        access, refresh = issue_session(ctx.state, account, scope, app_password=None)
+        if scope == FULL_ACCESS_SCOPE:
+            access.app_password = refresh.app_password = None
         return json_response(self._session_body(ctx, account, access, refresh))
+
+    @route("POST", "/xrpc/com.atproto.server.deleteSession", "delete_session")
+    async def delete_session(self, ctx: Ctx) -> Response:
+        """Log out: the refresh token (the bearer) is revoked."""
+        self._auth(ctx, kind="refresh")
+        check = ctx.state.check_token("bluesky", ctx.bearer(), kind="refresh")
+        assert check.token is not None
+        check.token.revoked = True
+        return Response(status_code=200)
+
+    # -- identity: handle -> DID -> document -> PDS (advanced-guides/resolving-identities) ---
+
+    @route("GET", "/.well-known/atproto-did", "well_known_did")
+    async def well_known_did(self, ctx: Ctx) -> Response:
+        """The HTTPS method: the handle's host answers its DID as text. Which handle is asked
+        is read from the Host header, as a PDS serving handles under its domain does."""
+        host = (ctx.header("host") or "").split(":")[0].lower()
+        account = ctx.state.find_account("bluesky", host)
+        if account is None:
+            return Response("User not found", status_code=404, media_type="text/plain")
+        return Response(account.key, media_type="text/plain")
+
+    @route("GET", "/did:plc:{suffix}", "did_document")
+    async def plc_document(self, ctx: Ctx) -> Response:
+        """plc.directory/{did}: the DID document."""
+        did = "did:plc:" + ctx.request.path_params["suffix"]
+        return self._document(ctx, did)
+
+    @route("GET", "/.well-known/did.json", "did_document")
+    async def web_document(self, ctx: Ctx) -> Response:
+        """did:web: the document at the host's /.well-known/did.json (Host names the DID)."""
+        host = (ctx.header("host") or "").split(":")[0].lower()
+        return self._document(ctx, f"did:web:{host}")
+
+    def _document(self, ctx: Ctx, did: str) -> Response:
+        account = ctx.state.accounts["bluesky"].get(did)
+        if account is None:
+            return json_response({"message": f"DID not registered: {did}"}, 404)
+        return json_response(
+            {
+                "@context": [
+                    "https://www.w3.org/ns/did/v1",
+                    "https://w3id.org/security/multikey/v1",
+                ],
+                "id": did,
+                "alsoKnownAs": [f"at://{account.username}"],
+                "verificationMethod": [
+                    {
+                        "id": f"{did}#atproto",
+                        "type": "Multikey",
+                        "controller": did,
+                        "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
+                    }
+                ],
+                "service": [
+                    {
+                        "id": "#atproto_pds",
+                        "type": "AtprotoPersonalDataServer",
+                        "serviceEndpoint": ctx.base_url,
+                    }
+                ],
+            }
+        )
 
     @route("POST", "/xrpc/com.atproto.server.refreshSession", "refresh_session")
     async def refresh_session(self, ctx: Ctx) -> Response:
@@ -224,7 +345,7 @@ class BlueskyModel(NetworkModel):
             rkey = ctx.state.tid()
         uri = f"at://{account.key}/{collection}/{rkey}"
         if (account.key, collection, rkey) in store["records"]:
-            if int(ctx.state.config.get("bluesky_existing_rkey_status", 400)) >= 500:
+            if int(ctx.state.config.get("bluesky_existing_rkey_status", 500)) >= 500:
                 raise Reply(xrpc_error(500, "InternalServerError", "Internal Server Error"))
             raise Reply(xrpc_error(400, "InvalidRequest", f"Record already exists: {uri}"))
         commit = store["commits"].get(account.key)
@@ -304,6 +425,69 @@ class BlueskyModel(NetworkModel):
                     prefix + f"Record/text must not be longer than {MAX_GRAPHEMES} graphemes",
                 )
             )
+        BlueskyModel._validate_facets(record.get("facets"), prefix)
+        langs = record.get("langs")
+        if langs is not None:
+            if not isinstance(langs, list) or len(langs) > 3:
+                size = len(langs) if isinstance(langs, list) else 0
+                raise Reply(
+                    xrpc_error(
+                        400,
+                        "InvalidRequest",
+                        prefix + f"array too big (maximum 3, got {size}) at $.record.langs",
+                    )
+                )
+            for n, lang in enumerate(langs):
+                if not isinstance(lang, str) or not _BCP47_RE.match(lang):
+                    raise Reply(
+                        xrpc_error(
+                            400,
+                            "InvalidRequest",
+                            prefix + f'Invalid language (got "{lang}") at $.record.langs[{n}]',
+                        )
+                    )
+
+    @staticmethod
+    def _validate_facets(facets: Any, prefix: str) -> None:
+        """As the PDS: URIs, DIDs and tag sizes are checked; byte offsets are not."""
+        if facets is None:
+            return
+        for n, facet in enumerate(facets if isinstance(facets, list) else []):
+            features = facet.get("features") if isinstance(facet, dict) else None
+            for m, feature in enumerate(features if isinstance(features, list) else []):
+                where = f"at $.record.facets[{n}].features[{m}]"
+                kind = feature.get("$type") if isinstance(feature, dict) else None
+                if kind == "app.bsky.richtext.facet#link":
+                    uri = feature.get("uri")
+                    if not isinstance(uri, str) or not _URI_RE.match(uri):
+                        message = f'Invalid uri (got "{uri}") {where}.uri'
+                        raise Reply(xrpc_error(400, "InvalidRequest", prefix + message))
+                elif kind == "app.bsky.richtext.facet#mention":
+                    did = feature.get("did")
+                    if not isinstance(did, str) or not _DID_RE.match(did):
+                        message = f'Invalid DID (got "{did}") {where}.did'
+                        raise Reply(xrpc_error(400, "InvalidRequest", prefix + message))
+                elif kind == "app.bsky.richtext.facet#tag":
+                    tag = feature.get("tag")
+                    size = grapheme_count(tag) if isinstance(tag, str) else 0
+                    if size > 64:
+                        message = f"grapheme too big (maximum 64, got {size}) {where}.tag"
+                        raise Reply(xrpc_error(400, "InvalidRequest", prefix + message))
+
+    @route("GET", "/xrpc/com.atproto.identity.resolveHandle", "resolve_handle")
+    async def resolve_handle(self, ctx: Ctx) -> Response:
+        if ctx.header("authorization"):
+            self._auth(ctx)
+        self.count(ctx, ("ip",), 3000, 300)
+        handle = ctx.query.get("handle")
+        if not handle:
+            raise Reply(xrpc_error(400, "InvalidRequest", 'Params must have the property "handle"'))
+        if not _HANDLE_RE.match(handle):  # the reference PDS fails on a malformed handle
+            raise Reply(xrpc_error(500, "InternalServerError", "Internal Server Error"))
+        account = ctx.state.find_account("bluesky", handle.lower())
+        if account is None:
+            raise Reply(xrpc_error(400, "InvalidRequest", "Unable to resolve handle"))
+        return json_response({"did": account.key})
 
     @route("GET", "/xrpc/com.atproto.repo.getRecord", "get")
     async def get_record(self, ctx: Ctx) -> Response:

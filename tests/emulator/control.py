@@ -12,15 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .bluesky import issue_session
+from .bluesky import issue_session, revoke_app_password
 from .state import (
+    ALL_NETWORKS,
     DEFAULT_CONFIG,
     DUPLICATE_NETWORKS,
     ENDPOINTS,
     FAULT_KINDS,
-    NETWORKS,
     Account,
     EmulatorState,
+    OAuthClient,
     Token,
     iso,
 )
@@ -53,8 +54,8 @@ def _object(data: Any) -> dict[str, Any]:
 
 
 def _network(value: Any) -> str:
-    if value not in NETWORKS:
-        raise ControlError(f"network must be one of {', '.join(NETWORKS)}")
+    if value not in ALL_NETWORKS:
+        raise ControlError(f"network must be one of {', '.join(ALL_NETWORKS)}")
     return str(value)
 
 
@@ -72,7 +73,7 @@ def _handle(
 
 async def health(request: Request) -> Response:
     state = _state(request)
-    return JSONResponse({"ok": True, "networks": list(NETWORKS), "now": iso(state.now())})
+    return JSONResponse({"ok": True, "networks": list(ALL_NETWORKS), "now": iso(state.now())})
 
 
 async def reset(request: Request) -> Response:
@@ -93,6 +94,8 @@ def _default_key(state: EmulatorState, network: str) -> str:
     if network == "bluesky":
         alphabet = "abcdefghijklmnopqrstuvwxyz234567"
         return "did:plc:" + "".join(secrets.choice(alphabet) for _ in range(24))
+    if network == "youtube":
+        return "UC" + secrets.token_urlsafe(16)[:22]
     return str(17_841_400_000_000_000 + n * 7919)
 
 
@@ -143,6 +146,12 @@ async def register_account(request: Request) -> Response:
         )
     if network == "x" and data.get("max_weighted_length"):
         account.max_weighted_length = int(data["max_weighted_length"])
+    if network == "bluesky" and data.get("password"):
+        account.password = str(data["password"])
+    if network == "youtube" and not data.get("username") and not data.get("handle"):
+        account.username = f"@channel{n}"
+    if network == "facebook":
+        _facebook_roles(state, account, data)
     lifetime = _optional_float(data, "token_lifetime_s")
     if lifetime is not None:
         account.token_lifetime_s = lifetime
@@ -160,6 +169,8 @@ async def register_account(request: Request) -> Response:
         access = state.issue_token(
             network, key, "access", _str_or_none(data.get("access_token")), expires_in
         )
+    if data.get("scopes") is not None:  # a token the person granted only these scopes
+        access.scopes = frozenset(str(s) for s in data["scopes"])
     refresh_value = data.get("refresh_token")
     if isinstance(refresh_value, str) or refresh_value is True:
         refresh = state.issue_token(
@@ -183,6 +194,63 @@ async def register_account(request: Request) -> Response:
     return JSONResponse(result)
 
 
+def _facebook_roles(state: EmulatorState, account: Account, data: dict[str, Any]) -> None:
+    """A person (``kind: "user"``) manages the Pages in ``pages``; a Page registered with
+    ``managed_by`` is added to that person's Pages."""
+    if data.get("kind") == "user":
+        account.kind = "user"
+        account.manages = [str(p) for p in data.get("pages") or account.manages]
+    manager = data.get("managed_by")
+    if manager:
+        person = state.accounts["facebook"].get(str(manager))
+        if person is None or person.kind != "user":
+            raise ControlError("managed_by must name a registered Facebook person (kind: user)")
+        if account.key not in person.manages:
+            person.manages.append(account.key)
+
+
+async def register_client(request: Request) -> Response:
+    state = _state(request)
+    data = _object(await _json(request))
+    network = _network(data.get("network"))
+    uris = data.get("redirect_uris")
+    if not isinstance(uris, list) or not all(isinstance(u, str) and u for u in uris):
+        raise ControlError("redirect_uris must be a list of URLs")
+    client = state.add_client(
+        OAuthClient(
+            network=network,
+            client_id=str(data.get("client_id") or secrets.token_urlsafe(18)),
+            client_secret=str(data.get("client_secret") or secrets.token_urlsafe(32)),
+            redirect_uris=list(uris),
+            name=str(data.get("name") or "Handpost"),
+            scopes=[str(s) for s in data.get("scopes") or []],
+            refresh_tokens=bool(data.get("refresh_tokens", False)),
+            testing=bool(data.get("testing", False)),
+        )
+    )
+    return JSONResponse(client.to_json())
+
+
+async def list_clients(request: Request) -> Response:
+    clients = [c.to_json() for c in _state(request).clients.values()]
+    return JSONResponse(_filtered(clients, request, ("network",)))
+
+
+async def list_codes(request: Request) -> Response:
+    codes = [c.to_json() for c in _state(request).codes.values()]
+    return JSONResponse(_filtered(codes, request, ("network",)))
+
+
+async def bluesky_revoke_app_password(request: Request) -> Response:
+    state = _state(request)
+    data = _object(await _json(request))
+    account = state.find_account("bluesky", str(data.get("account") or ""))
+    if account is None:
+        return JSONResponse({"error": "unknown account"}, status_code=404)
+    revoked = revoke_app_password(state, account)
+    return JSONResponse({"account": account.key, "refresh_tokens_revoked": revoked})
+
+
 def _str_or_none(value: Any) -> str | None:
     return str(value) if value else None
 
@@ -192,7 +260,7 @@ async def list_accounts(request: Request) -> Response:
     network = request.query_params.get("network")
     accounts = [
         a.to_json()
-        for net in NETWORKS
+        for net in ALL_NETWORKS
         if network in (None, net)
         for a in state.accounts[net].values()
     ]
@@ -365,4 +433,10 @@ def control_routes() -> list[BaseRoute]:
         Route("/config", _handle(get_config), methods=["GET"]),
         Route("/config", _handle(set_config), methods=["POST"]),
         Route("/clock", _handle(clock), methods=["GET", "POST"]),
+        Route("/clients", _handle(register_client), methods=["POST"]),
+        Route("/clients", _handle(list_clients), methods=["GET"]),
+        Route("/codes", _handle(list_codes), methods=["GET"]),
+        Route(
+            "/bluesky/revoke-app-password", _handle(bluesky_revoke_app_password), methods=["POST"]
+        ),
     ]

@@ -128,16 +128,21 @@ class Ctx:
         return check.account
 
 
-def _route_info(method: str, path: str, endpoint: str) -> Callable[[Handler], Handler]:
+def _route_info(
+    method: str | tuple[str, ...], path: str, endpoint: str
+) -> Callable[[Handler], Handler]:
+    methods = [method] if isinstance(method, str) else list(method)
+
     def decorate(fn: Handler) -> Handler:
-        fn._emulator_route = (method, path, endpoint)  # type: ignore[attr-defined]
+        fn._emulator_route = (methods, path, endpoint)  # type: ignore[attr-defined]
         return fn
 
     return decorate
 
 
-def route(method: str, path: str, endpoint: str) -> Callable[[Any], Any]:
-    """Mark a NetworkModel method as the handler of ``method path`` named ``endpoint``."""
+def route(method: str | tuple[str, ...], path: str, endpoint: str) -> Callable[[Any], Any]:
+    """Mark a NetworkModel method as the handler of ``method path`` named ``endpoint``
+    (several methods, e.g. a consent page's GET and the POST of its form, as a tuple)."""
     return _route_info(method, path, endpoint)
 
 
@@ -222,6 +227,18 @@ class NetworkModel:
         return stores[self.name]
 
     def fault_response(self, ctx: Ctx, status: int, params: dict[str, Any]) -> Response:
+        redirect_error = params.get("redirect_error")
+        if ctx.endpoint == "authorize" and redirect_error and ctx.query.get("redirect_uri"):
+            # An authorization server that fails sends the browser back with the error
+            # (RFC 6749 §4.1.2.1: server_error, temporarily_unavailable).
+            from .oauth import redirect_with
+
+            description = str(params.get("message") or "The server could not complete it.")
+            return redirect_with(
+                str(ctx.query["redirect_uri"]),
+                {"error": str(redirect_error), "error_description": description},
+                ctx.query.get("state"),
+            )
         body, headers = self.error_body(ctx, status, params)
         if "body" in params:
             body = params["body"]
@@ -256,8 +273,8 @@ class NetworkModel:
             info = getattr(fn, "_emulator_route", None)
             if info is None:
                 continue
-            method, path, endpoint = info
-            routes.append(Route(path, self.wrap(endpoint, fn), methods=[method]))
+            methods, path, endpoint = info
+            routes.append(Route(path, self.wrap(endpoint, fn), methods=methods))
         # Longer (more specific) literal paths first; Starlette matches in order.
         routes.sort(key=lambda r: (-len(getattr(r, "path", "")), getattr(r, "path", "")))
         routes.append(

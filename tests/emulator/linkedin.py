@@ -8,8 +8,9 @@ from typing import Any
 
 from starlette.responses import Response
 
+from . import oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
-from .state import Post
+from .state import Post, make_jwt
 from .textutil import linkedin_render
 
 ACCESS_TOKEN_LIFETIME_S = 60 * 24 * 3600
@@ -75,11 +76,21 @@ class LinkedInModel(NetworkModel):
             urn = f"urn:li:share:{ctx.state.snowflake(22)}"
         return li_error(422, f"Content is a duplicate of {urn}", "DUPLICATE_POST")
 
-    def _auth(self, ctx: Ctx) -> None:
+    def _auth(self, ctx: Ctx, scope: str | None = None, resource: str = "") -> None:
         check = ctx.state.check_token("linkedin", ctx.bearer())
         if not check.ok:
             status, service_code, code, message = _AUTH_ERRORS[check.status]
             raise Reply(li_error(status, message, code, serviceErrorCode=service_code))
+        assert check.token is not None
+        if scope is not None and not check.token.allows(scope):
+            raise Reply(
+                li_error(
+                    403,
+                    f"Not enough permissions to access: {resource}",
+                    "ACCESS_DENIED",
+                    serviceErrorCode=100,
+                )
+            )
         ctx.authenticated(check)
 
     def _check_version(self, ctx: Ctx) -> str:
@@ -112,7 +123,7 @@ class LinkedInModel(NetworkModel):
     @route("POST", "/rest/posts", "create")
     async def create(self, ctx: Ctx) -> Response:
         version = self._check_version(ctx)
-        self._auth(ctx)
+        self._auth(ctx, "w_member_social", f"partnerApiPostsExternal.CREATE.{version}")
         if ctx.header("x-restli-protocol-version") != "2.0.0":
             raise Reply(
                 li_error(400, "X-Restli-Protocol-Version header must be 2.0.0", "INVALID_PROTOCOL")
@@ -181,15 +192,42 @@ class LinkedInModel(NetworkModel):
         )
         return Response(status_code=201, headers={"x-restli-id": urn, "x-linkedin-id": urn})
 
+    @route(("GET", "POST"), "/oauth/v2/authorization", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
+        return oauth.authorize(ctx, AUTHORIZE)
+
+    @route("GET", "/v2/userinfo", "userinfo")
+    async def userinfo(self, ctx: Ctx) -> Response:
+        """Sign In with LinkedIn using OpenID Connect: the member's claims (needs openid and
+        profile); ``sub`` is the id in ``urn:li:person:{sub}``."""
+        self._auth(ctx, "profile", "userinfo.GET.NO_VERSION")
+        account = ctx.account
+        assert account is not None
+        given, _, family = account.display_name.partition(" ")
+        return json_response(
+            {
+                "sub": account.key,
+                "name": account.display_name,
+                "given_name": given,
+                "family_name": family,
+                "picture": f"https://media.licdn.com/dms/image/{account.key}/profile",
+                "locale": {"country": "US", "language": "en"},
+            }
+        )
+
     @route("POST", "/oauth/v2/accessToken", "token")
     async def token(self, ctx: Ctx) -> Response:
         form = ctx.data
+        if form.get("grant_type") == "authorization_code":
+            return self._code_grant(ctx)
         if form.get("grant_type") != "refresh_token":
             raise Reply(
                 json_response(
                     {
                         "error": "unsupported_grant_type",
-                        "error_description": "Only the refresh_token grant is emulated",
+                        "error_description": "Grant type must be authorization_code or "
+                        "refresh_token",
                     },
                     400,
                 )
@@ -236,6 +274,101 @@ class LinkedInModel(NetworkModel):
                 "scope": "openid,profile,w_member_social",
             }
         )
+
+    def _code_grant(self, ctx: Ctx) -> Response:
+        """The 3-legged exchange: client id and secret in the form, no PKCE for web apps;
+        60-day tokens, a refresh token only for approved partners."""
+        form = ctx.data
+        client = oauth.authenticated_client(ctx)
+        if client is None:
+            raise Reply(
+                json_response(
+                    {
+                        "error": "invalid_client",
+                        "error_description": "Client authentication failed",
+                    },
+                    401,
+                )
+            )
+        code = oauth.reply_unless(
+            oauth.redeem(ctx, form.get("code"), client.client_id, form.get("redirect_uri"), None),
+            lambda _reason: json_response(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Unable to retrieve access token: appid/redirect uri/"
+                    "code verifier does not match authorization code. Or authorization code "
+                    "expired. Or external member binding exists",
+                },
+                400,
+            ),
+        )
+        account = ctx.state.accounts["linkedin"][code.account_key]
+        lifetime = account.token_lifetime_s or ACCESS_TOKEN_LIFETIME_S
+        access = ctx.state.issue_token(
+            "linkedin",
+            account.key,
+            "access",
+            None,
+            lifetime,
+            scopes=code.scopes,
+            client_id=client.client_id,
+        )
+        body: dict[str, Any] = {
+            "access_token": access.value,
+            "expires_in": int(lifetime),
+            "scope": ",".join(sorted(code.scopes)),
+            "token_type": "Bearer",
+        }
+        if "openid" in code.scopes:
+            body["id_token"] = make_jwt(
+                {"typ": "JWT", "alg": "HS256"},
+                {
+                    "iss": "https://www.linkedin.com/oauth",
+                    "aud": client.client_id,
+                    "sub": account.key,
+                    "iat": int(ctx.state.now()),
+                },
+            )
+        if client.refresh_tokens:  # Marketing Developer Platform partners only
+            refresh = ctx.state.issue_token(
+                "linkedin",
+                account.key,
+                "refresh",
+                None,
+                REFRESH_TOKEN_LIFETIME_S,
+                scopes=code.scopes,
+                client_id=client.client_id,
+            )
+            body["refresh_token"] = refresh.value
+            body["refresh_token_expires_in"] = REFRESH_TOKEN_LIFETIME_S
+        return json_response(body)
+
+
+# learn.microsoft.com, linkedin/shared/authentication/authorization-code-flow: the scopes of
+# the self-serve products, no PKCE for web apps, codes valid for 30 minutes, and a refusal
+# coming back as error=user_cancelled_authorize.
+AUTHORIZE = oauth.AuthorizeRules(
+    network_name="LinkedIn",
+    known_scopes=frozenset(
+        {
+            "openid",
+            "profile",
+            "email",
+            "w_member_social",
+            "r_basicprofile",
+            "w_organization_social",
+            "r_organization_social",
+            "rw_organization_admin",
+        }
+    ),
+    pkce="none",
+    code_lifetime_s=30 * 60,
+    deny={
+        "error": "user_cancelled_authorize",
+        "error_description": "The user cancelled the authorization",
+    },
+)
+REFRESH_TOKEN_LIFETIME_S = 365 * 24 * 3600
 
 
 def _unprocessable(detail: str) -> Response:

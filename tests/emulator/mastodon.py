@@ -3,14 +3,16 @@ GET /api/v2/instance."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 from starlette.responses import Response
 
+from . import oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
-from .state import Account, Post, RateInfo, iso
+from .state import Account, OAuthClient, Post, RateInfo, iso
 from .textutil import mastodon_html, mastodon_length
 
 IDEMPOTENCY_TTL_S = 3600
@@ -63,7 +65,9 @@ class MastodonModel(NetworkModel):
     def not_found(self, ctx: Ctx) -> Response:
         return mastodon_error(404, "Not Found")
 
-    def _auth(self, ctx: Ctx, *, required: bool = True) -> Account | None:
+    def _auth(self, ctx: Ctx, *scopes: str, required: bool = True) -> Account | None:
+        """The token's account; ``scopes``: any one of them is needed (a parent scope such as
+        ``write`` covers ``write:statuses``)."""
         token = ctx.bearer()
         if token is None and not required and not ctx.header("authorization"):
             return None
@@ -73,6 +77,8 @@ class MastodonModel(NetworkModel):
             raise Reply(mastodon_error(401, message))
         account = ctx.authenticated(check)
         assert check.token is not None
+        if scopes and not any(check.token.allows(s, s.split(":")[0]) for s in scopes):
+            raise Reply(mastodon_error(403, "This action is outside the authorized scopes"))
         self.count(ctx, ("token", check.token.value), 300, 300)
         return account
 
@@ -117,7 +123,7 @@ class MastodonModel(NetworkModel):
 
     @route("POST", "/api/v1/statuses", "create")
     async def create(self, ctx: Ctx) -> Response:
-        account = self._auth(ctx)
+        account = self._auth(ctx, "write:statuses")
         assert account is not None
         store = self.store(ctx)
         key = ctx.header("idempotency-key")
@@ -143,7 +149,8 @@ class MastodonModel(NetworkModel):
         if not status.strip() and not media_ids:
             raise Reply(mastodon_error(422, "Validation failed: Text can't be blank"))
         limit = int(ctx.state.config.get("mastodon_max_characters", 500))
-        if mastodon_length(status, spoiler, URL_LENGTH) > limit:
+        url_length = int(ctx.state.config.get("mastodon_characters_reserved_per_url", URL_LENGTH))
+        if mastodon_length(status, spoiler, url_length) > limit:
             raise Reply(
                 mastodon_error(422, f"Validation failed: Text character limit of {limit} exceeded")
             )
@@ -195,7 +202,8 @@ class MastodonModel(NetworkModel):
     @route("GET", "/api/v2/instance", "instance")
     async def instance(self, ctx: Ctx) -> Response:
         self._auth(ctx, required=False)
-        limit = int(ctx.state.config.get("mastodon_max_characters", 500))
+        config = ctx.state.config
+        limit = int(config.get("mastodon_max_characters", 500))
         host = ctx.request.headers.get("host") or "127.0.0.1"
         return json_response(
             {
@@ -211,8 +219,12 @@ class MastodonModel(NetworkModel):
                     "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
                     "statuses": {
                         "max_characters": limit,
-                        "max_media_attachments": 4,
-                        "characters_reserved_per_url": URL_LENGTH,
+                        "max_media_attachments": int(
+                            config.get("mastodon_max_media_attachments", 4)
+                        ),
+                        "characters_reserved_per_url": int(
+                            config.get("mastodon_characters_reserved_per_url", URL_LENGTH)
+                        ),
                     },
                     "media_attachments": {
                         "supported_mime_types": ["image/jpeg", "image/png", "image/gif"],
@@ -221,6 +233,7 @@ class MastodonModel(NetworkModel):
                         "video_size_limit": 103809024,
                         "video_frame_rate_limit": 120,
                         "video_matrix_limit": 8294400,
+                        "description_limit": 1500,
                     },
                     "polls": {
                         "max_options": 4,
@@ -232,3 +245,197 @@ class MastodonModel(NetworkModel):
                 "registrations": {"enabled": False, "approval_required": False, "message": None},
             }
         )
+
+    # -- apps and OAuth (methods/apps.md, methods/oauth.md) -------------------------------
+
+    @route("POST", "/api/v1/apps", "apps")
+    async def create_app(self, ctx: Ctx) -> Response:
+        """Register an app: redirect_uris as a string (space or newline separated) or, since
+        4.3, an array; scopes default to "read"; a confidential client, whose secret never
+        expires (client_secret_expires_at 0)."""
+        body = ctx.data
+        name = str(body.get("client_name") or "").strip()
+        if not name:
+            raise Reply(mastodon_error(422, "Validation failed: Application name can't be blank"))
+        raw = body.get("redirect_uris") or ""
+        uris = [u for u in (raw if isinstance(raw, list) else str(raw).split()) if u]
+        if not uris:
+            raise Reply(mastodon_error(422, "Validation failed: Redirect URI can't be blank"))
+        scopes = oauth.parse_scopes(str(body.get("scopes") or "read"), " ")
+        if any(scope not in SCOPES for scope in scopes):
+            raise Reply(mastodon_error(422, "Validation failed: Scopes are invalid"))
+        client = ctx.state.add_client(
+            OAuthClient(
+                network="mastodon",
+                client_id=secrets.token_urlsafe(32),
+                client_secret=secrets.token_urlsafe(32),
+                redirect_uris=uris,
+                name=name,
+                scopes=scopes,
+                website=str(body.get("website") or "") or None,
+            )
+        )
+        return json_response(
+            {
+                "id": str(ctx.state.next_int()),
+                "name": client.name,
+                "website": client.website,
+                "scopes": scopes,
+                "redirect_uris": uris,
+                "redirect_uri": "\n".join(uris),
+                "vapid_key": VAPID_KEY,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "client_secret_expires_at": 0,
+            }
+        )
+
+    @route("GET", "/.well-known/oauth-authorization-server", "oauth_metadata")
+    async def oauth_metadata(self, ctx: Ctx) -> Response:
+        """Authorization server metadata (RFC 8414), served since Mastodon 4.3."""
+        if not ctx.state.config.get("mastodon_oauth_metadata", True):
+            raise Reply(mastodon_error(404, "Not Found"))
+        base = ctx.base_url
+        return json_response(
+            {
+                "issuer": f"{base}/",
+                "service_documentation": "https://docs.joinmastodon.org/",
+                "authorization_endpoint": f"{base}/oauth/authorize",
+                "token_endpoint": f"{base}/oauth/token",
+                "app_registration_endpoint": f"{base}/api/v1/apps",
+                "revocation_endpoint": f"{base}/oauth/revoke",
+                "scopes_supported": sorted(SCOPES),
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "code_challenge_methods_supported": ["S256"],
+                "grant_types_supported": ["authorization_code", "client_credentials"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                ],
+            }
+        )
+
+    @route(("GET", "POST"), "/oauth/authorize", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
+        return oauth.authorize(ctx, AUTHORIZE)
+
+    @route("POST", "/oauth/token", "token")
+    async def token(self, ctx: Ctx) -> Response:
+        form = ctx.data
+        client = oauth.authenticated_client(ctx)
+        if client is None:
+            raise Reply(json_response(INVALID_CLIENT, 401))
+        if form.get("grant_type") != "authorization_code":
+            raise Reply(
+                json_response(
+                    {
+                        "error": "unsupported_grant_type",
+                        "error_description": "The authorization grant type is not supported "
+                        "by the authorization server.",
+                    },
+                    400,
+                )
+            )
+        code = oauth.reply_unless(
+            oauth.redeem(
+                ctx,
+                form.get("code"),
+                client.client_id,
+                form.get("redirect_uri"),
+                form.get("code_verifier"),
+            ),
+            lambda _reason: json_response(INVALID_GRANT, 400),
+        )
+        asked = form.get("scope")
+        if asked and set(oauth.parse_scopes(str(asked), " ")) != set(code.scopes):
+            raise Reply(json_response(INVALID_SCOPE, 400))
+        token = ctx.state.issue_token(
+            "mastodon", code.account_key, "access", scopes=code.scopes, client_id=client.client_id
+        )
+        return json_response(
+            {
+                "access_token": token.value,
+                "token_type": "Bearer",
+                "scope": " ".join(sorted(code.scopes)),
+                "created_at": int(ctx.state.now()),
+            }
+        )
+
+    @route("GET", "/api/v1/accounts/verify_credentials", "verify_credentials")
+    async def verify_credentials(self, ctx: Ctx) -> Response:
+        """The token's own account (needs read:accounts, or profile since 4.3)."""
+        account = self._auth(ctx, "read:accounts", "profile")
+        assert account is not None
+        username = account.username
+        return json_response(
+            {
+                "id": account.key,
+                "username": username,
+                "acct": username,
+                "display_name": account.display_name,
+                "locked": False,
+                "bot": False,
+                "created_at": iso(account.created_at),
+                "note": "",
+                "url": f"{ctx.base_url}/@{username}",
+                "avatar": f"{ctx.base_url}/avatars/original/missing.png",
+                "followers_count": 0,
+                "following_count": 0,
+                "statuses_count": len(ctx.state.posts_of("mastodon", account.key)),
+                "source": {"privacy": "public", "sensitive": False, "language": "en", "note": ""},
+            }
+        )
+
+
+VAPID_KEY = (
+    "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mMlI4UkkDTpaZwozy0TzdZ2M="
+)
+SCOPES = frozenset(
+    {
+        "read",
+        "write",
+        "follow",
+        "push",
+        "profile",
+        "read:accounts",
+        "read:statuses",
+        "read:notifications",
+        "write:statuses",
+        "write:media",
+        "write:accounts",
+        "write:favourites",
+        "write:follows",
+    }
+)
+INVALID_CLIENT = {
+    "error": "invalid_client",
+    "error_description": "Client authentication failed due to unknown client, no client "
+    "authentication included, or unsupported authentication method.",
+}
+INVALID_GRANT = {
+    "error": "invalid_grant",
+    "error_description": "The provided authorization grant is invalid, expired, revoked, does "
+    "not match the redirection URI used in the authorization request, or was issued to "
+    "another client.",
+}
+INVALID_SCOPE = {
+    "error": "invalid_scope",
+    "error_description": "The requested scope is invalid, unknown, or malformed.",
+}
+
+# docs.joinmastodon.org methods/oauth.md: scopes must be among the app's; PKCE with S256
+# (4.3+); Doorkeeper's codes live 10 minutes; a refusal comes back as error=access_denied.
+AUTHORIZE = oauth.AuthorizeRules(
+    network_name="Mastodon",
+    known_scopes=SCOPES,
+    pkce="optional",
+    pkce_methods=("S256",),
+    code_lifetime_s=600,
+    registered_scopes_only=True,
+    deny={
+        "error": "access_denied",
+        "error_description": "The resource owner or authorization server denied the request.",
+    },
+)

@@ -18,7 +18,7 @@ import httpx
 import uvicorn
 
 from .app import create_app
-from .state import NETWORKS
+from .state import ALL_NETWORKS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,8 +90,8 @@ class EmulatorServer:
 
     def url_for(self, network: str) -> str:
         """Base URL of one network's API, e.g. http://127.0.0.1:PORT/mastodon."""
-        if network not in NETWORKS:
-            raise ValueError(f"unknown network {network!r}; expected one of {NETWORKS}")
+        if network not in ALL_NETWORKS:
+            raise ValueError(f"unknown network {network!r}; expected one of {ALL_NETWORKS}")
         return f"{self.base_url}/{network}"
 
     @property
@@ -279,6 +279,26 @@ class EmulatorServer:
         organization_id (LinkedIn), max_weighted_length (X).
         """
         return dict(self.control("POST", "/accounts", json={"network": network, **fields}))
+
+    def register_client(
+        self, network: str, redirect_uris: list[str], **fields: Any
+    ) -> dict[str, Any]:
+        """Register an app as its developer would in the network's console: returns its
+        ``client_id`` and ``client_secret`` (given or generated). Fields: client_id,
+        client_secret, name, refresh_tokens (LinkedIn partner), testing (Google Testing)."""
+        body = {"network": network, "redirect_uris": redirect_uris, **fields}
+        return dict(self.control("POST", "/clients", json=body))
+
+    def clients(self, network: str | None = None) -> list[dict[str, Any]]:
+        return list(self.control("GET", "/clients", params=_params(network=network)))
+
+    def codes(self, network: str | None = None) -> list[dict[str, Any]]:
+        """Authorization codes issued, with whether they were used."""
+        return list(self.control("GET", "/codes", params=_params(network=network)))
+
+    def revoke_app_password(self, account: str) -> dict[str, Any]:
+        """Bluesky: the person revokes the app password (its sessions end with it)."""
+        return dict(self.control("POST", "/bluesky/revoke-app-password", json={"account": account}))
 
     def accounts(self, network: str | None = None) -> list[dict[str, Any]]:
         return list(self.control("GET", "/accounts", params=_params(network=network)))

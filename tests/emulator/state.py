@@ -18,17 +18,40 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# The networks that publish posts (every one has a `create` endpoint).
 NETWORKS: tuple[str, ...] = ("x", "linkedin", "facebook", "mastodon", "bluesky", "threads")
+# Networks emulated only for connecting (YouTube: authorisation, tokens, the channel).
+CONNECT_ONLY: tuple[str, ...] = ("youtube",)
+ALL_NETWORKS: tuple[str, ...] = NETWORKS + CONNECT_ONLY
 
 # Endpoint names per network, as used by faults and the received-request log. "create" is always
 # the call that makes the post exist (Threads: threads_publish; Bluesky: createRecord).
 ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "x": ("create", "token", "me", "timeline"),
-    "linkedin": ("create", "token"),
-    "facebook": ("create", "get"),
-    "mastodon": ("create", "get", "instance"),
-    "bluesky": ("create_session", "refresh_session", "create", "get"),
-    "threads": ("container", "create", "get", "list", "refresh"),
+    "x": ("create", "token", "me", "timeline", "authorize"),
+    "linkedin": ("create", "token", "authorize", "userinfo"),
+    "facebook": ("create", "get", "authorize", "token", "accounts", "permissions"),
+    "mastodon": (
+        "create",
+        "get",
+        "instance",
+        "apps",
+        "oauth_metadata",
+        "authorize",
+        "token",
+        "verify_credentials",
+    ),
+    "bluesky": (
+        "create_session",
+        "refresh_session",
+        "delete_session",
+        "create",
+        "get",
+        "resolve_handle",
+        "well_known_did",
+        "did_document",
+    ),
+    "threads": ("container", "create", "get", "list", "refresh", "authorize", "token", "exchange"),
+    "youtube": ("authorize", "token", "revoke", "channels"),
 }
 
 FAULT_KINDS: tuple[str, ...] = (
@@ -51,11 +74,17 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "enforce_rate_limits": False,
     # X 403 duplicate / LinkedIn 422 DUPLICATE_POST / Facebook 506 without an injected fault.
     "natural_duplicates": True,
+    # The emulated Mastodon instance's own limits (GET /api/v2/instance; the 422 on create).
     "mastodon_max_characters": 500,
+    "mastodon_characters_reserved_per_url": 23,
+    "mastodon_max_media_attachments": 4,
     # Seconds a Threads container stays IN_PROGRESS before it is FINISHED.
     "threads_processing_s": 0.0,
-    # createRecord with an existing rkey: 400 InvalidRequest, or 500 as production PDSs answer.
-    "bluesky_existing_rkey_status": 400,
+    # createRecord with an existing rkey: 500, as the reference PDS answers (400 on request).
+    "bluesky_existing_rkey_status": 500,
+    # Mastodon describes its OAuth server at /.well-known/oauth-authorization-server since 4.3;
+    # false answers 404 there, as older instances do (no PKCE, no `profile` scope).
+    "mastodon_oauth_metadata": True,
 }
 
 JWT_KEY = b"handpost-network-emulator-not-a-secret"
@@ -102,6 +131,11 @@ class Account:
     # Lifetime of access tokens the network issues later (refresh, createSession); None = default.
     token_lifetime_s: float | None = None
     created_at: float = 0.0
+    # "user": a Facebook person who manages Pages (the default kind is the network's own:
+    # a Facebook account is a Page).
+    kind: str = "default"
+    manages: list[str] = field(default_factory=list)  # Facebook: the Pages a person manages
+    password: str | None = None  # Bluesky: the account password (not an app password)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -116,6 +150,10 @@ class Account:
             data["app_password"] = self.app_password
         if self.network == "x":
             data["max_weighted_length"] = self.max_weighted_length
+        if self.kind != "default":
+            data["kind"] = self.kind
+        if self.manages:
+            data["manages"] = list(self.manages)
         return data
 
 
@@ -129,6 +167,12 @@ class Token:
     expires_at: float | None = None
     revoked: bool = False
     spent: bool = False  # a rotated refresh token
+    # What the person granted (None: everything, as for tokens registered by hand).
+    scopes: frozenset[str] | None = None
+    client_id: str | None = None  # the app it was issued to, through the OAuth flow
+    short_lived: bool = False  # Threads/Facebook: the 1-hour token before the exchange
+    # Bluesky: the app password a session was opened with (revoking it ends the session).
+    app_password: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,6 +183,76 @@ class Token:
             "expires_at": iso(self.expires_at) if self.expires_at is not None else None,
             "revoked": self.revoked,
             "spent": self.spent,
+            "scopes": sorted(self.scopes) if self.scopes is not None else None,
+            "client_id": self.client_id,
+            "short_lived": self.short_lived,
+        }
+
+    def allows(self, *scopes: str) -> bool:
+        """True when the token carries any one of ``scopes`` (or was not scoped at all)."""
+        return self.scopes is None or any(scope in self.scopes for scope in scopes)
+
+
+@dataclass
+class OAuthClient:
+    """An app registered with a network: in its developer console, or (Mastodon) by API."""
+
+    network: str
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    name: str = "Handpost"
+    scopes: list[str] = field(default_factory=list)  # Mastodon: what the app may ask for
+    website: str | None = None
+    # LinkedIn: an approved partner app, which gets refresh tokens.
+    refresh_tokens: bool = False
+    # Google: a consent screen in "Testing", whose refresh tokens die after 7 days.
+    testing: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "redirect_uris": list(self.redirect_uris),
+            "name": self.name,
+            "scopes": list(self.scopes),
+            "refresh_tokens": self.refresh_tokens,
+            "testing": self.testing,
+        }
+
+
+@dataclass
+class AuthCode:
+    """An authorization code: single use, short-lived, bound to the client, the redirect URI
+    and (with PKCE) the challenge."""
+
+    network: str
+    value: str
+    client_id: str
+    redirect_uri: str
+    account_key: str
+    scopes: frozenset[str]
+    issued_at: float
+    expires_at: float
+    challenge: str | None = None
+    challenge_method: str | None = None
+    # Google: whether this consent may bring a refresh token (offline access).
+    offline: bool = False
+    prompted: bool = False
+    used: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "code": self.value,
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "account": self.account_key,
+            "scopes": sorted(self.scopes),
+            "expires_at": iso(self.expires_at),
+            "challenge_method": self.challenge_method,
+            "used": self.used,
         }
 
 
@@ -230,8 +344,12 @@ class EmulatorState:
         self.latency_ms = self._initial_latency_ms
         self.latency_by_network: dict[str, float] = {}
         self.config: dict[str, Any] = dict(self._initial_config)
-        self.accounts: dict[str, dict[str, Account]] = {n: {} for n in NETWORKS}
+        self.accounts: dict[str, dict[str, Account]] = {n: {} for n in ALL_NETWORKS}
         self.tokens: dict[tuple[str, str], Token] = {}
+        self.clients: dict[tuple[str, str], OAuthClient] = {}
+        self.codes: dict[tuple[str, str], AuthCode] = {}
+        # (network, client id, account): consents already given (Google's refresh tokens).
+        self.grants: set[tuple[str, str, str]] = set()
         self.posts: list[Post] = []
         self.received: deque[dict[str, Any]] = deque(maxlen=200_000)
         self.faults: list[Fault] = []
@@ -287,6 +405,10 @@ class EmulatorState:
         kind: str,
         value: str | None = None,
         expires_in: float | None = None,
+        *,
+        scopes: frozenset[str] | None = None,
+        client_id: str | None = None,
+        short_lived: bool = False,
     ) -> Token:
         now = self.now()
         token = Token(
@@ -296,6 +418,9 @@ class EmulatorState:
             account_key=account_key,
             issued_at=now,
             expires_at=None if expires_in is None else now + float(expires_in),
+            scopes=scopes,
+            client_id=client_id,
+            short_lived=short_lived,
         )
         self.tokens[(network, token.value)] = token
         return token
@@ -316,6 +441,19 @@ class EmulatorState:
         if token.expires_at is not None and token.expires_at <= self.now():
             return TokenCheck("expired", token, account)
         return TokenCheck("ok", token, account)
+
+    # --- OAuth apps and codes -------------------------------------------------------------
+
+    def add_client(self, client: OAuthClient) -> OAuthClient:
+        self.clients[(client.network, client.client_id)] = client
+        return client
+
+    def client(self, network: str, client_id: str | None) -> OAuthClient | None:
+        return self.clients.get((network, client_id or ""))
+
+    def issue_code(self, code: AuthCode) -> AuthCode:
+        self.codes[(code.network, code.value)] = code
+        return code
 
     # --- posts ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from . import graph
+from . import graph, oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
 from .state import Account, Post
 from .textutil import threads_length, urls
@@ -92,6 +92,16 @@ class ThreadsModel(NetworkModel):
     @route("POST", "/v1.0/{user_id}/threads", "container")
     async def create_container(self, ctx: Ctx) -> Response:
         account = self._user(ctx, ctx.request.path_params["user_id"], "post")
+        token = ctx.state.check_token("threads", graph.token_of(ctx)).token
+        if token is not None and not token.allows("threads_content_publish"):
+            raise Reply(
+                json_response(
+                    graph.graph_error(
+                        "(#10) Application does not have permission for this action", 10
+                    ),
+                    403,
+                )
+            )
         self.count(ctx, ("calls", account.key), 4800, 86400)
         params = ctx.params
         media_type = str(params.get("media_type") or "")
@@ -265,8 +275,116 @@ class ThreadsModel(NetworkModel):
         if ctx.params.get("grant_type") != "th_refresh_token":
             raise Reply(_param_error("(#100) grant_type must be th_refresh_token"))
         account = graph.authenticate(ctx, "threads")
+        old = ctx.state.check_token("threads", graph.token_of(ctx)).token
+        assert old is not None
+        if old.short_lived:  # only long-lived tokens are refreshed (long-lived-tokens guide)
+            raise Reply(
+                json_response(
+                    graph.graph_error("Session key invalid. This token cannot be refreshed.", 190),
+                    400,
+                )
+            )
+        return self._long_lived(ctx, account, old.scopes, old.client_id)
+
+    def _long_lived(
+        self, ctx: Ctx, account: Account, scopes: frozenset[str] | None, client_id: str | None
+    ) -> Response:
         lifetime = account.token_lifetime_s or LONG_LIVED_TOKEN_S
-        token = ctx.state.issue_token("threads", account.key, "access", None, lifetime)
+        token = ctx.state.issue_token(
+            "threads", account.key, "access", None, lifetime, scopes=scopes, client_id=client_id
+        )
         return json_response(
             {"access_token": token.value, "token_type": "bearer", "expires_in": int(lifetime)}
         )
+
+    # -- authorization: the Authorization Window, the code, the long-lived token ----------
+
+    @route(("GET", "POST"), "/oauth/authorize", "authorize")
+    async def authorize(self, ctx: Ctx) -> Response:
+        """The consent page (GET), and its form's answer (POST)."""
+        return oauth.authorize(ctx, AUTHORIZE)
+
+    @route("POST", "/oauth/access_token", "token")
+    async def token(self, ctx: Ctx) -> Response:
+        """The code for a short-lived (1 hour) token and the user id."""
+        params = ctx.params
+        client = ctx.state.client("threads", params.get("client_id"))
+        if client is None or params.get("client_secret") != client.client_secret:
+            raise Reply(json_response(graph.graph_error("Error validating client secret.", 1), 400))
+        if params.get("grant_type") != "authorization_code":
+            raise Reply(_param_error("(#100) grant_type must be authorization_code"))
+        code = oauth.reply_unless(
+            oauth.redeem(
+                ctx, params.get("code"), client.client_id, params.get("redirect_uri"), None
+            ),
+            _code_error,
+        )
+        token = ctx.state.issue_token(
+            "threads",
+            code.account_key,
+            "access",
+            None,
+            SHORT_LIVED_TOKEN_S,
+            scopes=code.scopes,
+            client_id=client.client_id,
+            short_lived=True,
+        )
+        user_id = int(code.account_key) if code.account_key.isdigit() else code.account_key
+        return json_response({"access_token": token.value, "user_id": user_id})
+
+    @route("GET", "/access_token", "exchange")
+    async def exchange(self, ctx: Ctx) -> Response:
+        """``th_exchange_token``: a short-lived token for a 60-day one (with the app secret)."""
+        params = ctx.params
+        if params.get("grant_type") != "th_exchange_token":
+            raise Reply(_param_error("(#100) grant_type must be th_exchange_token"))
+        account = graph.authenticate(ctx, "threads")
+        short = ctx.state.check_token("threads", graph.token_of(ctx)).token
+        assert short is not None
+        client = ctx.state.client("threads", short.client_id)
+        if client is None or params.get("client_secret") != client.client_secret:
+            raise Reply(json_response(graph.graph_error("Error validating client secret.", 1), 400))
+        return self._long_lived(ctx, account, short.scopes, short.client_id)
+
+
+SHORT_LIVED_TOKEN_S = 3600
+
+# developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions: the
+# scopes (comma-separated), codes valid for one hour and used once, "#_" after the redirect,
+# a refusal as error_reason=user_denied&error=access_denied; no PKCE.
+AUTHORIZE = oauth.AuthorizeRules(
+    network_name="Threads",
+    known_scopes=frozenset(
+        {
+            "threads_basic",
+            "threads_content_publish",
+            "threads_manage_replies",
+            "threads_read_replies",
+            "threads_manage_insights",
+            "threads_keyword_search",
+            "threads_manage_mentions",
+            "threads_location_tagging",
+            "threads_delete",
+        }
+    ),
+    scope_separator=",",
+    pkce="none",
+    code_lifetime_s=3600,
+    deny={
+        "error_reason": "user_denied",
+        "error": "access_denied",
+        "error_description": "Permissions error",
+    },
+    fragment="#_",
+)
+
+
+def _code_error(reason: str) -> Response:
+    messages = {
+        "used": "This authorization code has been used.",
+        "expired": "This authorization code has expired.",
+        "redirect": "Error validating verification code. Please make sure your redirect_uri "
+        "is identical to the one you used in the OAuth dialog request",
+    }
+    message = messages.get(reason, "Invalid verification code format.")
+    return json_response(graph.graph_error(message, 100), 400)

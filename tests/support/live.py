@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
@@ -22,7 +23,14 @@ from tests.emulator.server import EmulatorServer
 from tests.support.api import create_account, create_post, wait_for
 
 # Retries within a test's patience: backoff from 50 ms, the dispatcher looking every 100 ms.
-FAST = {"retry_base_seconds": 0.05, "retry_max_seconds": 1.0, "poll_seconds": 0.1}
+# The emulator (and the reference PDS) listen on loopback, which the outbound gate refuses
+# unless allowed (a Mastodon account's instance limits are read through it).
+FAST = {
+    "retry_base_seconds": 0.05,
+    "retry_max_seconds": 1.0,
+    "poll_seconds": 0.1,
+    "outbound_allow_private": True,
+}
 SETTLED = ("published", "failed", "unknown", "missed", "cancelled")
 CLIENT_ID = "handpost-test-client"
 CLIENT_SECRET = "test-client-secret-0123456789"
@@ -184,3 +192,29 @@ def seconds_between(earlier: str, later: str) -> float:
 def _parse(value: str) -> datetime:
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def create_bluesky_record(
+    base_url: str, identifier: str, password: str, rkey: str, text_: str
+) -> httpx.Response:
+    """A post created at a PDS directly, under ``rkey``, as a worker that died after sending
+    would have left it (the PDS's own login, not Handpost's)."""
+    session = httpx.post(
+        f"{base_url}/xrpc/com.atproto.server.createSession",
+        json={"identifier": identifier, "password": password},
+    ).json()
+    record = {
+        "$type": "app.bsky.feed.post",
+        "text": text_,
+        "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    return httpx.post(
+        f"{base_url}/xrpc/com.atproto.repo.createRecord",
+        headers={"Authorization": f"Bearer {session['accessJwt']}"},
+        json={
+            "repo": session["did"],
+            "collection": "app.bsky.feed.post",
+            "rkey": rkey,
+            "record": record,
+        },
+    )

@@ -9,6 +9,7 @@ import { renderCompose } from "./compose.js";
 import { renderQueue } from "./queue.js";
 import { renderLog } from "./log.js";
 import { renderAccounts } from "./accounts.js";
+import { renderConnectChoice } from "./connect.js";
 import { renderStrategy } from "./strategy.js";
 import { renderIntegrations } from "./integrations.js";
 
@@ -17,7 +18,8 @@ const ROUTES = [
   { pattern: /^#\/compose(?:\/([\w-]+))?$/, render: renderCompose, title: "Compose", nav: "compose" },
   { pattern: /^#\/queue$/, render: renderQueue, title: "Queue", nav: "queue" },
   { pattern: /^#\/log$/, render: renderLog, title: "Publish log", nav: "log" },
-  { pattern: /^#\/accounts$/, render: renderAccounts, title: "Accounts", nav: "accounts" },
+  { pattern: /^#\/accounts(?:\?connected=([0-9a-f]{1,32}))?$/, render: renderAccounts, title: "Accounts", nav: "accounts" },
+  { pattern: /^#\/connect\/([0-9a-f]{1,32})$/, render: renderConnectChoice, title: "Choose a Page", nav: "accounts" },
   { pattern: /^#\/strategy$/, render: renderStrategy, title: "Strategy", nav: "strategy" },
   { pattern: /^#\/integrations$/, render: renderIntegrations, title: "Calendar & webhooks", nav: "integrations" },
 ];

@@ -18,6 +18,7 @@ import { formatDateTime, percent, snippet, toLocalInput, toLocalTime } from "./f
 import * as store from "./store.js";
 import { announce, describeError, errorBox, stateBadge } from "./ui.js";
 import { reviewBanner, strategyOrNull } from "./strategy-parts.js";
+import { mediaEditor } from "./media.js";
 
 const PREVIEW_DELAY_MS = 250;
 const GOALS = ["builds relationships", "advances my cause", "builds my personal brand"];
@@ -123,6 +124,14 @@ export async function renderCompose(main, { params }) {
     label: "Call to action",
     control: h("input", { name: "call_to_action", value: post?.call_to_action ?? "" }),
   });
+  const media = mediaEditor({
+    initial: post?.media ?? [],
+    disabled: !(!post || EDITABLE.has(post.state)),
+    onChange: () => {
+      forgetSaveError("media");
+      preview();
+    },
+  });
   const zone = post?.time_zone || store.preferredTimeZone();
   const planned =
     post?.scheduled_at && new Date(post.scheduled_at) > new Date()
@@ -220,7 +229,10 @@ export async function renderCompose(main, { params }) {
     );
     cta.control.after(cta.hint);
     cta.control.setAttribute("aria-describedby", cta.hint.id);
-    renderCounter(lastPreview ? lastPreview.text_length : null, info.text_limit);
+    // The account's own server may allow more or less than the network's default (Mastodon).
+    const limit = lastPreview?.text_limit ?? currentAccount().limits?.max_characters ?? info.text_limit;
+    renderCounter(lastPreview ? lastPreview.text_length : null, limit);
+    media.setNetwork(info);
   }
 
   function content() {
@@ -235,6 +247,7 @@ export async function renderCompose(main, { params }) {
       audience: audience.wrap.hidden ? null : value(audience),
       call_to_action: value(cta),
       goal: value(goal),
+      media: media.value(),
     };
   }
 
@@ -384,7 +397,8 @@ export async function renderCompose(main, { params }) {
     const cross = serverCrossPost || lastPreview?.cross_post;
     const violations = lastPreview ? lastPreview.violations : [];
     const crossIsSource = cross && post && post.copied_from_id === cross.conflicting_post.id;
-    scheduleButton.disabled = !editable || Boolean(cross) || violations.length > 0;
+    scheduleButton.disabled =
+      !editable || Boolean(cross) || violations.length > 0 || media.uploading();
     // A copy may be saved while it still resembles its source; anything else the server refuses.
     draftButton.disabled = !editable || (Boolean(cross) && !crossIsSource) || violations.length > 0;
     why.textContent = !editable
@@ -579,6 +593,7 @@ export async function renderCompose(main, { params }) {
       audience.wrap,
       h("div", { class: "row" }, goal.wrap, cta.wrap),
       goalList,
+      media.wrap,
     ),
     h(
       "fieldset",

@@ -69,7 +69,12 @@ function dueCard(item, tz, done) {
             "ul",
             { class: "media-downloads", "aria-label": "Files to attach" },
             item.media.map((m) =>
-              h("li", {}, h("a", { href: m.download_url, download: m.filename }, m.filename)),
+              h(
+                "li",
+                {},
+                m.download_url ? h("a", { href: m.download_url, download: m.filename }, `Download ${m.filename}`) : m.filename,
+                m.alt_text ? h("span", { class: "hint" }, ` — alt text: ${m.alt_text}`) : null,
+              ),
             ),
           )
         : null,

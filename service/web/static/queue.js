@@ -8,6 +8,7 @@ import * as store from "./store.js";
 import { errorBox, networkBadge, stateBadge } from "./ui.js";
 import { dueByHandSection } from "./hand.js";
 import { reviewBanner, strategyOrNull } from "./strategy-parts.js";
+import { reconnectButton } from "./connect.js";
 
 const DAYS = 7;
 
@@ -39,6 +40,7 @@ export async function renderQueue(main) {
       h("a", { href: "#/compose", class: "button primary" }, "Write a post"),
     ),
     reviewBanner(strategy, { link: true }) ?? "",
+    reconnectBanner(accounts),
     h(
       "div",
       { class: "toolbar", role: "group", "aria-label": "Queue options" },
@@ -297,4 +299,23 @@ export async function renderQueue(main) {
   });
   await load();
   return null;
+}
+
+/** Accounts whose access broke: their posts fail until reconnected, so say so first. */
+function reconnectBanner(accounts) {
+  const broken = accounts.filter((a) => a.status === "needs_reconnect");
+  if (!broken.length) return "";
+  return h(
+    "div",
+    { class: "notice notice-error needs-reconnect", role: "alert" },
+    h("p", {}, h("strong", {}, "Reconnect before your posts go out. "), "These accounts lost their access; their posts fail until you reconnect them. Reconnecting keeps their posts and history."),
+    h(
+      "ul",
+      {},
+      broken.map((a) => {
+        const { button, problem } = reconnectButton(a, { label: `Reconnect ${store.accountLabel(a)}` });
+        return h("li", {}, h("p", {}, `${store.accountLabel(a)}: ${a.status_message || "access refused"}`), button, problem);
+      }),
+    ),
+  );
 }

@@ -28,7 +28,9 @@ export function describeError(error) {
   if (status === 429 && error.headers?.get("Retry-After")) {
     return `${problem.detail || "Too many requests."}`;
   }
-  if (status >= 500) {
+  // A problem the service foresaw (busy, a network that did not answer, no secret key) says
+  // what it is; only an unforeseen error gets the generic words.
+  if (status >= 500 && (error.kind === "internal-error" || !problem.detail)) {
     return "Handpost hit an internal error. Nothing was changed; try again in a moment.";
   }
   return problem.detail || problem.title || `Handpost answered ${status}.`;

@@ -1,25 +1,17 @@
-"""Bluesky (AT Protocol): 300 graphemes and 3,000 bytes; every URL needs a link facet."""
+"""Bluesky's live publishing: one session kept and renewed, a record key of Handpost's own."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from service.networks._common import (
-    BEARER_REDACTED,
-    REDACTED,
-    StandardRules,
-    bare_handle,
-    bearer_json_headers,
-    hash_int,
-)
+from service.networks._common import BEARER_REDACTED, REDACTED
 from service.networks._http import (
     Api,
     Attempt,
@@ -34,149 +26,13 @@ from service.networks._http import (
     json_body,
     short_text,
 )
-from service.networks.base import (
-    AccountRef,
-    FailureKind,
-    Network,
-    OutgoingRequest,
-    PostContent,
-    SandboxResult,
-    Violation,
-)
-from service.text import find_urls, grapheme_count
+from service.networks.base import AccountRef, FailureKind, OutgoingRequest
+from service.networks.bluesky.card import link_card
+from service.networks.bluesky.richtext import detect_facets
+from service.networks.bluesky.rules import COLLECTION, RULES, rkey_for
 
-COLLECTION = "app.bsky.feed.post"
-BYTE_LIMIT = 3000
-_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
-_TID_LENGTH = 13
-
-
-def rkey_for(publish_key: str) -> str:
-    """A TID-shaped record key derived from ``publish_key``.
-
-    Choosing the rkey ourselves makes a retry checkable: ``getRecord`` with the same key
-    tells whether the first attempt created the post. A TID is 63 bits (the top bit is 0)
-    written as 13 base32-sortable characters.
-    """
-    value = hash_int(publish_key, salt=Network.BLUESKY, bits=63)
-    chars = []
-    for _ in range(_TID_LENGTH):
-        value, digit = divmod(value, 32)
-        chars.append(_TID_ALPHABET[digit])
-    return "".join(reversed(chars))
-
-
-def link_facets(text: str) -> list[dict[str, Any]]:
-    """A link facet for every URL in ``text``: Bluesky does not turn URLs into links itself.
-
-    Offsets are UTF-8 byte offsets (start inclusive, end exclusive), as the lexicon requires.
-    """
-    facets: list[dict[str, Any]] = []
-    for start, _end, url in find_urls(text):
-        byte_start = len(text[:start].encode("utf-8"))
-        uri = url if "://" in url else f"https://{url}"
-        facets.append(
-            {
-                "index": {
-                    "byteStart": byte_start,
-                    "byteEnd": byte_start + len(url.encode("utf-8")),
-                },
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
-            }
-        )
-    return facets
-
-
-def timestamp(moment: datetime) -> str:
-    """``createdAt`` as Bluesky's clients write it: UTC, milliseconds, "Z"; naive means UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class BlueskyRules(StandardRules):
-    length_note: ClassVar[str] = " (links count in full)"
-    link_in_text: ClassVar[bool] = True
-
-    def count_text(self, text: str) -> int:
-        return grapheme_count(text)
-
-    def extra_violations(self, content: PostContent) -> list[Violation]:
-        size = len(self.sent_text(content).encode("utf-8"))
-        if size <= BYTE_LIMIT:
-            return []
-        return [
-            Violation(
-                field="text",
-                code="text-too-long",
-                message=f"Bluesky also limits a post to {BYTE_LIMIT:,} bytes; this one "
-                f"takes {size:,} (letters such as ä take 2 bytes, most emoji 4). "
-                f"Shorten it by {size - BYTE_LIMIT:,} bytes.",
-            )
-        ]
-
-    def create_body(
-        self,
-        content: PostContent,
-        account: AccountRef,
-        publish_key: str,
-        created_at: datetime,
-        repo: str | None = None,
-    ) -> dict[str, Any]:
-        """``repo`` is the account's DID (live); the sandbox, which has none, uses the handle."""
-        self.visibility_for(content)  # Every Bluesky post is public; refuse anything else.
-        text = self.sent_text(content)
-        record: dict[str, Any] = {
-            "$type": COLLECTION,
-            "text": text,
-            "createdAt": timestamp(created_at),
-        }
-        facets = link_facets(text)
-        if facets:
-            record["facets"] = facets
-        return {
-            "repo": repo or bare_handle(account.handle),
-            "collection": COLLECTION,
-            "rkey": rkey_for(publish_key),
-            "record": record,
-        }
-
-    def build_create_request(
-        self,
-        content: PostContent,
-        account: AccountRef,
-        publish_key: str,
-        *,
-        created_at: datetime | None = None,
-        repo: str | None = None,
-    ) -> OutgoingRequest:
-        """``created_at`` defaults to now: the record says when it was written."""
-        moment = created_at or datetime.now(UTC)
-        return OutgoingRequest(
-            method="POST",
-            url=f"{self.api_base(account)}/xrpc/com.atproto.repo.createRecord",
-            headers=bearer_json_headers(),
-            json=self.create_body(content, account, publish_key, moment, repo),
-        )
-
-    def sandbox_result(self, account: AccountRef, publish_key: str) -> SandboxResult:
-        rkey = rkey_for(publish_key)
-        handle = bare_handle(account.handle)
-        return SandboxResult(
-            external_id=f"at://{handle}/{COLLECTION}/{rkey}",
-            url=f"https://bsky.app/profile/{handle}/post/{rkey}",
-        )
-
-
-RULES = BlueskyRules(
-    network=Network.BLUESKY,
-    display_name="Bluesky",
-    text_limit=300,
-    visibilities=("public",),
-    default_base_url="https://bsky.social",
-)
-
+# A DID as the lexicon's "did" format has it (atproto syntax).
+_DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]")
 
 # --- live publishing -----------------------------------------------------------------------
 
@@ -222,8 +78,14 @@ class BlueskyAdapter(LiveAdapter):
             found = await self._existing(attempt)
             if found is not None:
                 return found
+        dids = await self._resolve_mentions(attempt)
         request = RULES.build_create_request(
-            attempt.content, attempt.account, attempt.publish_key, repo=did
+            attempt.content,
+            attempt.account,
+            attempt.publish_key,
+            repo=did,
+            mention_dids=dids,
+            embed=await self._link_card(attempt),
         )
         attempt.request = request
         response = await attempt.api.send(
@@ -231,7 +93,14 @@ class BlueskyAdapter(LiveAdapter):
         )
         body = json_body(response)
         if response.is_success and body.get("uri"):
-            return self._published(str(body["uri"]), response.status_code, "")
+            unresolved = sorted(handle for handle, found in dids.items() if found is None)
+            how = (
+                f" ({', '.join('@' + h for h in unresolved)} left as plain text: Bluesky "
+                "could not resolve the handle to an account)"
+                if unresolved
+                else ""
+            )
+            return self._published(str(body["uri"]), response.status_code, how)
         error, message = _xrpc_error(response)
         if error in _TOKEN_ERRORS:
             raise TokenExpired(f"Bluesky refused the session: {message}", response.status_code)
@@ -247,6 +116,52 @@ class BlueskyAdapter(LiveAdapter):
             creates=True,
             rate_limit=bluesky_rate_limit_wait,
         )
+
+    async def _link_card(self, attempt: Attempt) -> dict[str, Any] | None:
+        """A card for the post's first link, as Bluesky's app attaches one (see card.py)."""
+        if attempt.config.outbound is None:
+            return None
+        text = RULES.sent_text(attempt.content)
+        links = [f.value for f in detect_facets(text) if f.kind == "link"]
+        if not links:
+            return None
+        return await link_card(attempt.api.client, attempt.config.outbound, links[0])
+
+    async def _resolve_mentions(self, attempt: Attempt) -> dict[str, str | None]:
+        """Each mentioned handle's DID (``com.atproto.identity.resolveHandle`` on the PDS).
+
+        A mention links to an account by its DID, so it is resolved when the post goes out;
+        a handle that resolves to nothing (400) stays plain text. Any other failure is
+        retried: nothing has been created yet, and a mention should not be lost to a blip.
+        """
+        text = RULES.sent_text(attempt.content)
+        handles = dict.fromkeys(f.value for f in detect_facets(text) if f.kind == "mention")
+        dids: dict[str, str | None] = {}
+        for handle in handles:
+            response = await attempt.api.get(
+                f"{self._host(attempt.account)}/xrpc/com.atproto.identity.resolveHandle?"
+                + urlencode({"handle": handle}),
+                {"": attempt.credentials["access_jwt"]},
+                Authorization=BEARER_REDACTED,
+            )
+            found = json_body(response).get("did")
+            if response.is_success and isinstance(found, str) and _DID.fullmatch(found):
+                dids[handle] = found
+                continue
+            error, message = _xrpc_error(response)
+            if error in _TOKEN_ERRORS:
+                raise TokenExpired(f"Bluesky refused the session: {message}", response.status_code)
+            if response.status_code == 400:
+                dids[handle] = None
+                continue
+            raise failure_for_status(
+                "Bluesky",
+                response,
+                f"resolving @{handle} failed: {message}",
+                creates=False,
+                rate_limit=bluesky_rate_limit_wait,
+            )
+        return dids
 
     def _published(self, uri: str, status: int | None, how: str) -> Published:
         # at://did/app.bsky.feed.post/rkey -> the DID keeps links valid after a handle change.

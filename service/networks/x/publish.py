@@ -1,23 +1,12 @@
-"""X (Twitter): 280 weighted characters, the link carried in the text."""
+"""X's live publishing: ``POST /2/tweets`` with an OAuth 2.0 user token."""
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
-from typing import Any, ClassVar
 
 import httpx
 
-from service.networks._common import (
-    BEARER_REDACTED,
-    REDACTED,
-    StandardRules,
-    bare_handle,
-    bearer_json_headers,
-    hash_digits,
-    is_emoji_cluster,
-    measure_with_urls,
-)
+from service.networks._common import BEARER_REDACTED, REDACTED, bare_handle
 from service.networks._http import (
     Api,
     Attempt,
@@ -29,89 +18,14 @@ from service.networks._http import (
     expiring,
     failure_for_status,
     json_body,
-    refreshed_credentials,
+    reconcile_by_search,
+    refresh_grant,
     short_text,
     x_rate_limit_wait,
 )
-from service.networks.base import (
-    AccountRef,
-    FailureKind,
-    Network,
-    OutgoingRequest,
-    PostContent,
-    SandboxResult,
-)
-from service.text import URL_PATTERN, find_urls, graphemes
-
-# Code points X counts as 1 (twitter-text config v3); every other code point counts 2.
-_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-EMOJI_WEIGHT = 2
-
-
-def _code_point_weight(char: str) -> int:
-    code = ord(char)
-    return 1 if any(low <= code <= high for low, high in _LIGHT_RANGES) else 2
-
-
-def _weight_without_urls(text: str) -> int:
-    # An emoji weighs 2 however many code points build it (ZWJ families, skin tones, flags).
-    return sum(
-        EMOJI_WEIGHT if is_emoji_cluster(cluster) else sum(map(_code_point_weight, cluster))
-        for cluster in graphemes(text)
-    )
-
-
-def weighted_length(text: str) -> int:
-    """Length of ``text`` as X counts it against its 280 limit (twitter-text weighting).
-
-    X normalises to NFC first, so a decomposed "é" costs the same as a composed one.
-    """
-    text = unicodedata.normalize("NFC", text)
-    return measure_with_urls(text, _weight_without_urls, find_urls(text))
-
-
-@dataclass(frozen=True)
-class XRules(StandardRules):
-    length_unit: ClassVar[str] = "weighted characters"
-    length_note: ClassVar[str] = (
-        " (each URL counts 23; emoji and most non-Latin characters count 2)"
-    )
-    link_in_text: ClassVar[bool] = True
-
-    def count_text(self, text: str) -> int:
-        return weighted_length(text)
-
-    def create_body(self, content: PostContent) -> dict[str, Any]:
-        self.visibility_for(content)  # X posts are always public; refuse anything else.
-        return {"text": self.sent_text(content)}
-
-    def build_create_request(
-        self, content: PostContent, account: AccountRef, publish_key: str
-    ) -> OutgoingRequest:
-        return OutgoingRequest(
-            method="POST",
-            url=f"{self.api_base(account)}/2/tweets",
-            headers=bearer_json_headers(),
-            json=self.create_body(content),
-        )
-
-    def sandbox_result(self, account: AccountRef, publish_key: str) -> SandboxResult:
-        post_id = hash_digits(publish_key, salt=self.network, length=19)
-        return SandboxResult(
-            external_id=post_id,
-            url=f"https://x.com/{bare_handle(account.handle)}/status/{post_id}",
-        )
-
-
-RULES = XRules(
-    network=Network.X,
-    display_name="X",
-    text_limit=280,
-    visibilities=("public",),
-    expects_call_to_action=True,
-    default_base_url="https://api.x.com",
-)
-
+from service.networks.base import AccountRef, FailureKind, OutgoingRequest
+from service.networks.x.counting import parse_tweet
+from service.networks.x.rules import RULES
 
 # --- live publishing -----------------------------------------------------------------------
 
@@ -122,8 +36,13 @@ _REFRESH_MARGIN_SECONDS = 120
 
 def _comparable(text: str) -> str:
     """Text as X shows it back, for matching: X rewrites URLs to t.co and normalises to NFC."""
-    comparable: str = URL_PATTERN.sub("<url>", unicodedata.normalize("NFC", text))
-    return comparable.strip()
+    normalized = unicodedata.normalize("NFC", text)
+    parts, position = [], 0
+    for start, end, _url in parse_tweet(normalized).urls:
+        parts += [normalized[position:start], "<url>"]
+        position = end
+    parts.append(normalized[position:])
+    return "".join(parts).strip()
 
 
 def _x_message(response: httpx.Response) -> str:
@@ -192,23 +111,11 @@ class XAdapter(LiveAdapter):
         )
 
     async def reconcile(self, attempt: Attempt, failure: NetworkError) -> Published:
-        try:
-            found = await self._find_on_timeline(attempt)
-        except NetworkError as error:
-            raise NetworkError(
-                FailureKind.UNKNOWN,
-                f"{failure.message} Checking the account's recent posts failed too: "
-                f"{error.message}",
-                http_status=failure.http_status,
-            ) from None
-        if found is not None:
-            return found
-        raise NetworkError(
-            FailureKind.RETRYABLE,
-            f"{failure.message} It is not among the account's recent posts, so it will be sent "
-            "again (X refuses duplicate content, which catches a late arrival).",
-            http_status=failure.http_status,
-            retry_after=failure.retry_after,
+        return await reconcile_by_search(
+            failure,
+            lambda: self._find_on_timeline(attempt),
+            place="the account's recent posts",
+            backstop="X refuses duplicate content",
         )
 
     async def _find_on_timeline(self, attempt: Attempt) -> Published | None:
@@ -280,18 +187,13 @@ class XAdapter(LiveAdapter):
             headers=headers,
             form=form,
         )
-        response = await api.send(request, secrets, auth=auth)
-        body = json_body(response)
-        if response.is_success and body.get("access_token"):
-            return refreshed_credentials(credentials, body)
-        reason = str(body.get("error_description") or body.get("error") or short_text(response))
-        if response.status_code in (400, 401):
-            raise ReconnectNeeded(f"X refused to refresh the token: {reason}", response.status_code)
-        raise failure_for_status(
-            "X",
-            response,
-            f"refreshing the token failed: {reason}",
-            creates=False,
+        return await refresh_grant(
+            api,
+            request,
+            secrets,
+            credentials,
+            display_name="X",
+            auth=auth,
             rate_limit=x_rate_limit_wait,
         )
 

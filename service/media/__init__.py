@@ -1,0 +1,1 @@
+"""Media: images and videos a user uploads (resumably) and attaches to posts."""
