@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlmodel import select
 
 from service.config import Settings
 from service.db import Database
@@ -22,6 +23,9 @@ from service.notify import repository as notify_repository
 from service.notify.delivery import NotificationDeliverer, purge_old_notifications
 from service.notify.models import Notification, NotificationState
 from service.posts.models import Post, PostState
+from service.publishing.dispatcher import Dispatcher
+from service.publishing.models import PublishAttempt
+from service.publishing.registry import PublisherRegistry
 from tests.conftest import AppFactory
 from tests.support.api import (
     assert_problem,
@@ -455,3 +459,54 @@ def test_the_files_to_attach_can_be_downloaded_with_their_alt_text(
     with Image.open(io.BytesIO(download.content)) as image:
         assert (image.format, image.size) == ("PNG", (32, 24))
     assert anonymous.get(file["download_url"] + "x").status_code == 404
+
+
+def test_replicas_claiming_at_once_hand_each_post_over_once(
+    client: TestClient, database: Database, database_url: str
+) -> None:
+    """Three dispatchers claim the same due posts at the same moment: every post is due once,
+    with one log entry and one notification (the claim and the hand-over are one commit)."""
+    account = hand_account(client)
+    # A public address given as a literal: checked by the gate, never called here.
+    saved = client.put("/api/v1/notification-settings", json={"push_url": "https://9.9.9.9/ada"})
+    assert saved.status_code == 200, saved.text
+    past = datetime.now(UTC) - timedelta(seconds=5)
+    post_ids = [
+        insert_post(
+            database,
+            account["id"],
+            f"{FAMILY_TEXT} ({n})",
+            state=PostState.SCHEDULED,
+            scheduled_at=past,
+            next_attempt_at=past,
+        )
+        for n in range(30)
+    ]
+    replicas = [
+        Dispatcher(
+            database, Settings(database_url=database_url, worker_id=f"r{n}"), PublisherRegistry()
+        )
+        for n in range(3)
+    ]
+    barrier = threading.Barrier(len(replicas))
+    sent: list[int] = []
+
+    def claim(dispatcher: Dispatcher) -> None:
+        barrier.wait()
+        for _ in range(10):
+            sent.append(len(dispatcher.claims.claim(4)))
+
+    threads = [threading.Thread(target=claim, args=(d,)) for d in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(sent) == 0  # nothing was ever handed to a publisher
+    with database.session() as session:
+        attempts = list(session.exec(select(PublishAttempt)))
+        states = {p.id: p.state for p in session.exec(select(Post))}
+        queued = list(session.exec(select(Notification)))
+    assert all(states[p] == PostState.DUE for p in post_ids)
+    assert sorted(a.post_id for a in attempts) == sorted(post_ids)
+    assert {a.outcome for a in attempts} == {"due"}
+    assert sorted(n.post_id for n in queued) == sorted(post_ids)
