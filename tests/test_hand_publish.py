@@ -510,3 +510,19 @@ def test_replicas_claiming_at_once_hand_each_post_over_once(
     assert sorted(a.post_id for a in attempts) == sorted(post_ids)
     assert {a.outcome for a in attempts} == {"due"}
     assert sorted(n.post_id for n in queued) == sorted(post_ids)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"reason": "No\u0000"}, {"reason": "x" * 1001}, {"reason": 5}, {"why": "typo"}, []],
+    ids=["nul", "too-long", "int", "unknown-key", "a-list"],
+)
+def test_a_bad_skip_is_a_422_and_changes_nothing(
+    client: TestClient, database: Database, body: Any
+) -> None:
+    account = hand_account(client)
+    post_id = due_post(database, account["id"])
+    response = client.post(f"/api/v1/posts/{post_id}/mark-skipped", json=body)
+    assert_problem(response, 422, "validation-error")
+    assert client.get(f"/api/v1/posts/{post_id}").json()["state"] == "due"
+    assert log_of(client, post_id) == []

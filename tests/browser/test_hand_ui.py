@@ -86,7 +86,11 @@ def test_a_post_due_by_hand_is_copied_published_and_skipped_from_the_queue(
     screenshot(page, "hand-log")
 
 
-def test_a_network_without_an_api_can_only_be_added_as_by_hand(page: Any, site: Site) -> None:
+def test_a_hand_account_from_adding_it_to_writing_for_it_and_where_to_be_told(
+    page: Any, site: Site
+) -> None:
+    """A network without an API can only be added as by hand; the composer then asks where
+    its post goes; Calendar & webhooks keeps where to be told."""
     log_in(page, site)
     page.get_by_role("link", name="Accounts").click()
     page.get_by_label("Network").select_option(label="Another network")
@@ -101,3 +105,23 @@ def test_a_network_without_an_api_can_only_be_added_as_by_hand(page: Any, site: 
     card = page.locator(".account-card", has_text="ada@forum")
     expect(card).to_contain_text("By hand: you are told when a post is due")
     expect(card).to_contain_text("https://forum.example.org/new-topic")
+
+    page.get_by_role("link", name="Compose").click()
+    where = page.get_by_label("Where it goes")
+    chosen = page.get_by_label("Account")
+    chosen.select_option(label=chosen.locator("option", has_text="ada@forum").inner_text())
+    expect(where).to_be_visible()
+    where.fill("The street's forum, Events board")
+
+    page.get_by_role("link", name="Calendar & webhooks").click()
+    email = page.get_by_label("Email")
+    email.fill("ada@example")
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.locator(f"#{email.get_attribute('id')}-error")).to_be_visible()
+    email.fill("ada@example.org")
+    page.get_by_label("Push address").fill("https://9.9.9.9/ada-topic")
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.locator("#status")).to_contain_text("Saved where to tell you.")
+    page.reload()
+    expect(page.get_by_label("Email")).to_have_value("ada@example.org")
+    expect(page.get_by_label("Push address")).to_have_value("https://9.9.9.9/ada-topic")
