@@ -59,7 +59,9 @@ def test_networks_endpoint_describes_each_network(client: TestClient) -> None:
         "mastodon",
         "bluesky",
         "threads",
+        "other",
     }
+    assert [n for n, info in networks.items() if not info["has_api"]] == ["other"]
     assert networks["bluesky"]["text_limit"] == 300
     assert networks["youtube"]["requires_title"] is True
     assert "unlisted" in networks["mastodon"]["visibilities"]

@@ -73,7 +73,7 @@ def _mark(
 
 
 def mark_published(
-    session: Session, user: User, post: Post, data: MarkPublishedRequest, public_url: str | None
+    session: Session, user: User, post: Post, public_url: str | None, *, data: MarkPublishedRequest
 ) -> Post:
     now = utcnow()
     values = {
@@ -89,7 +89,7 @@ def mark_published(
 
 
 def mark_skipped(
-    session: Session, user: User, post: Post, data: MarkSkippedRequest, public_url: str | None
+    session: Session, user: User, post: Post, public_url: str | None, *, data: MarkSkippedRequest
 ) -> Post:
     values = {"state": PostState.SKIPPED, "next_attempt_at": None, "last_error": None}
     message = f"Skipped by {user.username}" + (f": {data.reason}" if data.reason else ".")

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, update
+from sqlalchemy import Table, delete, insert
 from sqlmodel import Session, col, select
 
+from service import leasing
 from service.notify.models import Notification, NotificationSettings, NotificationState
 from service.posts.models import Post
 
@@ -54,43 +55,17 @@ class ClaimedNotification:
 def claim_due(
     session: Session, *, now: datetime, limit: int, worker: str, lease_until: datetime
 ) -> list[ClaimedNotification]:
-    """Take up to ``limit`` due notifications for this worker, under a lease.
-
-    As the webhook deliveries are claimed: the due rows are chosen and locked first (``FOR
-    UPDATE SKIP LOCKED`` on PostgreSQL, so replicas take different rows; SQLite serialises
-    writers), then one conditional UPDATE claims them. The lease is the next attempt time: a
-    worker that dies leaves the notification due again when its lease ends.
-    """
-    due = (
-        select(Notification.id)
-        .where(
-            Notification.state == NotificationState.PENDING,
-            col(Notification.next_attempt_at) <= now,
-        )
-        .order_by(col(Notification.next_attempt_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    """Take up to ``limit`` due notifications for this worker, under a lease, as webhook
+    deliveries are taken (service.leasing); each with its post's state now."""
+    claimed_ids = leasing.claim_due(
+        session,
+        Notification,
+        pending=NotificationState.PENDING,
+        now=now,
+        limit=limit,
+        worker=worker,
+        lease_until=lease_until,
     )
-    ids = list(session.exec(due))
-    if not ids:
-        return []
-    claimed = session.exec(
-        update(Notification)
-        .where(
-            col(Notification.id).in_(ids),
-            col(Notification.state) == NotificationState.PENDING,
-            col(Notification.next_attempt_at) <= now,
-        )
-        .values(
-            claimed_by=worker,
-            next_attempt_at=lease_until,
-            attempt_count=Notification.attempt_count + 1,
-            updated_at=now,
-        )
-        .returning(col(Notification.id))
-        .execution_options(synchronize_session=False)
-    )
-    claimed_ids = list(claimed.scalars())
     if not claimed_ids:
         return []
     statement = (
@@ -120,18 +95,15 @@ def settle(
     session: Session, notification_id: str, *, worker: str, attempt: int, values: dict[str, Any]
 ) -> bool:
     """Record an attempt's result, if this worker's claim still holds the notification."""
-    statement = (
-        update(Notification)
-        .where(
-            col(Notification.id) == notification_id,
-            col(Notification.state) == NotificationState.PENDING,
-            col(Notification.claimed_by) == worker,
-            col(Notification.attempt_count) == attempt,
-        )
-        .values(claimed_by=None, **values)
-        .execution_options(synchronize_session=False)
+    return leasing.settle(
+        session,
+        Notification,
+        notification_id,
+        pending=NotificationState.PENDING,
+        worker=worker,
+        attempt=attempt,
+        values=values,
     )
-    return bool(session.exec(statement).rowcount == 1)
 
 
 def for_post(session: Session, post_id: str) -> list[Notification]:

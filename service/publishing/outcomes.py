@@ -53,20 +53,7 @@ class Outcomes:
     def attempt(
         self, post: Post, started: datetime, finished: datetime, outcome: Outcome, message: str
     ) -> PublishAttempt:
-        return PublishAttempt(
-            user_id=post.user_id,
-            post_id=post.id,
-            account_id=post.account_id,
-            network=post.network,
-            attempt=post.attempt_count,
-            due_at=post.scheduled_at or started,
-            started_at=started,
-            finished_at=finished,
-            duration_ms=int((finished - started).total_seconds() * 1000),
-            outcome=outcome,
-            message=message,
-            worker=self.worker,
-        )
+        return new_attempt(post, started, finished, outcome, message, worker=self.worker)
 
     def log(self, session: Session, logged: list[tuple[Post, PublishAttempt]]) -> None:
         """Append to the publish log, count it for /metrics, and queue the webhook events it
@@ -178,6 +165,34 @@ class Outcomes:
         self.log(session, [(post, self.attempt(post, now, now, Outcome.MISSED, message))])
 
 
+def new_attempt(
+    post: Post,
+    started: datetime,
+    finished: datetime,
+    outcome: Outcome,
+    message: str,
+    *,
+    worker: str | None = None,
+    marked_by: str | None = None,
+) -> PublishAttempt:
+    """A publish-log entry for ``post``: by a worker, or marked by a person."""
+    return PublishAttempt(
+        user_id=post.user_id,
+        post_id=post.id,
+        account_id=post.account_id,
+        network=post.network,
+        attempt=post.attempt_count,
+        due_at=post.scheduled_at or started,
+        started_at=started,
+        finished_at=finished,
+        duration_ms=int((finished - started).total_seconds() * 1000),
+        outcome=outcome,
+        message=message,
+        worker=worker,
+        marked_by=marked_by,
+    )
+
+
 def record_by_user(
     session: Session,
     post: Post,
@@ -191,22 +206,8 @@ def record_by_user(
     """The publish-log entry of something the person said happened (an unknown send resolved,
     a post published or skipped by hand), with the webhook event it makes, in the caller's
     transaction. ``post`` must already hold its new values."""
-    attempt = PublishAttempt(
-        user_id=post.user_id,
-        post_id=post.id,
-        account_id=post.account_id,
-        network=post.network,
-        attempt=post.attempt_count,
-        due_at=post.scheduled_at or now,
-        started_at=now,
-        finished_at=now,
-        duration_ms=0,
-        outcome=outcome,
-        message=message,
-        external_id=post.external_id,
-        external_url=post.external_url,
-        marked_by=marked_by,
-    )
+    attempt = new_attempt(post, now, now, outcome, message, marked_by=marked_by)
+    attempt.external_id, attempt.external_url = post.external_id, post.external_url
     repository.add_attempt(session, attempt)
     webhook_outbox.publish_log_recorded(session, [(post, attempt)], public_url)
     return attempt
