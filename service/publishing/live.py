@@ -36,7 +36,7 @@ from service.accounts.models import AccountStatus
 from service.config import Settings
 from service.connect.lifecycle import USER_GIVEN_HOSTS, Renewals, wait_for_other_renewal
 from service.db import Database
-from service.networks import bluesky, facebook, linkedin, mastodon, threads, x
+from service.networks import ADAPTERS as NETWORK_ADAPTERS
 from service.networks._common import REDACTED
 from service.networks._http import (
     Api,
@@ -58,13 +58,9 @@ from service.publishing.publishers import (
 
 log = logging.getLogger("handpost.live")
 
+# The networks Handpost publishes to by API (service.networks.NetworkAdapter.live).
 ADAPTERS: dict[Network, LiveAdapter] = {
-    Network.X: x.ADAPTER,
-    Network.LINKEDIN: linkedin.ADAPTER,
-    Network.FACEBOOK: facebook.ADAPTER,
-    Network.MASTODON: mastodon.ADAPTER,
-    Network.BLUESKY: bluesky.ADAPTER,
-    Network.THREADS: threads.ADAPTER,
+    network: adapter.live for network, adapter in NETWORK_ADAPTERS.items() if adapter.live
 }
 DEFAULT_NETWORK_CONCURRENCY = 4
 
