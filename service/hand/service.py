@@ -61,6 +61,7 @@ def _mark(
     if not repository.settle_from(
         session, post.id, states, post.version, values | {"updated_at": now}
     ):
+        session.refresh(post)  # what the other request made of it, for the problem's `state`
         raise _not_markable(
             post,
             "This post was changed by another request a moment ago (marked, or missed); "
