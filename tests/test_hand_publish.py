@@ -527,3 +527,26 @@ def test_a_bad_skip_is_a_422_and_changes_nothing(
     assert_problem(response, 422, "validation-error")
     assert client.get(f"/api/v1/posts/{post_id}").json()["state"] == "due"
     assert log_of(client, post_id) == []
+
+
+def test_a_guard_that_cannot_check_sends_hand_posts_back_to_wait_and_the_claim_stands(
+    client: TestClient, database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hand = hand_account(client)
+    sandbox = create_account(client, "mastodon", "ada", base_url="https://example.social")
+    past = datetime.now(UTC) - timedelta(seconds=5)
+    due = {"state": PostState.SCHEDULED, "scheduled_at": past, "next_attempt_at": past}
+    by_hand = insert_post(database, hand["id"], FAMILY_TEXT, **due)
+    sent = insert_post(database, sandbox["id"], "A toot about the lake, for the fediverse.", **due)
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the guard's index is unreadable")
+
+    monkeypatch.setattr("service.publishing.claims.find_cross_posts", broken)
+    dispatcher = Dispatcher(database, Settings(database_url=database_url), PublisherRegistry())
+    claimed = dispatcher.claims.claim(10)
+
+    assert [c.post.id for c in claimed] == [sent]  # the claim's other posts still go out
+    [entry] = log_of(client, by_hand)
+    assert entry["outcome"] == "retrying" and "could not check" in entry["message"]
+    assert client.get(f"/api/v1/posts/{by_hand}").json()["state"] == "scheduled"

@@ -91,9 +91,10 @@ class Claims:
                 claimed.append(
                     Claimed(post, job_for(post, account), self.publishers.for_account(account))
                 )
-            if by_hand:
-                refusals = self._refusals(session, by_hand)  # rare: a person's own handful
-                self.hand.hand_over(session, by_hand, accounts, refusals, now)
+            if by_hand:  # rare (a person's own handful): checked here, in the claim
+                self.hand.hand_over(
+                    session, by_hand, accounts, self._guard_now(session, by_hand), now
+                )
             session.commit()
         return claimed
 
@@ -108,15 +109,21 @@ class Claims:
         included, so of two similar posts the first one out wins. One query per user for the
         whole batch, after the claim is committed (on SQLite the write lock is free again).
         """
+        posts = [c.post for c in claimed]
         try:
             with self.database.session(read_only=True) as session:
-                return self._refusals(session, [c.post for c in claimed])
+                return self._refusals(session, posts)
         except Exception as exc:  # not checked, so not sent: try again later
-            log.exception("the cross-post guard failed for %d posts", len(claimed))
-            failure = PublishFailure(
-                FailureKind.RETRYABLE, f"The cross-post guard could not check the post: {exc!r}"
-            )
-            return {c.post.id: failure for c in claimed}
+            return unchecked(posts, exc)
+
+    def _guard_now(self, session: Session, posts: list[Post]) -> dict[str, PublishFailure]:
+        """The same check inside the claim's transaction, in a savepoint: a failing check
+        sends these posts back to wait, and leaves the rest of the claim standing."""
+        try:
+            with session.begin_nested():
+                return self._refusals(session, posts)
+        except Exception as exc:
+            return unchecked(posts, exc)
 
     def _refusals(self, session: Session, posts: list[Post]) -> dict[str, PublishFailure]:
         matches = find_cross_posts(session, posts, self.policy, only_states=SENT_STATES)
@@ -127,6 +134,15 @@ class Claims:
             noted = repository.mark_send_started(session, post_id, worker=self.worker)
             session.commit()
         return noted
+
+
+def unchecked(posts: list[Post], exc: Exception) -> dict[str, PublishFailure]:
+    """Posts the guard could not check: not sent (nor handed over); tried again later."""
+    log.exception("the cross-post guard failed for %d posts", len(posts))
+    failure = PublishFailure(
+        FailureKind.RETRYABLE, f"The cross-post guard could not check the post: {exc!r}"
+    )
+    return {post.id: failure for post in posts}
 
 
 def refusal(match: CrossPostMatch) -> PublishFailure:
