@@ -24,6 +24,8 @@ class Network(StrEnum):
     THREADS = "threads"
     WORDPRESS = "wordpress"
     GHOST = "ghost"
+    # Any place Handpost has no API for; published by hand only (service.networks.other).
+    OTHER = "other"
 
 
 class FailureKind(StrEnum):
@@ -191,6 +193,8 @@ class NetworkRules(abc.ABC):
     has_blog_fields: bool = False
     # Whether live publishing uploads the post's media (else live posts cannot carry any).
     publishes_media: bool = False
+    # False: Handpost cannot send to it, and its accounts are published by hand.
+    has_api: bool = True
 
     @property
     def default_visibility(self) -> str:
