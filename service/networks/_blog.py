@@ -29,14 +29,7 @@ from service.networks._http import (
     Published,
     reconcile_by_search,
 )
-from service.networks.base import (
-    AccountRef,
-    Attachment,
-    NetworkUpload,
-    PostContent,
-    UploadState,
-    Violation,
-)
+from service.networks.base import AccountRef, Attachment, PostContent, Violation
 from service.networks.media_rules import MediaLimits
 from service.text import grapheme_count
 
@@ -63,11 +56,6 @@ def blog_media_limits(alt_text_limit: int, source: str) -> MediaLimits:
 def featured_image(content: PostContent) -> Attachment | None:
     """A blog post's featured image: its one attached image."""
     return content.media[0] if content.media else None
-
-
-def upload_name(file: Attachment) -> str:
-    """The file name a blog's media library gets (the upload's own, else one from its id)."""
-    return file.filename or f"{file.media_id}.{file.format or 'bin'}"
 
 
 def uploaded_placeholder(what: str, file: Attachment) -> str:
@@ -142,16 +130,7 @@ class BlogRules(StandardRules):
 
 class BlogAdapter(LiveAdapter):
     """Publishing to a blog exactly once without an idempotency key: every attempt after the
-    first, and every unclear send, looks for the post's marker before anything is sent.
-
-    A blog post's one image is its featured image, uploaded by ``send_post`` with the post
-    (nothing is uploaded ahead of it, so there is nothing to record)."""
-
-    publishes_media = True
-    media_kinds = frozenset({"image"})
-
-    async def upload_media(self, attempt: Attempt) -> list[NetworkUpload]:
-        return [NetworkUpload(item.media_id, UploadState.READY) for item in attempt.content.media]
+    first, and every unclear send, looks for the post's marker before anything is sent."""
 
     async def create(self, attempt: Attempt) -> Published:
         if attempt.number > 1:

@@ -576,11 +576,11 @@ class Attempt:
     before_create: Callable[[], Awaitable[None]] | None = None
 
     async def media_bytes(self, file: Attachment) -> bytes:
-        """A whole (small) file in memory, for flows that send it as one form part (a
-        blog's featured image)."""
+        """A small file's bytes at once (a blog's featured image, sent as one multipart
+        part); large files go by ``media.chunks`` instead."""
         if self.media is None:
             raise NetworkError(FailureKind.PERMANENT, "This publisher cannot read media files.")
-        return b"".join([chunk async for chunk in self.media.chunks(file, 1024 * 1024)])
+        return b"".join([piece async for piece in self.media.chunks(file, 1024 * 1024)])
 
 
 @dataclass(frozen=True)
@@ -611,7 +611,7 @@ class LiveAdapter(abc.ABC):
     async def publish(self, attempt: Attempt) -> Published:
         """Upload the files, then create the post; if the outcome is unclear, find out where
         the network allows."""
-        if attempt.content.media:
+        if attempt.content.media and not self.rules.publishes_media:  # blogs upload in create
             attempt.content = attempt.content.with_uploads(await self.upload_media(attempt))
         if attempt.before_create is not None:
             await attempt.before_create()

@@ -26,6 +26,8 @@ class Network(StrEnum):
     THREADS = "threads"
     WORDPRESS = "wordpress"
     GHOST = "ghost"
+    # Any place Handpost has no API for; published by hand only (service.networks.other).
+    OTHER = "other"
 
 
 class FailureKind(StrEnum):
@@ -110,6 +112,7 @@ class PostContent:
     excerpt: str | None = None
     tags: tuple[str, ...] = ()
     language: str | None = None
+    # The post's files in order (a blog post's one image is its featured image).
     media: tuple[Attachment, ...] = ()
 
     def with_uploads(self, uploads: Sequence[NetworkUpload]) -> PostContent:
@@ -262,8 +265,12 @@ class NetworkRules(abc.ABC):
     needs_site_url: bool = False
     # Blog posts have an excerpt and tags; other posts do not.
     has_blog_fields: bool = False
-    # Whether live publishing uploads the post's media (else live posts cannot carry any).
+    # Whether the live adapter uploads the post's files itself, inside its create call (a
+    # blog's featured image). Networks using the shared upload loop say so on their adapter
+    # instead (``LiveAdapter.publishes_media``); see service.networks.publishes_media.
     publishes_media: bool = False
+    # False: Handpost cannot send to it, and its accounts are published by hand.
+    has_api: bool = True
 
     @property
     def default_visibility(self) -> str:

@@ -48,6 +48,9 @@ class NetworkInfo(BaseModel):
     media: MediaLimitsRead
     needs_site_url: bool = Field(description="The account needs its site's address (a blog).")
     has_blog_fields: bool = Field(description="Posts take an excerpt, tags and a featured image.")
+    has_api: bool = Field(
+        description="false: Handpost cannot publish there; its accounts are published by hand."
+    )
 
 
 @router.get("", response_model=list[NetworkInfo])
@@ -66,6 +69,7 @@ def list_networks() -> list[NetworkInfo]:
             media=_media_limits(rules.network),
             needs_site_url=rules.needs_site_url,
             has_blog_fields=rules.has_blog_fields,
+            has_api=rules.has_api,
         )
         for rules in RULES.values()
     ]

@@ -34,7 +34,6 @@ from service.networks._blog import (
     featured_image,
     marker,
     render_html,
-    upload_name,
     uploaded_placeholder,
 )
 from service.networks._common import REDACTED, hash_token
@@ -215,9 +214,7 @@ class GhostAdapter(BlogAdapter):
                 url=f"{RULES.admin_api(attempt.account)}/images/upload/",
                 headers=_headers(),
                 form={"ref": image.media_id},
-                files={
-                    "file": (upload_name(image), await attempt.media_bytes(image), image.mime_type)
-                },
+                files={"file": (image.filename, await attempt.media_bytes(image), image.mime_type)},
             ),
             _secrets(attempt.credentials),
         )

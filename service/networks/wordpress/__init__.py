@@ -26,7 +26,6 @@ from service.networks._blog import (
     featured_image,
     marker,
     render_html,
-    upload_name,
     uploaded_placeholder,
 )
 from service.networks._common import REDACTED, hash_digits
@@ -225,9 +224,7 @@ class WordPressAdapter(BlogAdapter):
                 url=f"{RULES.api(attempt.account)}/media",
                 headers={"Authorization": f"Basic {REDACTED}"},
                 form={"alt_text": image.alt_text},
-                files={
-                    "file": (upload_name(image), await attempt.media_bytes(image), image.mime_type)
-                },
+                files={"file": (image.filename, await attempt.media_bytes(image), image.mime_type)},
             ),
             secrets,
         )
