@@ -1,6 +1,6 @@
 """post_media_uploads: what each network already has of a post's files
 
-Revision ID: 0013_media_uploads
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-03 12:40:00.000000
 
@@ -15,7 +15,7 @@ from alembic import op
 
 import service.db
 
-revision: str = '0013_media_uploads'
+revision: str = '0013'
 down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
