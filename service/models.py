@@ -12,6 +12,7 @@ from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
 from service.users.models import ApiToken, LoginThrottle, User
 from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from service.youtube.models import YouTubeQuotaDay, YouTubeUpload
 
 metadata = SQLModel.metadata
 
@@ -37,5 +38,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "YouTubeQuotaDay",
+    "YouTubeUpload",
     "metadata",
 ]

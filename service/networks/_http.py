@@ -20,12 +20,13 @@ import abc
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -114,10 +115,11 @@ def redacted_query(url: str, **params: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-# Meta takes tokens and authorization codes in the query string, and httpx logs every URL it
-# calls at INFO level.
+# Meta takes tokens and authorization codes in the query string, a YouTube upload session is a
+# capability named by its upload_id, and httpx logs every URL it calls at INFO level.
 _SECRET_QUERY = re.compile(
-    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password|code|code_verifier)=)"
+    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password|code|code_verifier"
+    r"|upload_id)=)"
     r"[^&\s\"']+",
     re.IGNORECASE,
 )
@@ -179,24 +181,31 @@ class Api:
         *,
         creates: bool = False,
         auth: httpx.Auth | None = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
+        target: str | None = None,
     ) -> httpx.Response:
         """Send ``request`` with its placeholders filled from ``secrets``.
 
         ``creates``: this call may make the post exist, so a failure after the request left
         is UNKNOWN rather than RETRYABLE. ``auth`` replaces a placeholder Authorization header.
+        ``content``: a raw body (media bytes), streamed when it is an iterator; the trace
+        notes only its length. ``target``: the URL to call when the recorded one stands in
+        for a capability URL (an upload session's), which never enters the trace.
         """
         headers = {k: _reveal(v, secrets) for k, v in request.headers.items()}
         if auth is not None:
             headers.pop("Authorization", None)
         step: dict[str, Any] = {"method": request.method, "url": request.url}
         self.trace.append(step)
-        url = _reveal_url(request.url, secrets)
+        url = target if target is not None else _reveal_url(request.url, secrets)
         body: dict[str, Any] = {
             "headers": headers,
             "json": _reveal_json(request.json, secrets) if request.json is not None else None,
             "data": _reveal_json(request.form, secrets) if request.form is not None else None,
             "auth": auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
         }
+        if content is not None:
+            body["content"] = content
         try:
             if self.outbound is not None:
                 response = await outbound.send(
@@ -423,6 +432,14 @@ def _find_key(data: Any, key: str) -> list[Any]:
     return []
 
 
+def until_midnight(zone: str) -> float:
+    """Seconds until the next midnight in IANA ``zone`` (YouTube's quota: America/Los_Angeles)."""
+    local = _now().astimezone(ZoneInfo(zone))
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
+    # Through UTC, so a daylight-saving change tonight is counted right.
+    return _until(midnight.astimezone(UTC))
+
+
 def until_midnight_utc() -> float:
     """LinkedIn's daily limits reset at 00:00 UTC and it sends no reset header."""
     now = _now()
@@ -529,6 +546,9 @@ class Attempt:
     config: LiveConfig
     # The request that creates the post, redacted: what the publish log shows.
     request: OutgoingRequest | None = None
+    # Where a network that uploads in steps keeps its progress in the database, so that
+    # another worker can continue after a crash (YouTube: service.youtube.ledger).
+    ledger: Any = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -37,6 +38,7 @@ class PostContent:
     """What the user wrote for one network; ``visibility`` is Handpost's word (e.g. "public").
 
     ``language`` is a BCP 47 tag (e.g. "fi", "en-GB"), sent where the network takes one.
+    ``video`` holds the fields only a video network has (YouTube's tags, category, release).
     """
 
     text: str
@@ -45,6 +47,19 @@ class PostContent:
     visibility: str | None = None
     call_to_action: str | None = None
     language: str | None = None
+    video: VideoOptions | None = None
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """A video's own fields (YouTube): its tags, category, and the network's release time.
+
+    ``publish_at`` is when the network itself makes a private video public; None: at once.
+    """
+
+    tags: tuple[str, ...] = ()
+    category_id: str | None = None
+    publish_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ from service.strategy.service import ValueContext, canonical_goal
 from service.strategy.value import ValueInput, share_comment_problem, value_warnings
 from service.users.models import User
 from service.webhooks import outbox as webhook_outbox
+from service.youtube import service as youtube
+from service.youtube.models import YouTubeUpload
+from service.youtube.service import YouTubePolicy
 
 CONTENT_FIELDS = (
     "text",
@@ -49,6 +52,8 @@ CONTENT_FIELDS = (
     "goal",
     "language",
 )
+# Fields only some networks have, each stored as its network's service keeps it.
+NETWORK_FIELDS = ("youtube",)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class PostPolicy:
     require_alt_text: bool = True
     # Signs the thumbnail links of a post's media in answers.
     media: MediaContext | None = None
+    # The YouTube quota a schedule must fit in.
+    youtube: YouTubePolicy = field(default_factory=YouTubePolicy)
 
 
 def guard_policy(settings: Settings) -> guard.GuardPolicy:
@@ -92,6 +99,7 @@ def content_of(post: Post, account: Account | None = None) -> PostContent:
         visibility=post.visibility,
         call_to_action=post.call_to_action,
         language=post.language or (account.language if account is not None else None),
+        video=youtube.options_of(post),
     )
 
 
@@ -141,6 +149,7 @@ def to_read(
     values: ValueContext,
     account: Account | None = None,
     media_items: list[PostMediaRead] | None = None,
+    upload: YouTubeUpload | None = None,
 ) -> PostRead:
     """``account``: the post's own, whose server's limits count (Mastodon's instance)."""
     rules = rules_for(post.network)
@@ -149,6 +158,7 @@ def to_read(
         {
             **post.model_dump(),
             "media": media_items or [],
+            "youtube": youtube.read(post, upload),
             "scheduled_local": scheduling.local_view(post.scheduled_at, post.time_zone),
             "text_length": rules.text_length(content_of(post, account), ref),
             "text_limit": rules.text_limit_for(ref),
@@ -161,7 +171,8 @@ def read(session: Session, post: Post, policy: PostPolicy) -> PostRead:
     """The post as the API shows it, with its media."""
     found = media.read_for_posts(session, policy.media, [post.id])
     account = accounts_repository.get(session, post.user_id, post.account_id)
-    return to_read(post, policy.values, account, found.get(post.id))
+    uploads = youtube.uploads_for(session, [post.id])
+    return to_read(post, policy.values, account, found.get(post.id), uploads.get(post.id))
 
 
 def read_many(session: Session, posts: Sequence[Post], policy: PostPolicy) -> list[PostRead]:
@@ -169,7 +180,11 @@ def read_many(session: Session, posts: Sequence[Post], policy: PostPolicy) -> li
         return []
     found = media.read_for_posts(session, policy.media, [p.id for p in posts])
     owners = accounts_repository.by_ids(session, posts[0].user_id, {p.account_id for p in posts})
-    return [to_read(p, policy.values, owners.get(p.account_id), found.get(p.id)) for p in posts]
+    uploads = youtube.uploads_for(session, [p.id for p in posts if p.network == "youtube"])
+    return [
+        to_read(p, policy.values, owners.get(p.account_id), found.get(p.id), uploads.get(p.id))
+        for p in posts
+    ]
 
 
 def media_violations(
@@ -193,7 +208,7 @@ def content_violations(post: Post, account: Account) -> list[Violation]:
         )
     if post.shares_url and (reason := share_comment_problem(post.text)):
         violations.append(Violation("text", "bare-share", reason))
-    return violations
+    return violations + youtube.field_violations(post)
 
 
 def _validate_content(
@@ -207,8 +222,29 @@ def _validate_content(
         )
 
 
+def _check_schedulable(
+    session: Session,
+    post: Post,
+    account: Account,
+    attached: Sequence[Attached],
+    policy: PostPolicy,
+) -> None:
+    """What a network needs before a post may be scheduled (YouTube: a video, a release time
+    after the upload, room in the day's quota)."""
+    violations = youtube.schedule_violations(post, account, attached, utcnow())
+    if violations:
+        raise invalid(
+            " ".join(v.message for v in violations),
+            [{"field": v.field, "code": v.code, "message": v.message} for v in violations],
+        )
+    youtube.check_quota(session, policy.youtube, post, account)
+
+
 def _refresh_guard_text(post: Post) -> None:
-    post.guard_text = guard.normalise(post.text)
+    # A title is words the person wrote like any other (a video's, an article's): the guard
+    # reads it with the text, so a title that repeats another network's post is caught too.
+    words = f"{post.title}\n\n{post.text}" if post.title else post.text
+    post.guard_text = guard.normalise(words)
     post.guard_length = len(post.guard_text)
 
 
@@ -430,6 +466,7 @@ def new_post(
         goal=goal,
         shares_url=data.shares_url,
         language=data.language,
+        video_options=youtube.stored(data.youtube),
         created_at=now,
         updated_at=now,
     )
@@ -448,6 +485,7 @@ def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -
     _validate_content(post, account, attached, policy)
     if wants_scheduled:
         _make_scheduled(post, now, policy.values)
+        _check_schedulable(session, post, account, attached, policy)
     _enforce_guard(session, post, policy)
     session.add(post)
     session.flush()
@@ -505,9 +543,13 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
         if media_changed
         else media.current(session, post.id)
     )
-    _validate_content(post, _account_of(session, post), attached, policy)
+    if "youtube" in data.model_fields_set:
+        post.video_options = youtube.stored(data.youtube)
+    account = _account_of(session, post)
+    _validate_content(post, account, attached, policy)
     if post.state == PostState.SCHEDULED or (has_time and post.state != PostState.DRAFT):
         _make_scheduled(post, now, policy.values)
+        _check_schedulable(session, post, account, attached, policy)
     _refresh_guard_text(post)
     _enforce_guard(session, post, policy)
     _touch(post, now)
@@ -523,8 +565,10 @@ def schedule(session: Session, post: Post, fields: ScheduleFields, policy: PostP
     _require_editable(post)
     _apply_schedule(post, fields, now)
     attached = media.current(session, post.id)
-    _validate_content(post, _account_of(session, post), attached, policy)
+    account = _account_of(session, post)
+    _validate_content(post, account, attached, policy)
     _make_scheduled(post, now, policy.values)
+    _check_schedulable(session, post, account, attached, policy)
     _enforce_guard(session, post, policy)
     _touch(post, now)
     session.add(post)
@@ -655,6 +699,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         call_to_action=source.call_to_action,
         goal=source.goal,
         language=source.language,
+        video_options=source.video_options if target.network == source.network else None,
         time_zone=source.time_zone,
         copied_from_id=source.id,
         needs_tailoring=True,

@@ -36,7 +36,7 @@ from service.accounts.models import AccountStatus
 from service.config import Settings
 from service.connect.lifecycle import USER_GIVEN_HOSTS, Renewals, wait_for_other_renewal
 from service.db import Database
-from service.networks import bluesky, facebook, linkedin, mastodon, threads, x
+from service.networks import bluesky, facebook, linkedin, mastodon, threads, x, youtube
 from service.networks._common import REDACTED
 from service.networks._http import (
     Api,
@@ -55,6 +55,7 @@ from service.publishing.publishers import (
     PublishJob,
     PublishResult,
 )
+from service.youtube.ledger import YouTubeLedger
 
 log = logging.getLogger("handpost.live")
 
@@ -65,6 +66,7 @@ ADAPTERS: dict[Network, LiveAdapter] = {
     Network.MASTODON: mastodon.ADAPTER,
     Network.BLUESKY: bluesky.ADAPTER,
     Network.THREADS: threads.ADAPTER,
+    Network.YOUTUBE: youtube.ADAPTER,
 }
 DEFAULT_NETWORK_CONCURRENCY = 4
 
@@ -95,6 +97,8 @@ class LivePublisher:
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._renewals = Renewals(database, settings)
+        # Networks that upload in steps keep their progress in the database.
+        self._ledgers: dict[Network, object] = {Network.YOUTUBE: YouTubeLedger(database, settings)}
 
     # -- the Publisher protocol --------------------------------------------------------------
 
@@ -137,6 +141,7 @@ class LivePublisher:
             credentials=stored.values,
             api=api,
             config=self.config,
+            ledger=self._ledgers.get(job.network),
         )
         try:
             try:
