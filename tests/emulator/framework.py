@@ -88,6 +88,9 @@ class Ctx:
     # Added to whatever response goes out (rate-limit headers, usage headers).
     headers: dict[str, str] = field(default_factory=dict)
     account: Account | None = None
+    # A streamed body (an upload) read this far, then the connection dropped: the
+    # "reset_mid_body" fault. The handler keeps what arrived, as the network would.
+    drop_after_bytes: int | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -189,6 +192,9 @@ class NetworkModel:
     """Base class of one emulated network."""
 
     name: ClassVar[str]
+    # Endpoints whose body the handler reads itself, as a stream (media uploads): the pipeline
+    # neither reads nor logs it.
+    streamed: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         pass
@@ -291,7 +297,10 @@ class NetworkModel:
             latency = state.latency_for(self.name)
             if latency > 0:
                 await asyncio.sleep(latency / 1000.0)
-            body, body_kind = await parse_body(request)
+            if endpoint in self.streamed:
+                body, body_kind = None, "stream"
+            else:
+                body, body_kind = await parse_body(request)
             now = state.now()
             query = dict(request.query_params)
             entry = state.record(
@@ -346,6 +355,9 @@ class NetworkModel:
             return self._reply_of(lambda: self.expired_token(ctx))
         if kind == "duplicate":
             return self._reply_of(lambda: self.duplicate(ctx))
+        if kind == "reset_mid_body":
+            ctx.drop_after_bytes = int(params.get("after_bytes", 0))
+            return await self._call(ctx, handler)
         if kind == "reset":
             await drop_connection(ctx.request, str(params.get("mode", "rst")))
             ctx.entry["connection"] = "dropped"

@@ -1,4 +1,4 @@
-"""Google OAuth 2.0 for YouTube, and the channel lookup (uploads come with the media work).
+"""Google OAuth 2.0 for YouTube, and the channel lookup; the videos are in youtube_videos.py.
 
 Under one prefix the three Google hosts are served with their real paths:
 accounts.google.com ``/o/oauth2/v2/auth``, oauth2.googleapis.com ``/token`` and ``/revoke``,
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from . import oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
 from .state import Account, AuthCode, OAuthClient, Token, iso
+from .youtube_videos import VideoUploads, uploads_playlist
 
 ACCESS_LIFETIME_S = 3599
 TESTING_REFRESH_LIFETIME_S = 7 * 24 * 3600
@@ -55,7 +56,7 @@ INSUFFICIENT = google_error(
 )
 
 
-class YouTubeModel(NetworkModel):
+class YouTubeModel(VideoUploads, NetworkModel):
     name = "youtube"
 
     def error_body(
@@ -235,6 +236,12 @@ class YouTubeModel(NetworkModel):
                             "customUrl": account.username,
                             "publishedAt": iso(account.created_at),
                             "thumbnails": {},
+                        },
+                        "contentDetails": {
+                            "relatedPlaylists": {
+                                "likes": "",
+                                "uploads": uploads_playlist(account.key),
+                            }
                         },
                     }
                 ],
