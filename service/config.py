@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     media_unused_hours: float = Field(default=7 * 24, gt=0)
     # How long a signed public media URL (for a network to fetch) stays valid.
     media_url_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+    # How long one publish attempt waits for a network to process an uploaded file (a video)
+    # before it gives up for now; the next attempt polls the same upload again.
+    media_processing_wait_seconds: float = Field(default=300, gt=0, le=3600)
     # Images need alt text before a post carrying them can be saved or scheduled.
     require_alt_text: bool = True
     # Browser origins allowed to call the API from another site (the built-in UI needs none).

@@ -6,7 +6,7 @@ from service.accounts.models import Account
 from service.connect.models import AccountConnection, AccountEvent, ConnectFlow, MastodonApp
 from service.feeds.models import CalendarFeed
 from service.idempotency.models import IdempotencyRecord
-from service.media.models import Media, PostMedia
+from service.media.models import Media, PostMedia, PostMediaUpload
 from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
@@ -31,6 +31,7 @@ __all__ = [
     "Post",
     "PostFingerprint",
     "PostMedia",
+    "PostMediaUpload",
     "PublishAttempt",
     "Strategy",
     "User",

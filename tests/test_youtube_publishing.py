@@ -71,7 +71,9 @@ def test_a_scheduled_video_appears_once_with_everything_the_person_wrote(
     assert created["account"] == registered["account"]
     assert post["external_id"] == created["id"]
     assert post["external_url"] == f"https://www.youtube.com/watch?v={created['id']}"
-    assert post["youtube"]["upload"]["video_id"] == created["id"]
+    upload = post["youtube"]["upload"]
+    assert upload["confirmed_bytes"] == upload["total_bytes"] == youtube_video.stat().st_size
+    assert upload["in_progress"] is False and upload["sessions_opened"] == 1
     assert post["youtube"]["publish_at"].startswith(release.strftime("%Y-%m-%dT%H:%M:%S"))
     # Several requests of at most a chunk each, none of the file sent twice.
     ranges = chunk_ranges(network)

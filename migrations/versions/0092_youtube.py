@@ -1,13 +1,13 @@
 """youtube: a video post's fields, each upload's progress, each Pacific day's quota
 
 Revision ID: 0092_youtube
-Revises: 0010
+Revises: 0011_media_uploads
 Create Date: 2026-12-03 12:40:00
 
 A YouTube post keeps its tags, category and release time as JSON on the post
 (``posts.video_options``). Its upload keeps the resumable session (encrypted: the URI is a
-capability), the bytes YouTube confirmed and the video id, so any worker can continue it after
-a crash. Quota use is counted per Google project and Pacific day.
+capability) and the bytes YouTube confirmed, so any worker can continue it after a crash;
+the finished video is recorded in post_media_uploads like any network upload. Quota use is counted per Google project and Pacific day.
 """
 from collections.abc import Sequence
 
@@ -17,7 +17,7 @@ from alembic import op
 import service.db
 
 revision: str = '0092_youtube'
-down_revision: str | None = '0010'
+down_revision: str | None = '0011_media_uploads'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -34,9 +34,6 @@ def upgrade() -> None:
         sa.Column('confirmed_bytes', sa.BigInteger(), nullable=False),
         sa.Column('session_started_at', service.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column('sessions_opened', sa.Integer(), nullable=False),
-        sa.Column('video_id', sa.String(length=64), nullable=True),
-        sa.Column('privacy', sa.String(length=16), nullable=True),
-        sa.Column('thumbnail_set', sa.Boolean(), nullable=False),
         sa.Column('updated_at', service.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['post_id'], ['posts.id']),
         sa.PrimaryKeyConstraint('post_id'),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime, new_id, utcnow
@@ -84,3 +85,35 @@ class PostMedia(SQLModel, table=True):
     position: int = Field(sa_column=Column(Integer(), primary_key=True, autoincrement=False))
     media_id: str = Field(sa_column=Column(String(32), ForeignKey("media.id"), nullable=False))
     alt_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class PostMediaUpload(SQLModel, table=True):
+    """One file of a post as a network has it: written the moment the network accepted the
+    bytes, before the file is attached, so a retry (after a crash, a failure, a file still
+    processing) reuses the upload instead of sending the file again.
+
+    Valid only for the file and account it was made for: a post edited since (another file at
+    that position) or moved to another account uploads anew, replacing the row.
+    """
+
+    __tablename__ = "post_media_uploads"
+    __table_args__ = (Index("ix_post_media_uploads_media_id", "media_id"),)
+
+    post_id: str = Field(sa_column=Column(String(32), ForeignKey("posts.id"), primary_key=True))
+    position: int = Field(sa_column=Column(Integer(), primary_key=True, autoincrement=False))
+    media_id: str = Field(sa_column=Column(String(32), ForeignKey("media.id"), nullable=False))
+    account_id: str = Field(max_length=32)
+    network: str = Field(max_length=16)
+    # The network's name for the upload (X media id, Mastodon attachment id, Bluesky CID).
+    network_media_id: str = Field(max_length=255)
+    state: str = Field(max_length=16)  # service.networks.base.UploadState
+    # X's media ids expire (``expires_after_secs``); None where the network gives no expiry.
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # What the network needs besides the id (Bluesky: the blob reference).
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

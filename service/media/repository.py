@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, or_, update
 from sqlmodel import Session, col, select
 
-from service.media.models import Media, MediaState, PostMedia
+from service.media.models import Media, MediaState, PostMedia, PostMediaUpload
 
 
 def add(session: Session, media: Media) -> None:
@@ -104,6 +104,8 @@ def mark_ready(session: Session, media_id: str, values: dict[str, Any]) -> None:
 
 
 def delete_media(session: Session, media_id: str) -> None:
+    # Uploads of a file no post uses any more (the post's media were replaced) go with it.
+    session.execute(delete(PostMediaUpload).where(col(PostMediaUpload.media_id) == media_id))
     session.execute(delete(Media).where(col(Media.id) == media_id))
 
 
@@ -184,3 +186,25 @@ def claim_for_deletion(
     if int(result.rowcount) != 1:  # type: ignore[attr-defined]
         return None
     return session.get(Media, media_id)
+
+
+# --- uploads to the networks ------------------------------------------------------------------
+
+
+def uploads_for_post(session: Session, post_id: str) -> dict[int, PostMediaUpload]:
+    """The network uploads recorded for the post, by position."""
+    statement = select(PostMediaUpload).where(PostMediaUpload.post_id == post_id)
+    return {row.position: row for row in session.exec(statement)}
+
+
+def save_upload(session: Session, row: PostMediaUpload) -> None:
+    """Insert or replace the upload at (post, position): an upsert, so two attempts that race
+    (a lease that lapsed mid-upload) leave one row, the later one's."""
+    session.execute(
+        delete(PostMediaUpload).where(
+            col(PostMediaUpload.post_id) == row.post_id,
+            col(PostMediaUpload.position) == row.position,
+        )
+    )
+    session.add(row)
+    session.flush()

@@ -38,7 +38,7 @@ from service.media import links, probe, repository
 from service.media.models import Media, MediaKind, MediaState, PostMedia
 from service.media.schemas import MAX_ALT_TEXT, MediaRead, PostMediaIn, PostMediaRead
 from service.media.storage import Storage, StorageError, storage_for
-from service.networks import media_limits_for, rules_for
+from service.networks import media_limits_for, publishes_media, rules_for
 from service.networks.base import Network, Violation
 from service.networks.media_rules import MediaItem, MediaLimits, media_violations
 from service.problems import ProblemError, invalid, not_found, overloaded
@@ -674,8 +674,7 @@ def violations(
     found = media_violations(
         limits_for_account(account), name, items, require_alt_text=require_alt_text
     )
-    # YouTube uploads its video live (service.networks.youtube); the others come later.
-    if account.mode == AccountMode.LIVE and account.network != Network.YOUTUBE:
+    if account.mode == AccountMode.LIVE and not publishes_media(account.network):
         found.append(
             Violation(
                 "media",

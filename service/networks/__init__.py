@@ -26,13 +26,13 @@ __all__ = [
     "SandboxResult",
     "Violation",
     "media_limits_for",
+    "publishes_media",
     "rules_for",
 ]
 
-RULES: dict[Network, NetworkRules] = {
-    module.RULES.network: module.RULES
-    for module in (x, linkedin, facebook, youtube, mastodon, bluesky, threads)
-}
+_MODULES = (x, linkedin, facebook, youtube, mastodon, bluesky, threads)
+
+RULES: dict[Network, NetworkRules] = {module.RULES.network: module.RULES for module in _MODULES}
 
 
 def rules_for(network: Network | str) -> NetworkRules:
@@ -46,11 +46,18 @@ def rules_for(network: Network | str) -> NetworkRules:
 
 # Each network's media rules, declared in its module beside its text limits.
 MEDIA_LIMITS: dict[Network, MediaLimits] = {
-    module.RULES.network: module.MEDIA_LIMITS
-    for module in (x, linkedin, facebook, youtube, mastodon, bluesky, threads)
+    module.RULES.network: module.MEDIA_LIMITS for module in _MODULES
 }
 
 
 def media_limits_for(network: Network | str) -> MediaLimits:
     """The media rules ``network`` publishes under (Mastodon: upstream's defaults)."""
     return MEDIA_LIMITS[Network(network)]
+
+
+def publishes_media(network: Network | str) -> bool:
+    """Whether Handpost sends media to ``network`` live: its adapter says so
+    (``LiveAdapter.publishes_media``); a network without a live adapter does not."""
+    module = {m.RULES.network: m for m in _MODULES}[Network(network)]
+    adapter = getattr(module, "ADAPTER", None)
+    return bool(adapter is not None and adapter.publishes_media)

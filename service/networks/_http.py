@@ -20,7 +20,7 @@ import abc
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -32,7 +32,16 @@ import httpx
 
 from service import outbound
 from service.networks._common import REDACTED, StandardRules
-from service.networks.base import AccountRef, FailureKind, OutgoingRequest, PostContent
+from service.networks._media import MediaFiles, usable
+from service.networks.base import (
+    AccountRef,
+    Attachment,
+    FailureKind,
+    NetworkUpload,
+    OutgoingRequest,
+    PostContent,
+    UploadState,
+)
 from service.outbound import OutboundPolicy
 
 log = logging.getLogger("handpost.networks")
@@ -181,16 +190,14 @@ class Api:
         *,
         creates: bool = False,
         auth: httpx.Auth | None = None,
-        content: bytes | AsyncIterator[bytes] | None = None,
         target: str | None = None,
     ) -> httpx.Response:
         """Send ``request`` with its placeholders filled from ``secrets``.
 
         ``creates``: this call may make the post exist, so a failure after the request left
         is UNKNOWN rather than RETRYABLE. ``auth`` replaces a placeholder Authorization header.
-        ``content``: a raw body (media bytes), streamed when it is an iterator; the trace
-        notes only its length. ``target``: the URL to call when the recorded one stands in
-        for a capability URL (an upload session's), which never enters the trace.
+        ``target``: the URL to call when the recorded one stands in for a capability URL (an
+        upload session's), which never enters the trace.
         """
         headers = {k: _reveal(v, secrets) for k, v in request.headers.items()}
         if auth is not None:
@@ -204,8 +211,10 @@ class Api:
             "data": _reveal_json(request.form, secrets) if request.form is not None else None,
             "auth": auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
         }
-        if content is not None:
-            body["content"] = content
+        if request.body is not None:  # file bytes, streamed with their exact length
+            headers["Content-Type"] = request.body.content_type
+            headers["Content-Length"] = str(request.body.length)
+            body["content"] = request.body.chunks()
         try:
             if self.outbound is not None:
                 response = await outbound.send(
@@ -531,6 +540,8 @@ class LiveConfig:
     resend_window_seconds: float
     # For calls to addresses users give (a link card's page); None: make no such calls.
     outbound: OutboundPolicy | None = None
+    # How long one attempt waits for a network to process a file before trying again later.
+    media_processing_seconds: float = 300.0
 
 
 @dataclass
@@ -549,6 +560,11 @@ class Attempt:
     # Where a network that uploads in steps keeps its progress in the database, so that
     # another worker can continue after a crash (YouTube: service.youtube.ledger).
     ledger: Any = None
+    # The post's files (their bytes, what the network already has); None for a post without.
+    media: MediaFiles | None = None
+    # Awaited right before the call that creates the post (after the files are uploaded,
+    # which creates nothing anyone sees); if it raises, the post is not sent.
+    before_create: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -563,6 +579,9 @@ class LiveAdapter(abc.ABC):
     """One network's live publishing. Stateless; one instance per network module."""
 
     rules: StandardRules
+    # Whether this adapter sends media (``upload_file``); posts with media to a network that
+    # does not are refused when they are saved (service.media.service.violations).
+    publishes_media: bool = False
 
     @property
     def display_name(self) -> str:
@@ -572,13 +591,53 @@ class LiveAdapter(abc.ABC):
         return self.rules.api_base(account)
 
     async def publish(self, attempt: Attempt) -> Published:
-        """Create the post; if the outcome is unclear, find out where the network allows."""
+        """Upload the files, then create the post; if the outcome is unclear, find out where
+        the network allows."""
+        if attempt.content.media:
+            attempt.content = attempt.content.with_uploads(await self.upload_media(attempt))
+        if attempt.before_create is not None:
+            await attempt.before_create()
         try:
             return await self.create(attempt)
         except NetworkError as failure:
             if failure.kind is not FailureKind.UNKNOWN:
                 raise
             return await self.reconcile(attempt, failure)
+
+    async def upload_media(self, attempt: Attempt) -> list[NetworkUpload]:
+        """Every file of the post at the network, in order, ready to attach.
+
+        A file an earlier attempt got ready (and that has not expired) is reused as it is; one
+        it left processing is handed to ``upload_file`` to poll again; the others are sent.
+        """
+        if not self.publishes_media:
+            raise NetworkError(
+                FailureKind.PERMANENT,
+                f"Handpost cannot send media to {self.display_name} yet; nothing was sent.",
+            )
+        files = attempt.media
+        if files is None:
+            raise NetworkError(FailureKind.PERMANENT, "The post's files could not be read.")
+        uploads: list[NetworkUpload] = []
+        for item in attempt.content.media:
+            if item.uploaded is not None:  # this attempt already has it (a token renewal)
+                uploads.append(item.uploaded)
+                continue
+            previous = usable(await files.recorded(item))
+            if previous is None or previous.state is not UploadState.READY:
+                previous = await self.upload_file(attempt, item, previous)
+            uploads.append(previous)
+        return uploads
+
+    async def upload_file(
+        self, attempt: Attempt, item: Attachment, previous: NetworkUpload | None
+    ) -> NetworkUpload:
+        """Send one file (or, with ``previous`` still processing, wait for it) and return it
+        READY. Record it with ``attempt.media.record`` as soon as the network accepted it."""
+        raise NetworkError(
+            FailureKind.PERMANENT,
+            f"Handpost cannot send media to {self.display_name} yet; nothing was sent.",
+        )
 
     @abc.abstractmethod
     async def create(self, attempt: Attempt) -> Published:

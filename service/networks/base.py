@@ -9,7 +9,8 @@ the sandbox (``sandbox_result``). Live publishing over HTTP builds on the same r
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -33,12 +34,70 @@ class FailureKind(StrEnum):
     UNKNOWN = "unknown"  # the post may exist; sending again could publish it twice
 
 
+class UploadState(StrEnum):
+    """How far one file got at the network (``post_media_uploads.state``)."""
+
+    UPLOADED = "uploaded"  # the network accepted the bytes and named them; may be processing
+    READY = "ready"  # processed, alt text set: it can be attached to the post
+
+
+@dataclass(frozen=True)
+class NetworkUpload:
+    """One file as the network knows it: what it named the upload, and how far it got.
+
+    Recorded in the database the moment the network accepted the bytes, before anything is
+    attached, so a retry after a crash reuses it instead of sending the file again.
+    ``details`` holds what a network needs besides the id (Bluesky: the blob reference).
+    """
+
+    network_media_id: str
+    state: UploadState
+    expires_at: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One file of a post, in order, with what the networks' flows need to know about it.
+
+    ``uploaded`` is set once the file is at the network (live publishing), None otherwise: a
+    sandbox request shows a placeholder (``media_ref``) where the network's id would go.
+    """
+
+    position: int
+    media_id: str
+    kind: str  # "image" or "video"
+    mime_type: str
+    format: str  # jpeg, png, gif, webp, mp4, mov...
+    size_bytes: int
+    width: int
+    height: int
+    alt_text: str
+    filename: str
+    storage_key: str
+    animated: bool = False
+    duration_ms: int | None = None
+    uploaded: NetworkUpload | None = None
+
+    @property
+    def media_ref(self) -> str:
+        """The network's id for the file, or a placeholder saying which file it stands for."""
+        if self.uploaded is not None:
+            return self.uploaded.network_media_id
+        return f"<media {self.position}: {self.filename or self.media_id}>"
+
+    def describe(self) -> str:
+        """The file in a few words, for records and messages (never its bytes)."""
+        return f"{self.filename or self.media_id} ({self.mime_type}, {self.size_bytes} bytes)"
+
+
 @dataclass(frozen=True)
 class PostContent:
     """What the user wrote for one network; ``visibility`` is Handpost's word (e.g. "public").
 
     ``language`` is a BCP 47 tag (e.g. "fi", "en-GB"), sent where the network takes one.
     ``video`` holds the fields only a video network has (YouTube's tags, category, release).
+    ``media``: the attached files in order, each with its alt text.
     """
 
     text: str
@@ -48,6 +107,16 @@ class PostContent:
     call_to_action: str | None = None
     language: str | None = None
     video: VideoOptions | None = None
+    media: tuple[Attachment, ...] = ()
+
+    def with_uploads(self, uploads: Sequence[NetworkUpload]) -> PostContent:
+        """This content with each file's network upload filled in, in order."""
+        if len(uploads) != len(self.media):
+            raise ValueError("one upload per attached file")
+        return replace(
+            self,
+            media=tuple(replace(a, uploaded=u) for a, u in zip(self.media, uploads, strict=True)),
+        )
 
 
 @dataclass(frozen=True)
@@ -136,6 +205,19 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class StreamedBody:
+    """A request body of file bytes, streamed (never whole in memory), with its exact length.
+
+    ``chunks`` makes a fresh stream each time it is called. Records show ``description``.
+    """
+
+    content_type: str
+    length: int
+    chunks: Callable[[], AsyncIterator[bytes]]
+    description: str
+
+
+@dataclass(frozen=True)
 class OutgoingRequest:
     """An HTTP request exactly as it would be sent, minus secrets (shown as "<redacted>")."""
 
@@ -144,6 +226,7 @@ class OutgoingRequest:
     headers: dict[str, str] = field(default_factory=dict)
     json: dict[str, Any] | None = None
     form: dict[str, str] | None = None
+    body: StreamedBody | None = None
 
     def as_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"method": self.method, "url": self.url, "headers": self.headers}
@@ -151,6 +234,8 @@ class OutgoingRequest:
             record["json"] = self.json
         if self.form is not None:
             record["form"] = self.form
+        if self.body is not None:
+            record["body"] = self.body.description
         return record
 
 

@@ -19,7 +19,7 @@ from service.media import service as media
 from service.media.schemas import PostMediaRead
 from service.media.service import Attached, MediaContext
 from service.networks import rules_for
-from service.networks.base import NetworkRules, PostContent, Violation
+from service.networks.base import Attachment, NetworkRules, PostContent, Violation
 from service.posts import repository, scheduling
 from service.posts.models import CANCELLABLE_STATES, EDITABLE_STATES, Post, PostState
 from service.posts.schemas import (
@@ -89,9 +89,11 @@ def get_or_404(session: Session, user: User, post_id: str) -> Post:
     return post
 
 
-def content_of(post: Post, account: Account | None = None) -> PostContent:
+def content_of(
+    post: Post, account: Account | None = None, media: tuple[Attachment, ...] = ()
+) -> PostContent:
     """What the network receives: a share goes out as the user's comment with its link, in
-    the post's language or else its account's."""
+    the post's language or else its account's, with its files (``media``) in order."""
     return PostContent(
         text=post.text,
         link=post.link or post.shares_url,
@@ -99,6 +101,7 @@ def content_of(post: Post, account: Account | None = None) -> PostContent:
         visibility=post.visibility,
         call_to_action=post.call_to_action,
         language=post.language or (account.language if account is not None else None),
+        media=media,
         video=youtube.options_of(post),
     )
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from service.config import Settings
 from service.db import Database, utcnow
 from service.guard import CrossPostMatch
+from service.media.outgoing import attachments_by_post
 from service.networks.base import FailureKind
 from service.posts.models import Post, PostState
 from service.posts.service import PostPolicy, cross_post_problem, find_cross_posts, guard_policy
@@ -68,6 +69,7 @@ class Claims:
                 lease_until=now + timedelta(seconds=self.settings.lease_seconds),
             )
             accounts = repository.accounts_by_id(session, {p.account_id for p in posts})
+            media = attachments_by_post(session, [p.id for p in posts]) if posts else {}
             grace = timedelta(seconds=self.settings.missed_grace_seconds)
             claimed: list[Claimed] = []
             for post in posts:
@@ -76,7 +78,11 @@ class Claims:
                     self.outcomes.missed(session, post, now)
                     continue
                 claimed.append(
-                    Claimed(post, job_for(post, account), self.publishers.for_account(account))
+                    Claimed(
+                        post,
+                        job_for(post, account, media.get(post.id, ())),
+                        self.publishers.for_account(account),
+                    )
                 )
             session.commit()
         return claimed

@@ -36,6 +36,8 @@ from service.accounts.models import AccountStatus
 from service.config import Settings
 from service.connect.lifecycle import USER_GIVEN_HOSTS, Renewals, wait_for_other_renewal
 from service.db import Database
+from service.media.outgoing import StoredMedia
+from service.media.storage import storage_for
 from service.networks import bluesky, facebook, linkedin, mastodon, threads, x, youtube
 from service.networks._common import REDACTED
 from service.networks._http import (
@@ -90,6 +92,7 @@ class LivePublisher:
             facebook_graph_version=settings.facebook_graph_version,
             resend_window_seconds=settings.missed_grace_seconds,
             outbound=settings.outbound,
+            media_processing_seconds=settings.media_processing_wait_seconds,
         )
         self._cipher: CredentialCipher | None = None
         self._limits: dict[str, asyncio.Semaphore] = {}
@@ -115,8 +118,6 @@ class LivePublisher:
                 "upload); switch the account to sandbox mode.",
             )
         async with self._limit(job.network):
-            if job.before_send is not None:
-                await job.before_send()
             return await self._publish(adapter, job)
 
     async def aclose(self) -> None:
@@ -141,6 +142,8 @@ class LivePublisher:
             credentials=stored.values,
             api=api,
             config=self.config,
+            media=self._media(job),
+            before_create=job.before_send,
             ledger=self._ledgers.get(job.network),
         )
         try:
@@ -317,6 +320,18 @@ class LivePublisher:
             semaphore = self._limits[network] = asyncio.Semaphore(max(1, size))
         async with semaphore:
             yield
+
+    def _media(self, job: PublishJob) -> StoredMedia | None:
+        """The post's files and what the network already has of them (None without files)."""
+        if not job.content.media:
+            return None
+        return StoredMedia(
+            self.database,
+            storage_for(self.settings),
+            post_id=job.post_id,
+            account_id=job.account.id,
+            network=job.network.value,
+        )
 
     def _account_lock(self, account_id: str) -> asyncio.Lock:
         return self._account_locks.setdefault(account_id, asyncio.Lock())

@@ -35,8 +35,9 @@ class PublishJob:
     # As read with the claim, which saves a read per send; a live publisher reads it when
     # absent, and again whenever the network refuses these credentials.
     access: AccountAccess | None = None
-    # Awaited right before the first request leaves (after any wait for the network's limit);
-    # if it raises, nothing is sent.
+    # Awaited right before the request that creates the post leaves (after any wait for the
+    # network's limit, and after the files are uploaded, which creates nothing anyone sees);
+    # if it raises, the post is not sent.
     before_send: Callable[[], Awaitable[None]] | None = None
 
 
@@ -86,12 +87,28 @@ class SandboxPublisher:
         rules = rules_for(job.network)
         request = rules.build_create_request(job.content, job.account, job.publish_key)
         result = rules.sandbox_result(job.account, job.publish_key)
+        record = request.as_record()
+        if job.content.media:
+            # The files a live account would upload first, in order; the create request names
+            # each by a placeholder where the network's id would go.
+            record["media"] = [
+                {
+                    "position": item.position,
+                    "media_id": item.media_id,
+                    "placeholder": item.media_ref,
+                    "kind": item.kind,
+                    "mime_type": item.mime_type,
+                    "size_bytes": item.size_bytes,
+                    "alt_text": item.alt_text,
+                }
+                for item in job.content.media
+            ]
         return PublishResult(
             external_id=result.external_id,
             external_url=result.url,
             http_status=None,
             message=f"Sandbox: recorded the request to {rules.display_name}; nothing was sent.",
-            request=request.as_record(),
+            request=record,
         )
 
     def may_resend_after_crash(self, job: PublishJob) -> bool:

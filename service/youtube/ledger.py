@@ -6,17 +6,13 @@ committed as they happen, so a worker killed at any point leaves the next one wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from service.accounts import repository as accounts_repository
 from service.accounts.credentials import CredentialCipher, cipher_for
 from service.config import Settings
 from service.connect import repository as connect_repository
 from service.db import Database, utcnow
-from service.media.models import Media, MediaKind
-from service.media.storage import Storage, storage_for
 from service.networks._http import until_midnight
-from service.networks.youtube.upload import ImageFile, PostFiles, UploadProgress, VideoFile
+from service.networks.youtube.upload import UploadProgress
 from service.youtube import repository
 from service.youtube.models import YouTubeUpload
 from service.youtube.quota import PACIFIC, pacific_day
@@ -41,35 +37,18 @@ class YouTubeLedger:
             self._cipher = cipher_for(self.settings)
         return self._cipher.decrypt(ciphertext)["session_uri"]
 
-    # -- the post's files -----------------------------------------------------------------
-
-    def files(self, publish_key: str) -> PostFiles:
-        with self.database.session(read_only=True) as session:
-            post = repository.post_by_key(session, publish_key)
-            media = repository.media_of(session, post.id) if post is not None else []
-        storage = storage_for(self.settings)
-        video = next((m for m in media if m.kind == MediaKind.VIDEO), None)
-        image = next((m for m in media if m.kind == MediaKind.IMAGE), None)
-        return PostFiles(
-            video=_video_file(storage, video) if video is not None else None,
-            thumbnail=_image_file(storage, image) if image is not None else None,
-        )
-
     # -- progress ----------------------------------------------------------------------------
 
     def progress(self, publish_key: str) -> UploadProgress | None:
         with self.database.session(read_only=True) as session:
             row = repository.upload_of(session, publish_key)
-        if row is None:
+        if row is None or row.session_ciphertext is None:
             return None
         return UploadProgress(
-            session_uri=self._open(row.session_ciphertext) if row.session_ciphertext else None,
+            session_uri=self._open(row.session_ciphertext),
             total=row.total_bytes,
             confirmed=row.confirmed_bytes,
             started_at=row.session_started_at,
-            video_id=row.video_id,
-            privacy=row.privacy,
-            thumbnail_set=row.thumbnail_set,
         )
 
     def session_opened(self, publish_key: str, session_uri: str, total: int) -> None:
@@ -98,15 +77,11 @@ class YouTubeLedger:
     def confirmed(self, publish_key: str, offset: int) -> None:
         self._update(publish_key, confirmed_bytes=offset)
 
-    def session_lost(self, publish_key: str) -> None:
-        self._update(publish_key, session_ciphertext=None, confirmed_bytes=0)
-
-    def created(self, publish_key: str, video_id: str, privacy: str | None) -> None:
-        # The session is spent: it is forgotten with the video id's arrival.
-        self._update(publish_key, video_id=video_id, privacy=privacy, session_ciphertext=None)
-
-    def thumbnail_done(self, publish_key: str) -> None:
-        self._update(publish_key, thumbnail_set=True)
+    def session_closed(self, publish_key: str, confirmed: int | None = None) -> None:
+        values: dict[str, object] = {"session_ciphertext": None}
+        if confirmed is not None:
+            values["confirmed_bytes"] = confirmed
+        self._update(publish_key, **values)
 
     # -- quota --------------------------------------------------------------------------------
 
@@ -145,25 +120,3 @@ class YouTubeLedger:
             connect_repository.add_event(session, account_id, PRIVATE_LOCK_EVENT, message, now)
             accounts_repository.note_status(session, account_id, message)
             session.commit()
-
-
-def _video_file(storage: Storage, media: Media) -> VideoFile:
-    key = media.storage_key
-
-    def read_from(start: int) -> Iterator[bytes]:
-        return storage.read(key, start)
-
-    return VideoFile(
-        size=int(media.size_bytes or 0),
-        mime_type=media.mime_type or "application/octet-stream",
-        read_from=read_from,
-    )
-
-
-def _image_file(storage: Storage, media: Media) -> ImageFile:
-    key = media.storage_key
-
-    def read() -> bytes:
-        return b"".join(storage.read(key))
-
-    return ImageFile(mime_type=media.mime_type or "image/jpeg", read=read)

@@ -11,10 +11,11 @@ from service.db import UTCDateTime, utcnow
 
 
 class YouTubeUpload(SQLModel, table=True):
-    """One post's video upload, step by step, so any worker can continue it after a crash.
+    """One post's video upload in flight, so any worker can continue it after a crash.
 
     The session URI is a capability (it uploads to the channel without further checks by
-    whoever holds it), so it is stored encrypted and never shown.
+    whoever holds it), so it is stored encrypted and never shown; it is cleared once the
+    video is recorded (post_media_uploads) or YouTube has forgotten the session.
     """
 
     __tablename__ = "youtube_uploads"
@@ -27,10 +28,6 @@ class YouTubeUpload(SQLModel, table=True):
     confirmed_bytes: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False))
     session_started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     sessions_opened: int = Field(default=0)
-    video_id: str | None = Field(default=None, max_length=64)
-    # status.privacyStatus as YouTube answered the upload (private where the audit lock holds).
-    privacy: str | None = Field(default=None, max_length=16)
-    thumbnail_set: bool = Field(default=False)
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

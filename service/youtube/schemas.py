@@ -46,16 +46,15 @@ class YouTubeFieldsRead(BaseModel):
 
 
 class YouTubeUploadRead(BaseModel):
-    """The upload's progress as the database has it; the session itself is never shown."""
+    """The video's upload as the database has it; the session itself is never shown."""
 
     total_bytes: int
-    confirmed_bytes: int
-    video_id: str | None
-    privacy: str | None = Field(
-        description="As YouTube answered; private although public or unlisted was asked "
-        "means the project's uploads are locked to private (docs/connect.md)."
+    confirmed_bytes: int = Field(description="The bytes YouTube confirmed so far.")
+    in_progress: bool = Field(description="A session is open, to be continued.")
+    sessions_opened: int = Field(
+        description="Upload sessions started; more than one means YouTube forgot one (after "
+        "about a week) and the channel was searched before starting again."
     )
-    thumbnail_set: bool
 
 
 YouTubeFieldsRead.model_rebuild()

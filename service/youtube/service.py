@@ -68,9 +68,8 @@ def read(post: Post, upload: YouTubeUpload | None) -> YouTubeFieldsRead | None:
         upload=YouTubeUploadRead(
             total_bytes=upload.total_bytes,
             confirmed_bytes=upload.confirmed_bytes,
-            video_id=upload.video_id,
-            privacy=upload.privacy,
-            thumbnail_set=upload.thumbnail_set,
+            in_progress=upload.session_ciphertext is not None,
+            sessions_opened=upload.sessions_opened,
         )
         if upload is not None
         else None,

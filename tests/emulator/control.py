@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .bluesky import issue_session, revoke_app_password
+from .media import media_store
 from .state import (
     ALL_NETWORKS,
     DEFAULT_CONFIG,
@@ -323,6 +324,9 @@ def _fault_spec(state: EmulatorState, spec: Any) -> tuple[str, str, str, int, di
             raise ControlError("a reset_mid_body fault needs after_bytes, a whole number >= 0")
     if "mode" in spec and spec["mode"] not in ("rst", "close"):
         raise ControlError("mode must be 'rst' or 'close'")
+    after = spec.get("after", 0)
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        raise ControlError("after must be a non-negative integer")
     params = {k: v for k, v in spec.items() if k not in _FAULT_KEYS}
     return network, endpoint, str(kind), times, params
 
@@ -425,6 +429,23 @@ async def clock(request: Request) -> Response:
     )
 
 
+async def list_media(request: Request) -> Response:
+    state = _state(request)
+    network = request.query_params.get("network")
+    uploads = media_store(state).of(network, request.query_params.get("account"))
+    return JSONResponse([u.to_json(state.now()) for u in uploads])
+
+
+async def media_content(request: Request) -> Response:
+    state = _state(request)
+    upload = media_store(state).get(
+        request.path_params["network"], request.path_params["upload_id"]
+    )
+    if upload is None or upload.received is None or upload.received.data is None:
+        return JSONResponse({"error": "no such upload, or its bytes were not kept"}, 404)
+    return Response(upload.received.data, media_type=upload.media_type)
+
+
 def control_routes() -> list[BaseRoute]:
     return [
         Route("/health", _handle(health), methods=["GET"]),
@@ -441,6 +462,8 @@ def control_routes() -> list[BaseRoute]:
         Route("/received", _handle(clear_received), methods=["DELETE"]),
         Route("/counts", _handle(counts), methods=["GET"]),
         Route("/posts", _handle(posts), methods=["GET"]),
+        Route("/media", _handle(list_media), methods=["GET"]),
+        Route("/media/{network}/{upload_id}/content", _handle(media_content), methods=["GET"]),
         Route("/config", _handle(get_config), methods=["GET"]),
         Route("/config", _handle(set_config), methods=["POST"]),
         Route("/clock", _handle(clock), methods=["GET", "POST"]),

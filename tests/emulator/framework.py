@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .media import MEDIA_FAULT_KINDS
 from .state import Account, EmulatorState, Fault, RateInfo, TokenCheck, iso
 
 Handler = Callable[["Ctx"], Awaitable[Response]]
@@ -88,6 +89,8 @@ class Ctx:
     # Added to whatever response goes out (rate-limit headers, usage headers).
     headers: dict[str, str] = field(default_factory=dict)
     account: Account | None = None
+    # A marker fault the handler acts on itself (media processing; tests/emulator/media.py).
+    fault: Fault | None = None
     # A streamed body (an upload) read this far, then the connection dropped: the
     # "reset_mid_body" fault. The handler keeps what arrived, as the network would.
     drop_after_bytes: int | None = None
@@ -132,21 +135,27 @@ class Ctx:
 
 
 def _route_info(
-    method: str | tuple[str, ...], path: str, endpoint: str
+    method: str | tuple[str, ...], path: str, endpoint: str, streamed: bool
 ) -> Callable[[Handler], Handler]:
     methods = [method] if isinstance(method, str) else list(method)
 
     def decorate(fn: Handler) -> Handler:
-        fn._emulator_route = (methods, path, endpoint)  # type: ignore[attr-defined]
+        fn._emulator_route = (methods, path, endpoint, streamed)  # type: ignore[attr-defined]
         return fn
 
     return decorate
 
 
-def route(method: str | tuple[str, ...], path: str, endpoint: str) -> Callable[[Any], Any]:
+def route(
+    method: str | tuple[str, ...], path: str, endpoint: str, *, streamed: bool = False
+) -> Callable[[Any], Any]:
     """Mark a NetworkModel method as the handler of ``method path`` named ``endpoint``
-    (several methods, e.g. a consent page's GET and the POST of its form, as a tuple)."""
-    return _route_info(method, path, endpoint)
+    (several methods, e.g. a consent page's GET and the POST of its form, as a tuple).
+
+    ``streamed``: the body is file bytes, left unread for the handler to stream
+    (tests/emulator/media.py); the handler puts a summary in ``ctx.entry["body"]``.
+    """
+    return _route_info(method, path, endpoint, streamed)
 
 
 async def wait_for_disconnect(request: Request) -> None:
@@ -192,9 +201,6 @@ class NetworkModel:
     """Base class of one emulated network."""
 
     name: ClassVar[str]
-    # Endpoints whose body the handler reads itself, as a stream (media uploads): the pipeline
-    # neither reads nor logs it.
-    streamed: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self) -> None:
         pass
@@ -279,8 +285,8 @@ class NetworkModel:
             info = getattr(fn, "_emulator_route", None)
             if info is None:
                 continue
-            methods, path, endpoint = info
-            routes.append(Route(path, self.wrap(endpoint, fn), methods=methods))
+            methods, path, endpoint, streamed = info
+            routes.append(Route(path, self.wrap(endpoint, fn, streamed=streamed), methods=methods))
         # Longer (more specific) literal paths first; Starlette matches in order.
         routes.sort(key=lambda r: (-len(getattr(r, "path", "")), getattr(r, "path", "")))
         routes.append(
@@ -291,16 +297,15 @@ class NetworkModel:
     async def not_found_handler(self, ctx: Ctx) -> Response:
         return self.not_found(ctx)
 
-    def wrap(self, endpoint: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def wrap(
+        self, endpoint: str, handler: Handler, *, streamed: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def asgi_endpoint(request: Request) -> Response:
             state: EmulatorState = request.app.state.emulator
             latency = state.latency_for(self.name)
             if latency > 0:
                 await asyncio.sleep(latency / 1000.0)
-            if endpoint in self.streamed:
-                body, body_kind = None, "stream"
-            else:
-                body, body_kind = await parse_body(request)
+            body, body_kind = (None, "stream") if streamed else await parse_body(request)
             now = state.now()
             query = dict(request.query_params)
             entry = state.record(
@@ -349,6 +354,9 @@ class NetworkModel:
         params = fault.params
         kind = fault.kind
         delay = float(params.get("delay_s", 10.0))
+        if kind in MEDIA_FAULT_KINDS:  # the upload handler acts on it
+            ctx.fault = fault
+            return await self._call(ctx, handler)
         if kind == "status":
             return self.fault_response(ctx, int(params.get("status", 500)), params)
         if kind == "expired_token":

@@ -364,6 +364,18 @@ class EmulatorServer:
         """Posts actually created (the ground truth for "published exactly once")."""
         return list(self.control("GET", "/posts", params=_params(network=network, account=account)))
 
+    def media(self, network: str | None = None, account: str | None = None) -> list[dict[str, Any]]:
+        """Files uploaded to the networks (hash, size, state, alt text, the post they went
+        into), oldest first; see media.py."""
+        params = _params(network=network, account=account)
+        return list(self.control("GET", "/media", params=params))
+
+    def media_content(self, network: str, upload_id: str) -> bytes:
+        """The bytes a network received for one upload (kept up to 16 MiB)."""
+        response = self._client().get(f"/media/{network}/{upload_id}/content")
+        response.raise_for_status()
+        return response.content
+
 
 def _params(**values: str | None) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}

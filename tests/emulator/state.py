@@ -77,6 +77,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "reset_mid_body",
     "expired_token",
     "duplicate",
+    # Media: the upload goes through, its processing fails or takes ``delay_s`` (media.py).
+    "media_processing_failed",
+    "media_processing_slow",
 )
 DUPLICATE_NETWORKS: frozenset[str] = frozenset({"x", "linkedin", "facebook"})
 
@@ -96,6 +99,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "threads_processing_s": 0.0,
     # createRecord with an existing rkey: 500, as the reference PDS answers (400 on request).
     "bluesky_existing_rkey_status": 500,
+    # Seconds a file the network processes after accepting it (video, GIF) stays in progress.
+    "media_processing_s": 0.0,
+    # Seconds an X media id stays usable after its upload (``expires_after_secs``).
+    "x_media_expires_s": 86400,
     # Mastodon describes its OAuth server at /.well-known/oauth-authorization-server since 4.3;
     # false answers 404 there, as older instances do (no PKCE, no `profile` scope).
     "mastodon_oauth_metadata": True,
@@ -104,8 +111,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # determine_quota_cost: 1,600 of 10,000 by default); thumbnails.set costs 50.
     "youtube_daily_quota": 10_000,
     "youtube_upload_cost": 1600,
-    # Seconds an uploaded video stays in processingDetails.processingStatus "processing".
-    "youtube_processing_s": 0.0,
     # How long an upload session stays usable (about a week; then 404).
     "youtube_session_lifetime_s": 7 * 24 * 3600,
 }
@@ -505,9 +510,15 @@ class EmulatorState:
         return fault
 
     def take_fault(self, network: str, endpoint: str) -> Fault | None:
-        """The first queued fault for this network and endpoint (or "*"), consumed once."""
+        """The first queued fault for this network and endpoint (or "*"), consumed once.
+
+        A fault with ``after: N`` lets the first N matching requests through (a failure
+        mid-way through a chunked upload)."""
         for fault in self.faults:
             if fault.network == network and fault.endpoint in (endpoint, "*"):
+                if int(fault.params.get("after", 0)) > 0:
+                    fault.params["after"] = int(fault.params["after"]) - 1
+                    return None
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)

@@ -38,6 +38,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .framework import Ctx, Reply, drop_connection, json_response, route
+from .media import Received, Upload, complete, media_fault, media_store
 from .state import Account, Post, iso
 
 QUANTUM = 256 * 1024
@@ -109,8 +110,6 @@ def seconds_to_pacific_midnight(now: float) -> float:
 
 class VideoUploads:
     """The upload, thumbnail and listing endpoints; mixed into the YouTube model."""
-
-    streamed = frozenset({"create", "thumbnails"})
 
     def videos_store(self, ctx: Ctx) -> VideoStore:
         stores = ctx.state.stores
@@ -232,7 +231,7 @@ class VideoUploads:
 
     # -- the session: chunks and status --------------------------------------------------------
 
-    @route("PUT", "/upload/youtube/v3/videos", "create")
+    @route("PUT", "/upload/youtube/v3/videos", "create", streamed=True)
     async def upload(self, ctx: Ctx) -> Response:
         self._caller(ctx, UPLOAD_SCOPES)
         store = self.videos_store(ctx)
@@ -363,6 +362,21 @@ class VideoUploads:
         }
         session.video_id = video_id
         store.videos[video_id] = video
+        # The file in the shared media store: its bytes' hash, and its processing (the
+        # media_processing_s setting, or a media_processing_* marker fault on "create").
+        upload = Upload(
+            network="youtube",
+            id=video_id,
+            account=account.key,
+            media_type=session.content_type,
+            created_at=now,
+            total_bytes=session.total,
+        )
+        media_store(state).add(upload)
+        received = Received(
+            session.received, session.digest.hexdigest(), None, session.content_type
+        )
+        complete(state, upload, received, processes=True, fault=media_fault(ctx.fault))
         state.add_post(
             Post(
                 network="youtube",
@@ -391,17 +405,21 @@ class VideoUploads:
         return video
 
     def _refresh_processing(self, ctx: Ctx, video: dict[str, Any]) -> dict[str, Any]:
-        """Processing ends after youtube_processing_s: uploadStatus processed, succeeded."""
-        delay = float(ctx.state.config.get("youtube_processing_s", 0.0))
-        published = datetime.fromisoformat(video["snippet"]["publishedAt"].replace("Z", "+00:00"))
-        if ctx.state.now() - published.timestamp() >= delay:
+        """processingDetails and uploadStatus as the file's processing stands now."""
+        upload = media_store(ctx.state).get("youtube", video["id"])
+        state = upload.state(ctx.state.now()) if upload is not None else "succeeded"
+        if state == "succeeded":
             video["processingDetails"] = {"processingStatus": "succeeded"}
             video["status"]["uploadStatus"] = "processed"
+        elif state == "failed":
+            video["processingDetails"] = {"processingStatus": "failed"}
+            video["status"]["uploadStatus"] = "failed"
+            video["status"]["failureReason"] = "codec"
         return video
 
     # -- thumbnails.set --------------------------------------------------------------------------
 
-    @route("POST", "/upload/youtube/v3/thumbnails/set", "thumbnails")
+    @route("POST", "/upload/youtube/v3/thumbnails/set", "thumbnails", streamed=True)
     async def thumbnails(self, ctx: Ctx) -> Response:
         account, client_id = self._caller(ctx, UPLOAD_SCOPES)
         store = self.videos_store(ctx)

@@ -1,9 +1,10 @@
 """YouTube's live publishing: the resumable upload, then the thumbnail; never a second video.
 
-Every step is written down before the next one starts (``UploadLedger``, in the database):
-the session URI before the first byte, the confirmed offset after each chunk, the video id as
-soon as YouTube answers with it, the thumbnail once set. Whoever picks the post up next (the
-same worker after a failure, another after a crash) continues from there:
+Every step is written down before the next one starts, in the database: the session URI
+before the first byte and the confirmed offset after each chunk (``UploadLedger``); the video
+id as soon as YouTube answers with it, and the thumbnail once set (the shared
+``post_media_uploads``, through ``Attempt.media``). Whoever picks the post up next (the same
+worker after a failure, another after a crash) continues from there:
 
 * a video id: only the follow-ups remain;
 * a session: ask it how far it got (``Content-Range: bytes */TOTAL``) and send the rest; if it
@@ -42,18 +43,24 @@ from service.networks._http import (
     refresh_request,
     short_text,
 )
-from service.networks.base import AccountRef, FailureKind, OutgoingRequest
+from service.networks._media import MediaFiles, file_body
+from service.networks.base import (
+    AccountRef,
+    Attachment,
+    FailureKind,
+    NetworkUpload,
+    OutgoingRequest,
+    UploadState,
+)
 from service.networks.youtube.rules import RULES, marker_tag
 from service.networks.youtube.upload import (
     Answer,
-    ImageFile,
     ResumableSession,
     SessionFailure,
     SessionGone,
     Transfer,
     UploadLedger,
     UploadProgress,
-    VideoFile,
     chunk_length,
 )
 
@@ -98,6 +105,7 @@ def google_reason(response: httpx.Response) -> tuple[str, str]:
 
 class YouTubeAdapter(LiveAdapter):
     rules = RULES
+    publishes_media = True
 
     # -- tokens (Google: the refresh token stays; a refusal is invalid_grant) --------------
 
@@ -123,34 +131,46 @@ class YouTubeAdapter(LiveAdapter):
 
     # -- publishing --------------------------------------------------------------------------
 
+    async def publish(self, attempt: Attempt) -> Published:
+        """The video's upload is what creates the post, so there is no separate media step:
+        ``create`` uploads (or resumes, or finds) the video, then sets its thumbnail."""
+        if attempt.before_create is not None:
+            await attempt.before_create()
+        return await self.create(attempt)
+
     async def create(self, attempt: Attempt) -> Published:
         ledger: UploadLedger | None = attempt.ledger
-        if ledger is None:
-            raise NetworkError(FailureKind.PERMANENT, "YouTube uploads need the upload ledger.")
-        key = attempt.publish_key
-        attempt.request = RULES.build_create_request(attempt.content, attempt.account, key)
-        files = await asyncio.to_thread(ledger.files, key)
-        if files.video is None:
+        files = attempt.media
+        video = next((m for m in attempt.content.media if m.kind == "video"), None)
+        if ledger is None or files is None or video is None:
             raise NetworkError(
                 FailureKind.PERMANENT,
                 "A YouTube post is a video: attach one from your media, then reschedule.",
             )
-        progress = await asyncio.to_thread(ledger.progress, key) or UploadProgress()
+        key = attempt.publish_key
+        attempt.request = RULES.build_create_request(attempt.content, attempt.account, key)
         transfer = Transfer()
-        if progress.video_id is not None:
-            video_id, privacy = progress.video_id, progress.privacy
+        done = await files.recorded(video)
+        if done is not None and done.state is UploadState.READY:
+            video_id = done.network_media_id
+            privacy = str(done.details.get("privacy") or "") or None
             note = "The upload had finished before; "
         else:
-            resource = await self._upload(attempt, ledger, files.video, progress, transfer)
+            progress = await asyncio.to_thread(ledger.progress, key) or UploadProgress()
+            resource = await self._upload(attempt, ledger, files, video, progress, transfer)
             video_id = str(resource["id"])
             status = resource.get("status")
             privacy = str(status.get("privacyStatus")) if isinstance(status, dict) else None
-            await asyncio.to_thread(ledger.created, key, video_id, privacy)
+            await files.record(
+                video, NetworkUpload(video_id, UploadState.READY, details={"privacy": privacy})
+            )
+            await asyncio.to_thread(ledger.session_closed, key, video.size_bytes)
             note = ""
         thumbnail = ""
-        if files.thumbnail is not None and not progress.thumbnail_set:
-            thumbnail = await self._thumbnail(attempt, ledger, video_id, files.thumbnail)
-        message = note + self._summary(attempt, files.video, privacy, transfer) + thumbnail
+        image = next((m for m in attempt.content.media if m.kind == "image"), None)
+        if image is not None:
+            thumbnail = await self._thumbnail(attempt, files, video_id, image)
+        message = note + self._summary(attempt, video, privacy, transfer) + thumbnail
         asked = RULES.visibility_for(attempt.content)
         if privacy == "private" and asked != "private":
             lock = PRIVATE_LOCK.format(asked=asked)
@@ -162,28 +182,31 @@ class YouTubeAdapter(LiveAdapter):
         self,
         attempt: Attempt,
         ledger: UploadLedger,
-        video: VideoFile,
+        files: MediaFiles,
+        video: Attachment,
         progress: UploadProgress,
         transfer: Transfer,
     ) -> dict[str, Any]:
         """The video resource, from the saved session if there is one, else a new one."""
         token = attempt.credentials["access_token"]
         key = attempt.publish_key
+        size = video.size_bytes
         if progress.session_uri is not None:
-            session = ResumableSession(attempt.api, progress.session_uri, token, video.size)
+            session = ResumableSession(attempt.api, progress.session_uri, token, size)
             try:
                 answer = await self._probe(session, transfer)
                 transfer.resumed_from.append(answer.confirmed)
-                return await self._send_rest(session, answer, video, ledger, key, transfer)
+                return await self._send_rest(session, answer, files, video, ledger, key, transfer)
             except SessionGone:
                 found = await self._search(attempt)
                 if found is not None:
                     return found
                 log.info("post %s: its YouTube upload session is gone; starting again", key)
-                await asyncio.to_thread(ledger.session_lost, key)
+                await asyncio.to_thread(ledger.session_closed, key)
         session = await self._open(attempt, ledger, video)
         try:
-            return await self._send_rest(session, Answer(None, 0), video, ledger, key, transfer)
+            first = Answer(None, 0)
+            return await self._send_rest(session, first, files, video, ledger, key, transfer)
         except SessionGone:
             # A new session gone at once: something is wrong at YouTube; try again later,
             # from the search (the saved session will answer 404 again).
@@ -193,7 +216,7 @@ class YouTubeAdapter(LiveAdapter):
             ) from None
 
     async def _open(
-        self, attempt: Attempt, ledger: UploadLedger, video: VideoFile
+        self, attempt: Attempt, ledger: UploadLedger, video: Attachment
     ) -> ResumableSession:
         """Start a session (nothing exists yet) and save its URI before any byte is sent."""
         project = attempt.credentials.get("client_id") or "default"
@@ -213,7 +236,7 @@ class YouTubeAdapter(LiveAdapter):
             url=request.url,
             headers={
                 **request.headers,
-                "X-Upload-Content-Length": str(video.size),
+                "X-Upload-Content-Length": str(video.size_bytes),
                 "X-Upload-Content-Type": video.mime_type,
             },
             json=request.json,
@@ -222,10 +245,10 @@ class YouTubeAdapter(LiveAdapter):
         location = response.headers.get("location")
         if response.status_code == 200 and location:
             await asyncio.to_thread(
-                ledger.session_opened, attempt.publish_key, location, video.size
+                ledger.session_opened, attempt.publish_key, location, video.size_bytes
             )
             return ResumableSession(
-                attempt.api, location, attempt.credentials["access_token"], video.size
+                attempt.api, location, attempt.credentials["access_token"], video.size_bytes
             )
         raise await self._failure(attempt, ledger, response, "starting the upload")
 
@@ -244,7 +267,8 @@ class YouTubeAdapter(LiveAdapter):
         self,
         session: ResumableSession,
         answer: Answer,
-        video: VideoFile,
+        files: MediaFiles,
+        video: Attachment,
         ledger: UploadLedger,
         key: str,
         transfer: Transfer,
@@ -256,17 +280,17 @@ class YouTubeAdapter(LiveAdapter):
             if offset != saved:
                 await asyncio.to_thread(ledger.confirmed, key, offset)
                 saved = offset
-            length = chunk_length(ledger.chunk_bytes, offset, video.size)
+            length = chunk_length(ledger.chunk_bytes, offset, video.size_bytes)
             try:
                 if length <= 0:  # every byte is there: the session owes the video
                     answer = await session.probe()
                 else:
-                    answer = await session.send_chunk(video, offset, length, transfer)
+                    answer = await session.send_chunk(files, video, offset, length, transfer)
                 failures = 0
             except (NetworkError, SessionFailure) as error:
                 failures += 1
                 if not _transient(error) or failures >= SESSION_TRIES:
-                    raise self._unsure(error, transfer, video.size) from None
+                    raise self._unsure(error, transfer, video.size_bytes) from None
                 log.info("post %s: YouTube upload interrupted at byte %d; asking", key, offset)
                 await asyncio.sleep(BACKOFF_SECONDS[failures - 1])
                 answer = await self._probe(session, transfer)
@@ -413,30 +437,33 @@ class YouTubeAdapter(LiveAdapter):
     # -- follow-ups ---------------------------------------------------------------------------
 
     async def _thumbnail(
-        self, attempt: Attempt, ledger: UploadLedger, video_id: str, image: ImageFile
+        self, attempt: Attempt, files: MediaFiles, video_id: str, image: Attachment
     ) -> str:
-        """thumbnails.set; the video is out whatever happens here, so a failure is reported,
-        never a reason to upload again."""
-        data = await asyncio.to_thread(image.read)
+        """thumbnails.set, once (recorded like any upload); the video is out whatever happens
+        here, so a failure is reported, never a reason to upload the video again."""
+        done = await files.recorded(image)
+        if done is not None and done.network_media_id == video_id:
+            return " Its thumbnail was set before."
         url = redacted_query(
             f"{RULES.api_base(attempt.account)}/upload/youtube/v3/thumbnails/set", videoId=video_id
         )
         request = OutgoingRequest(
             method="POST",
             url=url,
-            headers={"Authorization": BEARER_REDACTED, "Content-Type": image.mime_type},
+            headers={"Authorization": BEARER_REDACTED},
+            body=file_body(files, image),
         )
         token = {"": attempt.credentials["access_token"]}
         for number in range(SESSION_TRIES):
             try:
-                response = await attempt.api.send(request, token, content=data)
+                response = await attempt.api.send(request, token)
             except NetworkError as error:
                 if number == SESSION_TRIES - 1:
                     return f" The thumbnail could not be set: {error.message}"
                 await asyncio.sleep(BACKOFF_SECONDS[number])
                 continue
             if response.is_success:
-                await asyncio.to_thread(ledger.thumbnail_done, attempt.publish_key)
+                await files.record(image, NetworkUpload(video_id, UploadState.READY))
                 return " Its thumbnail is set."
             if response.status_code == 401:
                 raise TokenExpired("Google refused the access token", 401)
@@ -447,11 +474,11 @@ class YouTubeAdapter(LiveAdapter):
         return " The thumbnail could not be set: YouTube kept failing."
 
     def _summary(
-        self, attempt: Attempt, video: VideoFile, privacy: str | None, transfer: Transfer
+        self, attempt: Attempt, video: Attachment, privacy: str | None, transfer: Transfer
     ) -> str:
         parts = [f"Uploaded to YouTube as {privacy or 'unknown privacy'}"]
         if transfer.sent:
-            parts.append(f" ({video.size:,} bytes")
+            parts.append(f" ({video.size_bytes:,} bytes")
             if transfer.resumed_from:
                 resumed = ", ".join(f"{offset:,}" for offset in transfer.resumed_from)
                 parts.append(

@@ -19,9 +19,8 @@ after every chunk, so another worker, after a crash, continues where the first o
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -30,7 +29,8 @@ import httpx
 
 from service.networks._common import BEARER_REDACTED
 from service.networks._http import Api, NetworkError, json_body
-from service.networks.base import FailureKind, OutgoingRequest
+from service.networks._media import MediaFiles
+from service.networks.base import Attachment, FailureKind, OutgoingRequest, StreamedBody
 
 QUANTUM = 256 * 1024  # chunks are multiples of this, except the last
 PIECE = 1024 * 1024  # how much of the file is read from storage at a time
@@ -40,48 +40,23 @@ _RANGE = re.compile(r"bytes=0-(\d+)")
 SESSION_REDACTED = "<upload session>"
 
 
-@dataclass(frozen=True)
-class VideoFile:
-    """The post's video in storage: its size, type, and a reader from a given byte on."""
-
-    size: int
-    mime_type: str
-    read_from: Callable[[int], Iterator[bytes]]
-
-
-@dataclass(frozen=True)
-class ImageFile:
-    """A small image sent whole (a thumbnail: at most 2 MB)."""
-
-    mime_type: str
-    read: Callable[[], bytes]
-
-
-@dataclass(frozen=True)
-class PostFiles:
-    video: VideoFile | None
-    thumbnail: ImageFile | None
-
-
 @dataclass
 class UploadProgress:
-    """What the database knows about a post's upload (none yet: no row)."""
+    """The open session of a post's upload, as the database has it (none: no session)."""
 
     session_uri: str | None = None
     total: int = 0
     confirmed: int = 0
     started_at: datetime | None = None
-    video_id: str | None = None
-    privacy: str | None = None
-    thumbnail_set: bool = False
 
 
 class UploadLedger(Protocol):
-    """The database side of an upload (service.youtube.ledger); blocking, called in threads."""
+    """The database side of an upload (service.youtube.ledger); blocking, called in threads.
+
+    Only the session in flight lives here; the finished video (and the thumbnail) are
+    recorded in the shared ``post_media_uploads`` (``Attempt.media``)."""
 
     chunk_bytes: int
-
-    def files(self, publish_key: str) -> PostFiles: ...
 
     def progress(self, publish_key: str) -> UploadProgress | None: ...
 
@@ -89,11 +64,10 @@ class UploadLedger(Protocol):
 
     def confirmed(self, publish_key: str, offset: int) -> None: ...
 
-    def session_lost(self, publish_key: str) -> None: ...
-
-    def created(self, publish_key: str, video_id: str, privacy: str | None) -> None: ...
-
-    def thumbnail_done(self, publish_key: str) -> None: ...
+    def session_closed(self, publish_key: str, confirmed: int | None = None) -> None:
+        """The session is spent (its video recorded: ``confirmed`` is every byte) or gone
+        (404): forget it."""
+        ...
 
     def spend_quota(self, project: str) -> float | None:
         """Count one upload against the project's day; seconds to wait if it is spent."""
@@ -143,34 +117,34 @@ class ResumableSession:
         self.token = token
         self.total = total
 
-    async def _put(self, headers: dict[str, str], content: Any = b"") -> httpx.Response:
+    async def _put(self, headers: dict[str, str], body: StreamedBody) -> httpx.Response:
         # The trace shows the session as a placeholder; the URI goes in only when sending.
         request = OutgoingRequest(
             method="PUT",
             url=SESSION_REDACTED,
             headers={"Authorization": BEARER_REDACTED, **headers},
+            body=body,
         )
-        return await self.api.send(request, {"": self.token}, content=content, target=self.uri)
+        return await self.api.send(request, {"": self.token}, target=self.uri)
 
     async def probe(self) -> Answer:
         """``Content-Range: bytes */TOTAL`` with no body: how far the session got."""
-        response = await self._put(
-            {"Content-Range": f"bytes */{self.total}", "Content-Length": "0"}
-        )
-        return self.answer(response)
+        empty = StreamedBody("application/octet-stream", 0, _nothing, "<no body>")
+        return self.answer(await self._put({"Content-Range": f"bytes */{self.total}"}, empty))
 
     async def send_chunk(
-        self, file: VideoFile, first: int, length: int, transfer: Transfer
+        self, files: MediaFiles, item: Attachment, first: int, length: int, transfer: Transfer
     ) -> Answer:
         """Bytes ``first``..``first+length-1`` streamed from storage in pieces."""
         last = first + length - 1
-        headers = {
-            "Content-Range": f"bytes {first}-{last}/{self.total}",
-            "Content-Length": str(length),
-            "Content-Type": file.mime_type,
-        }
-        response = await self._put(headers, _stream(file, first, length, transfer))
-        return self.answer(response)
+        body = StreamedBody(
+            content_type=item.mime_type,
+            length=length,
+            chunks=lambda: _stream(files, item, first, length, transfer),
+            description=f"<bytes {first}-{last} of {item.describe()}>",
+        )
+        headers = {"Content-Range": f"bytes {first}-{last}/{self.total}"}
+        return self.answer(await self._put(headers, body))
 
     def answer(self, response: httpx.Response) -> Answer:
         status = response.status_code
@@ -192,32 +166,36 @@ class SessionFailure(Exception):
         self.response = response
 
 
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing
+
+
 async def _stream(
-    file: VideoFile, first: int, length: int, transfer: Transfer
+    files: MediaFiles, item: Attachment, first: int, length: int, transfer: Transfer
 ) -> AsyncIterator[bytes]:
-    """``length`` bytes of the file from ``first``, read in a thread a piece at a time."""
+    """``length`` bytes of the file from ``first``, read from storage a piece at a time."""
     if transfer.first is None:
         transfer.first = first
-    pieces = file.read_from(first)
     position, remaining = first, length
+    pieces = files.chunks(item, PIECE, first)
     try:
-        while remaining > 0:
-            piece = await asyncio.to_thread(next, pieces, b"")
-            if not piece:
-                raise NetworkError(
-                    FailureKind.PERMANENT,
-                    "The video in storage is shorter than when it was uploaded to Handpost.",
-                )
+        async for piece in pieces:
             piece = piece[:remaining]
             remaining -= len(piece)
             position += len(piece)
             transfer.sent += len(piece)
             transfer.highest = max(transfer.highest, position)
             yield piece
+            if remaining <= 0:
+                return
     finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()
+        await pieces.aclose()  # type: ignore[attr-defined]
+    if remaining > 0:
+        raise NetworkError(
+            FailureKind.PERMANENT,
+            f"{item.describe()} in storage is shorter than when it was uploaded to Handpost.",
+        )
 
 
 def chunk_length(chunk_bytes: int, offset: int, total: int) -> int:
