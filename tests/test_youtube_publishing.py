@@ -116,3 +116,144 @@ def test_a_dropped_connection_resumes_from_the_byte_youtube_confirmed(
     assert 0 < resent < CHUNK
     [entry] = attempts(client, post["id"])
     assert "resumed at byte" in entry["message"]
+
+
+def test_an_unconfirmed_upload_is_found_on_the_channel_before_anything_is_sent_again(
+    make_client: AppFactory, network: EmulatorServer, youtube_video: Path
+) -> None:
+    """The last chunk's answer is lost and YouTube keeps failing when asked: the post is
+    unknown. Requeued a week later, when YouTube has forgotten the session, Handpost finds
+    the video among the channel's uploads by its tag, and uploads nothing again."""
+    client = live_client(make_client, **YOUTUBE_SETTINGS)
+    account, _ = connect_channel(client, network)
+    video = upload_video(client, youtube_video)
+    chunks = -(-youtube_video.stat().st_size // CHUNK)
+    network.inject_fault("youtube", "create", "status_after_create", status=503, after=chunks - 1)
+    # (Queued behind the first, it applies only once the first has fired: to every question.)
+    network.inject_fault("youtube", "create", "status", status=503, times=10)
+    response = create_post(
+        client,
+        account["id"],
+        "Notes from the meetup on build caches.",
+        title="Build caches, explained",
+        publish_now=True,
+        media=[{"media_id": video["id"]}],
+    )
+    post = settled(client, response.json()["id"], timeout=60)
+    assert post["state"] == "unknown", post["last_error"]
+    assert "asks YouTube how far it got" in post["last_error"]
+    assert len(videos(network)) == 1  # it did arrive
+
+    network.clear_faults()
+    network.advance_clock(8 * 24 * 3600)  # the session has expired
+    requeued = client.post(f"/api/v1/posts/{post['id']}/resolve", json={"outcome": "requeue"})
+    assert requeued.status_code == 200, requeued.text
+    post = settled(client, post["id"], timeout=60)
+    assert post["state"] == "published", post["last_error"]
+    [created] = videos(network)
+    assert post["external_id"] == created["id"]
+    assert post["youtube"]["upload"]["sessions_opened"] == 1
+    assert [e["response_status"] for e in network.received("youtube", endpoint="create")][-1] == 404
+    assert network.received("youtube", endpoint="videos"), "the channel was searched"
+
+
+def test_a_day_takes_only_the_uploads_its_quota_allows(
+    make_client: AppFactory, network: EmulatorServer, youtube_video: Path
+) -> None:
+    client = live_client(make_client, dispatch=False, youtube_daily_quota=3200, **YOUTUBE_SETTINGS)
+    account, _ = connect_channel(client, network)
+    video = upload_video(client, youtube_video)
+    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+
+    def schedule(hour: int, day_: str = day) -> dict[str, object]:
+        return create_post(
+            client,
+            account["id"],
+            f"Episode at {hour}: what we learned from a year of weekly releases.",
+            title=f"Episode {hour}",
+            local_time=f"{day_}T{hour:02d}:00:00",
+            time_zone="America/Los_Angeles",
+            media=[{"media_id": video["id"]}],
+        )
+
+    assert schedule(9).status_code == 201
+    assert schedule(10).status_code == 201
+    refused = schedule(23)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["code"] == "youtube-quota"
+    assert "2 upload(s)" in error["message"] and "HANDPOST_YOUTUBE_DAILY_QUOTA" in error["message"]
+    # Midnight in Los Angeles starts a new quota day; a draft takes no quota at all.
+    next_day = (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
+    assert schedule(0, next_day).status_code == 201
+    draft = create_post(
+        client,
+        account["id"],
+        "A draft for later.",
+        title="Later",
+        media=[{"media_id": video["id"]}],
+    )
+    assert draft.status_code == 201
+    assert len(client.get("/api/v1/posts").json()["items"]) == 4
+
+
+def test_youtube_saying_the_quota_is_spent_stops_uploads_until_pacific_midnight(
+    make_client: AppFactory, network: EmulatorServer, youtube_video: Path
+) -> None:
+    client = live_client(make_client, missed_grace_seconds=60, **YOUTUBE_SETTINGS)
+    network.configure(youtube_daily_quota=1000)  # less than one upload
+    account, _ = connect_channel(client, network)
+    video = upload_video(client, youtube_video)
+    first = create_post(
+        client,
+        account["id"],
+        "A first video that the quota will not let through.",
+        title="First",
+        publish_now=True,
+        media=[{"media_id": video["id"]}],
+    )
+    post = settled(client, first.json()["id"], timeout=30)
+    assert post["state"] == "failed"
+    assert "quota" in post["last_error"] and "midnight Pacific" in post["last_error"]
+    second = create_post(
+        client,
+        account["id"],
+        "A second video, which Handpost holds back without asking YouTube.",
+        title="Second",
+        publish_now=True,
+        media=[{"media_id": video["id"]}],
+    )
+    post = settled(client, second.json()["id"], timeout=30)
+    assert post["state"] == "failed"
+    assert "used up" in post["last_error"]
+    assert len(network.received("youtube", endpoint="insert")) == 1
+    assert videos(network) == []
+
+
+def test_an_unaudited_project_s_upload_is_locked_private_and_the_account_says_so(
+    make_client: AppFactory, network: EmulatorServer, youtube_video: Path
+) -> None:
+    client = live_client(make_client, **YOUTUBE_SETTINGS)
+    account, _ = connect_channel(client, network, audited=False)
+    video = upload_video(client, youtube_video)
+    response = create_post(
+        client,
+        account["id"],
+        "Our release checklist, walked through.",
+        title="The release checklist",
+        visibility="public",
+        publish_now=True,
+        media=[{"media_id": video["id"]}],
+    )
+    post = settled(client, response.json()["id"], timeout=60)
+    assert post["state"] == "published"
+    [created] = videos(network)
+    assert created["details"]["privacyStatus"] == "private"
+    [entry] = attempts(client, post["id"])
+    assert "YouTube locked this video to private" in entry["message"]
+    assert "audit" in entry["message"]
+    shown = client.get(f"/api/v1/accounts/{account['id']}").json()
+    assert shown["status"] == "active"
+    assert "locked this video to private" in shown["status_message"]
+    events = client.get(f"/api/v1/accounts/{account['id']}/events").json()["items"]
+    assert any(e["kind"] == "youtube-private-lock" for e in events)

@@ -14,10 +14,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from service.db import utcnow
 from service.problems import invalid
 from service.youtube import repository
 
 PACIFIC = "America/Los_Angeles"
+# The quota-day row schedules lock (not a Google project: all live channels share the count).
+SCHEDULE_LOCK = "*scheduling*"
 
 
 def pacific_day(moment: datetime) -> str:
@@ -45,6 +48,7 @@ def check_schedule(
     """422 ``youtube-quota`` when the Pacific day of ``scheduled_at`` already has as many
     live YouTube uploads scheduled as the project's quota takes."""
     start, end = pacific_day_bounds(scheduled_at)
+    repository.lock_quota_day(session, SCHEDULE_LOCK, start.date().isoformat(), utcnow())
     planned = repository.uploads_between(session, start, end, post_id)
     allowed = daily_quota // upload_cost
     if planned + 1 <= allowed:

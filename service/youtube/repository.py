@@ -102,6 +102,17 @@ def quota_day(session: Session, project: str, day: str) -> YouTubeQuotaDay | Non
     return session.get(YouTubeQuotaDay, (project, day))
 
 
+def lock_quota_day(session: Session, project: str, day: str, now: datetime) -> None:
+    """Hold the day's row until the transaction ends, so two schedules racing for the day's
+    last upload are counted one after the other (SQLite: the insert takes the write lock)."""
+    ensure_quota_day(session, project, day, now)
+    session.exec(
+        select(YouTubeQuotaDay)
+        .where(col(YouTubeQuotaDay.project) == project, col(YouTubeQuotaDay.day) == day)
+        .with_for_update()
+    ).first()
+
+
 def uploads_between(
     session: Session, start: datetime, end: datetime, exclude_post_id: str | None
 ) -> int:
