@@ -1,19 +1,28 @@
-"""A 1 GB video uploaded to `handpost serve` over tus: memory, throughput, and a resume.
+"""A 1 GB video uploaded to `handpost serve` over tus, then sent on to X in the emulator:
+memory, throughput, a resume.
 
 Targets (issue 16): the server's resident memory grows by less than 64 MB during the upload;
 throughput is at least 0.5x a plain streaming copy over loopback measured in the same run (a
 tiny server that writes the request body to a file on the same disk); an upload cut half-way
 and resumed sends less than 10% of the file again.
 
+Then the file goes on to a network: a `handpost worker` publishes a post carrying it to X in
+the network emulator (its own process), through X's chunked upload (4 MiB segments). Measured:
+the worker's resident memory growth while it sends (same 64 MB target), the rate from X's
+first upload call to the post, and whether X received the file's bytes exactly (its hash).
+X's rules refuse a video this large (512 MB is the stricter of its documented limits), so the
+post's media row is written into the database directly, as if the limit were X's newer 8 GB.
+
 The "video" is a real small MP4 (made with PyAV) followed by a `free` box of random bytes up to
 the size: a valid MP4 that Handpost must read and accept after the last byte.
 
-    python -m bench.media [--size-mb 1024] [--keep]
+    python -m bench.media [--size-mb 1024] [--keep] [--no-send-on]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import os
 import struct
@@ -22,16 +31,21 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
+import httpx
+
 from bench._common import (
     Server,
+    Worker,
     create_user,
     database,
     exit_on_sigterm,
     free_port,
     progress,
+    query,
     rss_mib,
     service_env,
     stop_process,
@@ -235,10 +249,108 @@ def cut_at_half(server: Server, token: str, location: str, video: Path) -> int:
     return sent
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    for piece in file_chunks(path):
+        digest.update(piece)
+    return digest.hexdigest()
+
+
+def send_on(
+    env: dict[str, str], directory: Path, server: Server, token: str, media_id: str, video: Path
+) -> None:
+    """Publish a post carrying the uploaded video to X in the emulator; print the figures."""
+    from tests.emulator.server import EmulatorServer
+
+    emulator = EmulatorServer(in_process=False).start()
+    try:
+        registered = emulator.register_account("x", refresh_token=True)
+        headers = {"Authorization": f"Bearer {token}"}
+        account = httpx.post(
+            f"{server.url}/api/v1/accounts",
+            headers=headers,
+            json={
+                "network": "x",
+                "handle": registered["username"],
+                "purpose": "Sharing talks with colleagues",
+                "audience": "Colleagues who missed the talk",
+                "mode": "live",
+                "base_url": registered["base_url"],
+                "credentials": {
+                    "access_token": registered["access_token"],
+                    "refresh_token": registered["refresh_token"],
+                    "client_id": "bench",
+                    "username": registered["username"],
+                },
+            },
+        )
+        assert account.status_code == 201, account.text
+        later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        post = httpx.post(
+            f"{server.url}/api/v1/posts",
+            headers=headers,
+            json={
+                "account_id": account.json()["id"],
+                "text": "The whole talk, one gigabyte of it. What would you ask the speaker?",
+                "scheduled_at": later,
+            },
+        )
+        assert post.status_code == 201, post.text
+        post_id = post.json()["id"]
+        url = env["HANDPOST_DATABASE_URL"]
+        query(url, "INSERT INTO post_media (post_id, position, media_id, alt_text) "
+              "VALUES (?, 0, ?, 'The talk')", (post_id, media_id), autocommit=True)  # fmt: skip
+
+        progress("sending it on to X (emulated) from a worker")
+        worker = Worker({**env, "HANDPOST_LOG_LEVEL": "INFO"}, directory).start()
+        try:
+            assert worker.process is not None
+            log = directory / "worker.log"
+            deadline = time.monotonic() + 60
+            while "started" not in log.read_text(errors="replace"):
+                assert time.monotonic() < deadline, log.read_text(errors="replace")
+                time.sleep(0.1)
+            time.sleep(2)  # settled after start-up: the baseline
+            before = rss_mib(worker.process.pid)
+            now = datetime.now(UTC).replace(tzinfo=None)
+            query(url, "UPDATE posts SET scheduled_at = ?, next_attempt_at = ? WHERE id = ?",
+                  (now, now, post_id), autocommit=True)  # fmt: skip
+            with PeakRss(worker.process.pid) as rss:
+                deadline = time.monotonic() + 3600
+                state = "scheduled"
+                while time.monotonic() < deadline:
+                    [(state,)] = query(url, "SELECT state FROM posts WHERE id = ?", (post_id,))
+                    if state not in ("scheduled", "publishing"):
+                        break
+                    time.sleep(0.2)
+        finally:
+            worker.stop()
+        assert state == "published", (state, query(url, "SELECT message FROM publish_attempts"))
+        [first] = emulator.received("x", "media_initialize")
+        [created] = emulator.received("x", "create")
+        [uploaded] = emulator.media("x")
+        seconds = created["time"] - first["time"]
+        size = video.stat().st_size
+        exact = uploaded["size"] == size and uploaded["sha256"] == file_sha256(video)
+        segments = len(emulator.received("x", "media_append"))
+        print(
+            f"sent on to X: {size / MB:,.0f} MB in {seconds:.1f} s = "
+            f"{size / seconds / MB:.1f} MB/s (initialize to post; {segments} segments)"
+        )
+        print(
+            f"worker RSS: {before:.1f} MiB before, peak {rss.peak:.1f} MiB: grew "
+            f"{rss.peak - before:.1f} MiB (target < 64 MB = {64e6 / CHUNK:.1f} MiB)"
+        )
+        print(f"X received the file exactly (size and SHA-256): {exact}")
+    finally:
+        emulator.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=int, default=1024, help="file size in MiB")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--no-send-on", action="store_true", help="skip sending it on to X")
     args = parser.parse_args()
     exit_on_sigterm()
     size = args.size_mb * CHUNK
@@ -274,6 +386,9 @@ def main() -> None:
                 offset = head_offset(server, user.token, location)
             second = patch(server, user.token, location, video, offset)
             resent = (first + second - size) / size
+            if not args.no_send_on:
+                media_id = location.rsplit("/", 1)[1]
+                send_on(env, directory, server, user.token, media_id, video)
 
         print(f"plain copy over loopback:  {plain / MB:8.1f} MB/s")
         print(

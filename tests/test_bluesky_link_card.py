@@ -50,9 +50,11 @@ def test_the_first_links_page_becomes_the_card(
 def test_a_loopback_page_is_not_fetched_unless_allowed(
     make_client: AppFactory, network: EmulatorServer
 ) -> None:
-    with serve_pages({"/pluto": ("text/html", ARTICLE)}) as (base, requested):
-        # The emulator itself is loopback too, but network calls do not go through the gate.
-        client = live_client(make_client, outbound_allow_private=False)
+    with serve_pages({"/pluto": ("text/html", ARTICLE)}, host="127.0.0.2") as (base, requested):
+        # The account's PDS (the emulator, at 127.0.0.1) is allowed; the page's address is not.
+        client = live_client(
+            make_client, outbound_allow_private=False, outbound_allowed_networks=["127.0.0.1/32"]
+        )
         account, _ = connect(client, network, "bluesky")
         post = publish_now(client, account["id"], f"Read {base}/pluto")
         assert settled(client, post["id"])["state"] == "published"

@@ -956,9 +956,18 @@ def test_latency_applies_without_blocking(network: EmulatorServer) -> None:
 
 @pytest.mark.parametrize("pub", ["mastodon"], indirect=True)
 def test_received_log(pub: Publisher) -> None:
+    media_ids = [
+        pub.http.post(
+            f"{pub.base}/api/v2/media",
+            files={"file": (f"{n}.png", b"\x89PNG" + bytes([n]), "image/png")},
+            headers=pub.auth,
+        ).json()["id"]
+        for n in range(2)
+    ]
+    pub.em.clear_received()
     pub.http.post(
         f"{pub.base}/api/v1/statuses?x=1",
-        data={"status": "logged", "media_ids[]": ["1", "2"]},
+        data={"status": "logged", "media_ids[]": media_ids},
         headers={**pub.auth, "Idempotency-Key": "k1"},
     )
     [entry] = pub.em.received("mastodon", "create")
@@ -966,7 +975,7 @@ def test_received_log(pub: Publisher) -> None:
     assert entry["headers"]["authorization"] == "Bearer masto-token"
     assert entry["headers"]["idempotency-key"] == "k1"
     assert entry["query"] == {"x": "1"}
-    assert entry["body"] == {"status": "logged", "media_ids": ["1", "2"]}
+    assert entry["body"] == {"status": "logged", "media_ids": media_ids}
     assert entry["response_status"] == 200 and entry["account"] == pub.account["account"]
     assert entry["time"] > 0 and entry["at"].endswith("Z")
     assert pub.em.counts() == {"mastodon": {"create": 1}}

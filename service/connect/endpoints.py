@@ -12,7 +12,6 @@ from service.accounts import service as accounts
 from service.accounts.models import Account
 from service.accounts.schemas import AccountRead
 from service.connect import pages, repository
-from service.connect.networks import CONNECTORS
 from service.connect.schemas import (
     AccountEventRead,
     BlueskyConnect,
@@ -34,6 +33,7 @@ from service.connect.service import (
 )
 from service.db import SessionDep
 from service.deps import SettingsDep
+from service.networks import CONNECTORS
 from service.networks.base import Network
 from service.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, before_id, page_of
 from service.problems import problem_responses

@@ -32,9 +32,9 @@ from service.accounts.models import Account, AccountMode, AccountStatus
 from service.config import Settings
 from service.connect import repository
 from service.connect.models import EventKind
-from service.connect.networks import CONNECTORS
 from service.connect.tokens import token_state
 from service.db import Database, utcnow
+from service.networks import CONNECTORS
 from service.networks._common import REDACTED
 from service.networks._http import Api, NetworkError, ReconnectNeeded
 from service.networks.base import AccountRef, Network

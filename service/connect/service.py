@@ -40,8 +40,11 @@ from service.config import Settings
 from service.connect import pages, repository
 from service.connect.lifecycle import api_for, http_client
 from service.connect.models import ConnectFlow, EventKind, FlowStatus, MastodonApp
-from service.connect.networks import CONNECTORS, connector_for
-from service.connect.networks.base import (
+from service.connect.schemas import BlueskyConnect, FlowStart, Profile
+from service.connect.tokens import token_state
+from service.db import Database, utcnow
+from service.networks import CONNECTORS, connector_for
+from service.networks._connect import (
     AppCredentials,
     AuthorizationRequest,
     CodeExchange,
@@ -51,16 +54,13 @@ from service.connect.networks.base import (
     Endpoints,
     PageChoice,
 )
-from service.connect.networks.bluesky import CONNECTOR as BLUESKY
-from service.connect.networks.bluesky import normalise_handle
-from service.connect.networks.facebook import CONNECTOR as FACEBOOK
-from service.connect.networks.mastodon import CONNECTOR as MASTODON
-from service.connect.networks.mastodon import InstanceAuth, normalise_instance
-from service.connect.schemas import BlueskyConnect, FlowStart, Profile
-from service.connect.tokens import token_state
-from service.db import Database, utcnow
 from service.networks._http import Api, LiveConfig
 from service.networks.base import Network
+from service.networks.bluesky.connect import CONNECTOR as BLUESKY
+from service.networks.bluesky.connect import normalise_handle
+from service.networks.facebook.connect import CONNECTOR as FACEBOOK
+from service.networks.mastodon.connect import CONNECTOR as MASTODON
+from service.networks.mastodon.connect import InstanceAuth, normalise_instance
 from service.problems import ProblemError, invalid, not_found
 from service.strategy import service as strategies
 from service.users.models import User

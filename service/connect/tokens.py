@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.connect.networks import CONNECTORS
+from service.networks import CONNECTORS
 from service.networks.base import Network
 
 

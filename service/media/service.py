@@ -674,16 +674,27 @@ def violations(
     found = media_violations(
         limits_for_account(account), name, items, require_alt_text=require_alt_text
     )
-    if account.mode == AccountMode.LIVE and not publishes_media(account.network):
+    unsent = sorted({a.media.kind or "file" for a in attached} - _sent_kinds(account))
+    if account.mode == AccountMode.LIVE and unsent:
+        what = "media" if not publishes_media(account.network) else f"{' or '.join(unsent)}s"
         found.append(
             Violation(
                 "media",
                 "media-not-published-yet",
-                f"Handpost cannot send media to {name} yet; attach it to a sandbox account's "
+                f"Handpost cannot send {what} to {name} yet; attach it to a sandbox account's "
                 "post, or post the text alone.",
             )
         )
     return found
+
+
+def _sent_kinds(account: Account) -> set[str]:
+    """The kinds of file Handpost sends to the account's network live."""
+    return {
+        kind
+        for kind in (MediaKind.IMAGE, MediaKind.VIDEO)
+        if publishes_media(account.network, kind)
+    }
 
 
 def save(session: Session, post_id: str, user_id: str, attached: Sequence[Attached]) -> None:

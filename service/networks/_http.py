@@ -335,6 +335,29 @@ def failure_for_status(
     )
 
 
+def media_failure(
+    display_name: str,
+    response: httpx.Response,
+    message: str,
+    *,
+    scope: str,
+    rate_limit: Callable[[httpx.Headers], float | None],
+) -> Exception:
+    """A failed media call (upload, status, alt text). Nothing anyone sees exists until the
+    post is created, so it is never UNKNOWN; a 403 means the token lacks ``scope``, which
+    only a new connection grants."""
+    status = response.status_code
+    if status == 401:
+        return TokenExpired(f"{display_name} refused the access token ({message})", status)
+    if status == 403:
+        return ReconnectNeeded(
+            f"{display_name} refused the media upload ({message}); reconnect the account so "
+            f"that Handpost gets the {scope} permission",
+            status,
+        )
+    return failure_for_status(display_name, response, message, creates=False, rate_limit=rate_limit)
+
+
 # --- rate-limit signals ----------------------------------------------------------------------
 
 
@@ -582,6 +605,8 @@ class LiveAdapter(abc.ABC):
     # Whether this adapter sends media (``upload_file``); posts with media to a network that
     # does not are refused when they are saved (service.media.service.violations).
     publishes_media: bool = False
+    # The kinds of file it sends ("image", "video"), when it publishes media at all.
+    media_kinds: frozenset[str] = frozenset({"image", "video"})
 
     @property
     def display_name(self) -> str:
@@ -618,6 +643,13 @@ class LiveAdapter(abc.ABC):
         files = attempt.media
         if files is None:
             raise NetworkError(FailureKind.PERMANENT, "The post's files could not be read.")
+        for item in attempt.content.media:
+            if item.kind not in self.media_kinds:
+                raise NetworkError(
+                    FailureKind.PERMANENT,
+                    f"Handpost cannot send a {item.kind} to {self.display_name} yet; "
+                    "nothing was sent.",
+                )
         uploads: list[NetworkUpload] = []
         for item in attempt.content.media:
             if item.uploaded is not None:  # this attempt already has it (a token renewal)

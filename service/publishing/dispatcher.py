@@ -123,6 +123,7 @@ class Dispatcher:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
+        self.leases.close()
         await self.publishers.aclose()
 
     def wake_at(self, when: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from service.config import Settings
@@ -21,6 +22,10 @@ class Leases:
         self.worker = worker
         # Posts this worker has claimed and not yet settled.
         self.holding: set[str] = set()
+        # A thread of its own: renewals queued behind the shared pool's claims and recordings
+        # (each may wait seconds for SQLite's write lock under load) let a live worker's
+        # leases lapse, and another replica then took over posts this one was still sending.
+        self._renewer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease-renewal")
 
     async def keep_renewing(self) -> None:
         """Extend the lease of every post still held, three times a lease.
@@ -35,7 +40,8 @@ class Leases:
             if not self.holding:
                 continue
             try:
-                await asyncio.to_thread(self._extend, set(self.holding))
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._renewer, self._extend, set(self.holding))
             except Exception:  # the database may be briefly away; try again next time
                 log.exception("renewing the leases of %d posts failed", len(self.holding))
 
@@ -44,6 +50,9 @@ class Leases:
         with self.database.session() as session:
             repository.renew_leases(session, post_ids, worker=self.worker, lease_until=until)
             session.commit()
+
+    def close(self) -> None:
+        self._renewer.shutdown(wait=False)
 
     async def hand_back(self, post_ids: list[str]) -> None:
         """Give posts not yet sent back to the queue at once (rather than at lease expiry)."""

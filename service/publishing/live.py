@@ -38,7 +38,7 @@ from service.connect.lifecycle import USER_GIVEN_HOSTS, Renewals, wait_for_other
 from service.db import Database
 from service.media.outgoing import StoredMedia
 from service.media.storage import storage_for
-from service.networks import bluesky, facebook, linkedin, mastodon, threads, x, youtube
+from service.networks import ADAPTERS as NETWORK_ADAPTERS
 from service.networks._common import REDACTED
 from service.networks._http import (
     Api,
@@ -61,14 +61,9 @@ from service.youtube.ledger import YouTubeLedger
 
 log = logging.getLogger("handpost.live")
 
+# The networks Handpost publishes to by API (service.networks.NetworkAdapter.live).
 ADAPTERS: dict[Network, LiveAdapter] = {
-    Network.X: x.ADAPTER,
-    Network.LINKEDIN: linkedin.ADAPTER,
-    Network.FACEBOOK: facebook.ADAPTER,
-    Network.MASTODON: mastodon.ADAPTER,
-    Network.BLUESKY: bluesky.ADAPTER,
-    Network.THREADS: threads.ADAPTER,
-    Network.YOUTUBE: youtube.ADAPTER,
+    network: adapter.live for network, adapter in NETWORK_ADAPTERS.items() if adapter.live
 }
 DEFAULT_NETWORK_CONCURRENCY = 4
 

@@ -8,6 +8,7 @@ length but never for their byte offsets; langs are checked as BCP 47, at most 3.
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .framework import Ctx, NetworkModel, Reply, json_response, route
+from .media import Upload, complete, media_fault, media_store, read_raw
 from .state import Account, EmulatorState, Post, RateInfo, Token, fake_cid, make_jwt
 from .textutil import grapheme_count
 
@@ -25,6 +27,14 @@ MAX_GRAPHEMES = 300
 MAX_BYTES = 3000
 AUDIENCE = "did:web:pds.emulator.handpost.test"
 _RKEY_RE = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
+
+
+def blob_cid(sha256: bytes) -> str:
+    """A blob's CID as the PDS makes it: CIDv1, raw codec (0x55), sha2-256, base32 ("bafkrei")."""
+    raw = bytes([0x01, 0x55, 0x12, 0x20]) + sha256
+    return "b" + base64.b32encode(raw).decode("ascii").lower().rstrip("=")
+
+
 _DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _XRPC_NAMES = {
     400: "InvalidRequest",
@@ -334,6 +344,7 @@ class BlueskyModel(NetworkModel):
             )
         if validate and collection == POST_COLLECTION:
             self._validate_post(record)
+        blobs = self._embedded_blobs(ctx, account, record)
         store = self.store(ctx)
         if "rkey" in body:
             rkey = body["rkey"]
@@ -362,6 +373,8 @@ class BlueskyModel(NetworkModel):
             "cid": cid,
             "value": record,
         }
+        for blob in blobs:
+            blob.attached_to = uri
         if collection == POST_COLLECTION:
             ctx.state.add_post(
                 Post(
@@ -385,6 +398,106 @@ class BlueskyModel(NetworkModel):
                 else "unknown",
             }
         )
+
+    # -- blobs (com.atproto.repo.uploadBlob; lexicons app.bsky.embed.images / .video) --------
+
+    @route("POST", "/xrpc/com.atproto.repo.uploadBlob", "upload_blob", streamed=True)
+    async def upload_blob(self, ctx: Ctx) -> Response:
+        """The raw bytes with their ``Content-Type``; answers the blob reference (a CIDv1,
+        raw codec, sha2-256). Nothing is processed: an image blob is usable at once."""
+        account = self._auth(ctx)
+        received = await read_raw(ctx.request)
+        ctx.entry["body"] = {"size": received.size, "sha256": received.sha256}
+        if received.size == 0:
+            raise Reply(xrpc_error(400, "InvalidRequest", "Request body is empty"))
+        mime = received.content_type.split(";")[0].strip() or "application/octet-stream"
+        cid = blob_cid(bytes.fromhex(received.sha256))
+        upload = Upload(
+            network="bluesky",
+            id=f"{account.key}/{cid}",
+            account=account.key,
+            media_type=mime,
+            created_at=ctx.state.now(),
+            details={"cid": cid},
+        )
+        complete(ctx.state, upload, received, processes=False, fault=media_fault(ctx.fault))
+        media_store(ctx.state).add(upload)
+        blob = {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime, "size": received.size}
+        return json_response({"blob": blob})
+
+    def _embedded_blobs(self, ctx: Ctx, account: Account, record: dict[str, Any]) -> list[Upload]:
+        """The uploads an embed refers to: each must be a blob this repo uploaded (the PDS
+        refuses others), images at most 1,000,000 bytes and ``image/*`` (the lexicon)."""
+        embed = record.get("embed")
+        if not isinstance(embed, dict):
+            return []
+        prefix = f"Invalid {POST_COLLECTION} record: "
+        kind = embed.get("$type")
+        if kind == "app.bsky.embed.images":
+            images = embed.get("images")
+            if not isinstance(images, list) or not 1 <= len(images) <= 4:
+                raise Reply(
+                    xrpc_error(
+                        400, "InvalidRequest", prefix + "Record/embed/images must have 1-4 items"
+                    )
+                )
+            refs = []
+            for index, image in enumerate(images):
+                where = f"Record/embed/images/{index}"
+                if not isinstance(image, dict) or not isinstance(image.get("alt"), str):
+                    raise Reply(
+                        xrpc_error(
+                            400, "InvalidRequest", prefix + f'{where} must have the property "alt"'
+                        )
+                    )
+                self._aspect(image.get("aspectRatio"), prefix + where)
+                refs.append((where + "/image", image.get("image"), "image/", 1_000_000))
+        elif kind == "app.bsky.embed.video":
+            if not isinstance(embed.get("alt", ""), str):
+                raise Reply(
+                    xrpc_error(400, "InvalidRequest", prefix + "Record/embed/alt must be a string")
+                )
+            self._aspect(embed.get("aspectRatio"), prefix + "Record/embed")
+            # maxSize of the lexicon as published now (the copy the reference read: 50 MB).
+            refs = [("Record/embed/video", embed.get("video"), "video/mp4", 100_000_000)]
+        else:
+            return []
+        found = []
+        for where, blob, mime_prefix, max_size in refs:
+            ref = blob.get("ref") if isinstance(blob, dict) else None
+            cid = ref.get("$link") if isinstance(ref, dict) else None
+            upload = media_store(ctx.state).get("bluesky", f"{account.key}/{cid}")
+            if upload is None or upload.received is None:
+                raise Reply(xrpc_error(400, "InvalidRequest", f"Could not find blob: {cid}"))
+            if not upload.media_type.startswith(mime_prefix):
+                raise Reply(
+                    xrpc_error(400, "InvalidRequest", prefix + f"{where} has the wrong mime type")
+                )
+            if upload.received.size > max_size:
+                raise Reply(
+                    xrpc_error(
+                        400,
+                        "InvalidRequest",
+                        prefix + f"{where} file too large: {upload.received.size} > {max_size}",
+                    )
+                )
+            found.append(upload)
+        return found
+
+    @staticmethod
+    def _aspect(value: Any, where: str) -> None:
+        if value is None:
+            return
+        ok = isinstance(value, dict) and all(
+            isinstance(value.get(k), int) and not isinstance(value.get(k), bool) and value[k] >= 1
+            for k in ("width", "height")
+        )
+        if not ok:
+            raise Reply(
+                xrpc_error(
+                    400, "InvalidRequest", f"{where}/aspectRatio needs width and height >= 1"
+                )
+            )
 
     @staticmethod
     def _validate_post(record: dict[str, Any]) -> None:

@@ -12,10 +12,22 @@ from starlette.responses import Response
 
 from . import oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
+from .media import Upload, body_summary, complete, media_fault, media_store, read_form
 from .state import Account, OAuthClient, Post, RateInfo, iso
 from .textutil import mastodon_html, mastodon_length
 
 IDEMPOTENCY_TTL_S = 3600
+# A subset of upstream's (app/models/media_attachment.rb): what Handpost sends.
+SUPPORTED_MIME_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "video/mp4",
+    "video/quicktime",
+    "video/webm",
+)
+DESCRIPTION_LIMIT = 1500
 URL_LENGTH = 23
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 _AUTH_MESSAGES = {
@@ -112,7 +124,9 @@ class MastodonModel(NetworkModel):
                 "url": f"{ctx.base_url}/@{username}",
             },
             "media_attachments": [
-                {"id": str(m), "type": "image"} for m in details.get("media_ids", [])
+                self.attachment_json(ctx, upload)
+                for m in details.get("media_ids", [])
+                if (upload := media_store(ctx.state).get("mastodon", str(m))) is not None
             ],
             "mentions": [],
             "tags": [],
@@ -148,6 +162,7 @@ class MastodonModel(NetworkModel):
             raise Reply(mastodon_error(422, "scheduled_at is not supported by the emulator"))
         if not status.strip() and not media_ids:
             raise Reply(mastodon_error(422, "Validation failed: Text can't be blank"))
+        attached = self._attachable(ctx, [str(m) for m in media_ids])
         limit = int(ctx.state.config.get("mastodon_max_characters", 500))
         url_length = int(ctx.state.config.get("mastodon_characters_reserved_per_url", URL_LENGTH))
         if mastodon_length(status, spoiler, url_length) > limit:
@@ -184,9 +199,143 @@ class MastodonModel(NetworkModel):
             )
         )
         store["statuses"][status_id] = post
+        for upload in attached:
+            upload.attached_to = status_id
         if key:
             store["idempotency"][(account.key, key)] = (status_id, now)
         return json_response(self.status_json(ctx, post))
+
+    def _attachable(self, ctx: Ctx, media_ids: list[str]) -> list[Upload]:
+        """The account's unattached, processed uploads for ``media_ids`` (PostStatusService:
+        at most the instance's maximum; not found or attached elsewhere, or still processing,
+        is 422 with upstream's texts, config/locales/en.yml media_attachments.validations)."""
+        account = ctx.account
+        assert account is not None
+        limit = int(ctx.state.config.get("mastodon_max_media_attachments", 4))
+        if len(media_ids) > limit:
+            raise Reply(mastodon_error(422, f"Cannot attach more than {limit} files"))
+        now = ctx.state.now()
+        found = []
+        missing = []
+        for media_id in media_ids:
+            upload = media_store(ctx.state).get("mastodon", media_id, account.key)
+            if upload is None or upload.attached_to is not None:
+                missing.append(media_id)
+            else:
+                found.append(upload)
+        if missing:
+            raise Reply(
+                mastodon_error(
+                    422,
+                    f"Media {', '.join(missing)} not found or already attached to another post",
+                )
+            )
+        if any(u.state(now) != "succeeded" for u in found):
+            raise Reply(
+                mastodon_error(
+                    422,
+                    "Cannot attach files that have not finished processing. Try again in a moment!",
+                )
+            )
+        kinds = {self._type(u) for u in found}
+        if len(found) > 1 and "video" in kinds:  # gifv is not audio_or_video? upstream
+            raise Reply(
+                mastodon_error(422, "Cannot attach a video to a post that already contains images")
+            )
+        return found
+
+    # -- media (methods/media.md) ----------------------------------------------------------
+
+    @staticmethod
+    def _type(upload: Upload) -> str:
+        if upload.media_type == "image/gif":
+            return "gifv"  # upstream turns GIFs into silent MP4 loops
+        return "video" if upload.media_type.startswith("video/") else "image"
+
+    def attachment_json(self, ctx: Ctx, upload: Upload) -> dict[str, Any]:
+        ready = upload.state(ctx.state.now()) == "succeeded"
+        extension = upload.media_type.rsplit("/", 1)[-1]
+        url = f"{ctx.base_url}/system/media_attachments/files/{upload.id}/original.{extension}"
+        return {
+            "id": upload.id,
+            "type": self._type(upload),
+            "url": url if ready else None,
+            "preview_url": url if ready else None,
+            "remote_url": None,
+            "text_url": None,
+            "meta": {},
+            "description": upload.alt_text or None,
+            "blurhash": None,
+        }
+
+    @route("POST", "/api/v2/media", "media_upload", streamed=True)
+    async def media_upload(self, ctx: Ctx) -> Response:
+        """200 with ``url`` when ready at once (images), 202 with ``url: null`` while it
+        processes (video, gifv, or a slow fault)."""
+        account = self._auth(ctx, "write:media")
+        assert account is not None
+        self.count(ctx, ("media", account.key), 30, 30 * 60)
+        fields, files = await read_form(ctx.request)
+        ctx.entry["body"] = body_summary(fields, files)
+        file = files.get("file")
+        if file is None or file.size == 0:
+            raise Reply(mastodon_error(422, "Validation failed: File can't be blank"))
+        if file.content_type not in SUPPORTED_MIME_TYPES:
+            raise Reply(
+                mastodon_error(
+                    422, "Validation failed: File content type is invalid, File is invalid"
+                )
+            )
+        description = fields.get("description", "")
+        if len(description) > DESCRIPTION_LIMIT:
+            raise Reply(
+                mastodon_error(
+                    422,
+                    f"Validation failed: Description is too long (maximum is {DESCRIPTION_LIMIT} "
+                    "characters)",
+                )
+            )
+        upload = media_store(ctx.state).add(
+            Upload(
+                network="mastodon",
+                id=ctx.state.snowflake(16),
+                account=account.key,
+                media_type=file.content_type,
+                created_at=ctx.state.now(),
+                alt_text=description,
+            )
+        )
+        complete(
+            ctx.state,
+            upload,
+            file,
+            processes=not file.content_type.startswith("image/")
+            or file.content_type == "image/gif",
+            fault=media_fault(ctx.fault),
+        )
+        ready = upload.state(ctx.state.now()) == "succeeded"
+        return json_response(self.attachment_json(ctx, upload), 200 if ready else 202)
+
+    @route("GET", "/api/v1/media/{media_id}", "media_get")
+    async def media_get(self, ctx: Ctx) -> Response:
+        """206 while processing, 200 when done, 422 when processing failed."""
+        account = self._auth(ctx, "write:media")
+        assert account is not None
+        upload = media_store(ctx.state).get(
+            "mastodon", ctx.request.path_params["media_id"], account.key
+        )
+        if upload is None:
+            raise Reply(mastodon_error(404, "Record not found"))
+        state = upload.state(ctx.state.now())
+        if state == "failed":
+            raise Reply(
+                mastodon_error(
+                    422, upload.failure or "Error processing thumbnail for uploaded media"
+                )
+            )
+        return json_response(
+            self.attachment_json(ctx, upload), 200 if state == "succeeded" else 206
+        )
 
     @route("GET", "/api/v1/statuses/{status_id}", "get")
     async def get(self, ctx: Ctx) -> Response:
@@ -227,7 +376,7 @@ class MastodonModel(NetworkModel):
                         ),
                     },
                     "media_attachments": {
-                        "supported_mime_types": ["image/jpeg", "image/png", "image/gif"],
+                        "supported_mime_types": list(SUPPORTED_MIME_TYPES),
                         "image_size_limit": 16777216,
                         "image_matrix_limit": 33177600,
                         "video_size_limit": 103809024,

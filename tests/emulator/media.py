@@ -49,7 +49,9 @@ class Received:
         return cls(len(data), hashlib.sha256(data).hexdigest(), data, content_type)
 
 
-class _Collector:
+class Collector:
+    """Hashes bytes as they come, keeping them only up to ``KEEP_BYTES``."""
+
     def __init__(self) -> None:
         self.hash = hashlib.sha256()
         self.size = 0
@@ -71,7 +73,7 @@ class _Collector:
 
 async def read_raw(request: Request) -> Received:
     """The whole request body, streamed."""
-    collector = _Collector()
+    collector = Collector()
     async for chunk in request.stream():
         collector.add(chunk)
     return collector.result(request.headers.get("content-type", ""))
@@ -88,7 +90,7 @@ async def read_form(request: Request) -> tuple[dict[str, str], dict[str, Receive
     try:
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
-                collector = _Collector()
+                collector = Collector()
                 while chunk := await value.read(READ_CHUNK):
                     collector.add(chunk)
                 files[name] = collector.result(value.content_type or "", value.filename or "")
@@ -119,8 +121,9 @@ class Upload:
     media_type: str
     created_at: float
     total_bytes: int | None = None  # declared up front (X's initialize), if the flow does
-    # The bytes so far; a chunked flow appends segments, in order of their index.
+    # A chunked flow's segments by index (size and hash; their bytes go into ``collector``).
     segments: dict[int, Received] = field(default_factory=dict)
+    collector: Collector = field(default_factory=lambda: Collector())
     finalized: bool = False
     received: Received | None = None  # the whole file, once complete
     processing_s: float = 0.0
@@ -131,6 +134,15 @@ class Upload:
     attached_to: str | None = None
     category: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+    def append(self, index: int, segment: Received) -> bool:
+        """Add the segment at ``index``; False when it is not the next one (the emulator
+        takes segments in order, as Handpost sends them)."""
+        if index != len(self.segments) or segment.data is None:
+            return False
+        self.collector.add(segment.data)
+        self.segments[index] = Received(segment.size, segment.sha256, None)
+        return True
 
     def state(self, now: float) -> str:
         """``uploading`` until complete; then ``in_progress``, ``succeeded`` or ``failed``."""

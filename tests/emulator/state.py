@@ -27,7 +27,18 @@ ALL_NETWORKS: tuple[str, ...] = NETWORKS + VIDEO_NETWORKS
 # Endpoint names per network, as used by faults and the received-request log. "create" is always
 # the call that makes the post exist (Threads: threads_publish; Bluesky: createRecord).
 ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "x": ("create", "token", "me", "timeline", "authorize"),
+    "x": (
+        "create",
+        "token",
+        "me",
+        "timeline",
+        "authorize",
+        "media_initialize",
+        "media_append",
+        "media_finalize",
+        "media_status",
+        "media_metadata",
+    ),
     "linkedin": ("create", "token", "authorize", "userinfo"),
     "facebook": ("create", "get", "authorize", "token", "accounts", "permissions"),
     "mastodon": (
@@ -39,6 +50,8 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
         "authorize",
         "token",
         "verify_credentials",
+        "media_upload",
+        "media_get",
     ),
     "bluesky": (
         "create_session",
@@ -49,6 +62,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
         "resolve_handle",
         "well_known_did",
         "did_document",
+        "upload_blob",
     ),
     "threads": ("container", "create", "get", "list", "refresh", "authorize", "token", "exchange"),
     # YouTube: "insert" opens an upload session; "create" is a PUT to it (a chunk, or the

@@ -10,6 +10,14 @@ from starlette.responses import Response
 
 from . import oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
+from .media import (
+    Upload,
+    body_summary,
+    complete,
+    media_fault,
+    media_store,
+    read_form,
+)
 from .state import Post, RateInfo
 from .textutil import x_weighted_length
 
@@ -85,6 +93,8 @@ class XModel(NetworkModel):
                 json_response(_invalid("Either text or media must be present in the request"), 400)
             )
         text = text or ""
+        if media is not None:
+            self._attach(ctx, media)
         if x_weighted_length(text) > account.max_weighted_length:
             raise Reply(
                 json_response(problem(403, "You are not permitted to perform this action."), 403)
@@ -113,8 +123,181 @@ class XModel(NetworkModel):
                 details=details,
             )
         )
+        for media_id in (media or {}).get("media_ids", []):
+            upload = media_store(ctx.state).get("x", media_id)
+            if upload is not None:
+                upload.attached_to = tweet_id
         data = {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}
         return json_response({"data": data}, 201)
+
+    def _attach(self, ctx: Ctx, media: Any) -> None:
+        """``media.media_ids``: 1-4 of the account's own uploads, processed and not expired
+        (an expired id is "Bad Request": FINALIZE reference); 4 photos or 1 GIF or 1 video."""
+        ids = media.get("media_ids") if isinstance(media, dict) else None
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 4:
+            raise Reply(json_response(_invalid("$.media.media_ids must list 1 to 4 ids"), 400))
+        account = ctx.account
+        assert account is not None
+        now = ctx.state.now()
+        uploads = []
+        for media_id in ids:
+            upload = media_store(ctx.state).get("x", str(media_id), account.key)
+            if upload is None or upload.expired(now):
+                raise Reply(
+                    json_response(_invalid(f"Your media IDs are invalid. ({media_id})"), 400)
+                )
+            if upload.state(now) != "succeeded":
+                raise Reply(
+                    json_response(
+                        _invalid(f"Media {media_id} is not ready: {upload.state(now)}"), 400
+                    )
+                )
+            uploads.append(upload)
+        kinds = [u.category for u in uploads]
+        if len(uploads) > 1 and any(k in ("tweet_video", "tweet_gif") for k in kinds):
+            raise Reply(
+                json_response(_invalid("A post takes 4 photos, or 1 GIF, or 1 video."), 400)
+            )
+
+    # --- media (docs.x.com x-api/media; xdevplatform/samples PR #199) ----------------------
+
+    def _upload_of(self, ctx: Ctx, media_id: str) -> Upload:
+        account = ctx.account
+        assert account is not None
+        upload = media_store(ctx.state).get("x", media_id, account.key)
+        if upload is None or upload.expired(ctx.state.now()):
+            raise Reply(json_response(problem(400, f"Invalid media id {media_id}"), 400))
+        return upload
+
+    def _media_data(self, ctx: Ctx, upload: Upload) -> dict[str, Any]:
+        now = ctx.state.now()
+        expires_in = int((upload.expires_at or now) - now)
+        data: dict[str, Any] = {
+            "id": upload.id,
+            "media_key": f"{_MEDIA_KEY_PREFIX.get(upload.category or '', '3')}_{upload.id}",
+            "expires_after_secs": max(0, expires_in),
+        }
+        if upload.received is not None:
+            data["size"] = upload.received.size
+        state = upload.state(now)
+        # Async processing is reported for video and GIF (FINALIZE reference), or whenever
+        # the file is still being worked on.
+        if upload.category in ("tweet_video", "tweet_gif") or state in ("in_progress", "failed"):
+            info: dict[str, Any] = {"state": "pending" if state == "uploading" else state}
+            if state == "in_progress":
+                info["check_after_secs"] = max(1, int(upload.seconds_left(now) + 0.999))
+                info["progress_percent"] = 50
+            if state == "failed":
+                info["error"] = {
+                    "code": 1,
+                    "name": "InvalidMedia",
+                    "message": upload.failure or "Unsupported video format",
+                }
+            if state == "succeeded":
+                info["progress_percent"] = 100
+            data["processing_info"] = info
+        return data
+
+    @route("POST", "/2/media/upload/initialize", "media_initialize")
+    async def media_initialize(self, ctx: Ctx) -> Response:
+        self._auth(ctx, "media.write")
+        account = ctx.account
+        assert account is not None
+        body = ctx.data
+        media_type = body.get("media_type")
+        total = body.get("total_bytes")
+        category = body.get("media_category") or "tweet_image"
+        if not isinstance(media_type, str) or not isinstance(total, int) or total <= 0:
+            raise Reply(json_response(_invalid("media_type and total_bytes are required"), 400))
+        if category not in _MEDIA_KEY_PREFIX:
+            raise Reply(json_response(_invalid(f"Invalid media_category {category}"), 400))
+        now = ctx.state.now()
+        upload = media_store(ctx.state).add(
+            Upload(
+                network="x",
+                id=ctx.state.snowflake(22, 1288834974657),
+                account=account.key,
+                media_type=media_type,
+                created_at=now,
+                total_bytes=total,
+                category=str(category),
+                expires_at=now + float(ctx.state.config.get("x_media_expires_s", 86400)),
+            )
+        )
+        return json_response({"data": self._media_data(ctx, upload)})
+
+    @route("POST", "/2/media/upload/{media_id}/append", "media_append", streamed=True)
+    async def media_append(self, ctx: Ctx) -> Response:
+        self._auth(ctx, "media.write")
+        upload = self._upload_of(ctx, ctx.request.path_params["media_id"])
+        fields, files = await read_form(ctx.request)
+        ctx.entry["body"] = body_summary(fields, files)
+        segment = files.get("media")
+        index = fields.get("segment_index", "")
+        if segment is None or not index.isdigit() or int(index) > 999:
+            raise Reply(
+                json_response(_invalid("media and segment_index (0-999) are required"), 400)
+            )
+        if segment.size > 5 * 1024 * 1024:
+            raise Reply(json_response(_invalid("A segment may be at most 5 MB."), 400))
+        if upload.finalized:
+            raise Reply(json_response(_invalid("The upload is already finalized."), 400))
+        if not upload.append(int(index), segment):
+            # Real X takes segments in any order; the emulator wants them in order (invented).
+            raise Reply(json_response(_invalid(f"Segment {index} is out of order."), 400))
+        return json_response({"data": {"expires_at": int(upload.expires_at or 0)}})
+
+    @route("POST", "/2/media/upload/{media_id}/finalize", "media_finalize")
+    async def media_finalize(self, ctx: Ctx) -> Response:
+        self._auth(ctx, "media.write")
+        upload = self._upload_of(ctx, ctx.request.path_params["media_id"])
+        indexes = sorted(upload.segments)
+        size = sum(s.size for s in upload.segments.values())
+        if indexes != list(range(len(indexes))) or size != upload.total_bytes:
+            raise Reply(
+                json_response(
+                    _invalid(
+                        f"File size mismatch: {size} bytes received, {upload.total_bytes} declared."
+                    ),
+                    400,
+                )
+            )
+        if not upload.finalized:
+            upload.finalized = True
+            complete(
+                ctx.state,
+                upload,
+                upload.collector.result(upload.media_type),
+                processes=upload.category in ("tweet_video", "tweet_gif"),
+                fault=media_fault(ctx.fault),
+            )
+        return json_response({"data": self._media_data(ctx, upload)})
+
+    @route("GET", "/2/media/upload", "media_status")
+    async def media_status(self, ctx: Ctx) -> Response:
+        self._auth(ctx, "media.write")
+        if ctx.query.get("command") != "STATUS":
+            raise Reply(json_response(_invalid("command must be STATUS"), 400))
+        upload = self._upload_of(ctx, str(ctx.query.get("media_id") or ""))
+        return json_response({"data": self._media_data(ctx, upload)})
+
+    @route("POST", "/2/media/metadata", "media_metadata")
+    async def media_metadata(self, ctx: Ctx) -> Response:
+        self._auth(ctx, "media.write")
+        body = ctx.data
+        upload = self._upload_of(ctx, str(body.get("id") or ""))
+        alt = (
+            (body.get("metadata") or {}).get("alt_text")
+            if isinstance(body.get("metadata"), dict)
+            else None
+        )
+        text = alt.get("text") if isinstance(alt, dict) else None
+        if not isinstance(text, str) or len(text) > 1000:
+            raise Reply(
+                json_response(_invalid("metadata.alt_text.text: 1 to 1000 characters"), 400)
+            )
+        upload.alt_text = text
+        return json_response({"data": {"id": upload.id, "associated_metadata": True}})
 
     @route("GET", "/2/users/me", "me")
     async def me(self, ctx: Ctx) -> Response:
@@ -251,6 +434,8 @@ class XModel(NetworkModel):
 
 
 _INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
+# media_key prefixes X uses: 3 photos, 16 GIFs, 7 videos.
+_MEDIA_KEY_PREFIX = {"tweet_image": "3", "tweet_gif": "16", "tweet_video": "7"}
 
 # docs.x.com, fundamentals/authentication/oauth-2-0/authorization-code.mdx: the scopes, PKCE
 # with S256 or plain, the 30-second code, exact redirect URIs.

@@ -9,8 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def serve_pages(pages: dict[str, tuple[str, bytes]]) -> Iterator[tuple[str, list[str]]]:
-    """Serve ``{path: (content type, body)}``; yields the base URL and the paths requested."""
+def serve_pages(
+    pages: dict[str, tuple[str, bytes]], host: str = "127.0.0.1"
+) -> Iterator[tuple[str, list[str]]]:
+    """Serve ``{path: (content type, body)}`` on ``host`` (any of 127/8 is loopback); yields
+    the base URL and the paths requested."""
     requested: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -26,11 +29,11 @@ def serve_pages(pages: dict[str, tuple[str, bytes]]) -> Iterator[tuple[str, list
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requested
+        yield f"http://{host}:{server.server_address[1]}", requested
     finally:
         server.shutdown()
         server.server_close()

@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +27,15 @@ from service.networks._http import (
     json_body,
     short_text,
 )
-from service.networks.base import AccountRef, FailureKind, OutgoingRequest
+from service.networks._media import file_body
+from service.networks.base import (
+    AccountRef,
+    Attachment,
+    FailureKind,
+    NetworkUpload,
+    OutgoingRequest,
+    UploadState,
+)
 from service.networks.bluesky.card import link_card
 from service.networks.bluesky.richtext import detect_facets
 from service.networks.bluesky.rules import COLLECTION, RULES, rkey_for
@@ -38,6 +47,9 @@ _DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]")
 
 # Renew the session this long before its access token expires, instead of after a refusal.
 _REFRESH_MARGIN_SECONDS = 300
+# A blob no record refers to is a temporary upload the PDS removes later (how much later is
+# not documented): an upload is reused for an hour at most, then sent again.
+BLOB_REUSE = timedelta(hours=1)
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired"})
 
 
@@ -68,6 +80,51 @@ class BlueskyAdapter(LiveAdapter):
     """
 
     rules = RULES
+    publishes_media = True
+
+    async def upload_file(
+        self, attempt: Attempt, item: Attachment, previous: NetworkUpload | None
+    ) -> NetworkUpload:
+        """``com.atproto.repo.uploadBlob``: the raw bytes, answered with the blob reference
+        the record's embed carries. The PDS does nothing more with the file, so the blob is
+        ready at once; one no record refers to is removed after a while, so it is reused
+        only for an hour (BLOB_REUSE).
+
+        Videos go the same way: the "simple method" of Bluesky's video tutorial
+        (docs.bsky.app/docs/tutorials/video). Bluesky's video service processes it once the
+        post appears, so for a few seconds the post shows no video; the recommended way,
+        pre-processing through video.bsky.app, is left for later (docs/media.md)."""
+        files = attempt.media
+        assert files is not None  # LiveAdapter.upload_media checked it
+        request = OutgoingRequest(
+            method="POST",
+            url=f"{self._host(attempt.account)}/xrpc/com.atproto.repo.uploadBlob",
+            headers={"Authorization": BEARER_REDACTED},
+            body=file_body(files, item),
+        )
+        response = await attempt.api.send(request, {"": attempt.credentials["access_jwt"]})
+        blob = json_body(response).get("blob")
+        ref = blob.get("ref") if isinstance(blob, dict) else None
+        cid = ref.get("$link") if isinstance(ref, dict) else None
+        if not response.is_success or not isinstance(cid, str) or not cid:
+            error, message = _xrpc_error(response)
+            if error in _TOKEN_ERRORS:
+                raise TokenExpired(f"Bluesky refused the session: {message}", response.status_code)
+            raise failure_for_status(
+                "Bluesky",
+                response,
+                f"uploading {item.describe()}: {message}",
+                creates=False,
+                rate_limit=bluesky_rate_limit_wait,
+            )
+        upload = NetworkUpload(
+            network_media_id=cid,
+            state=UploadState.READY,
+            expires_at=datetime.now(UTC) + BLOB_REUSE,
+            details={"blob": blob},
+        )
+        await files.record(item, upload)
+        return upload
 
     def _host(self, account: AccountRef) -> str:
         return self.base_url(account)
@@ -85,7 +142,7 @@ class BlueskyAdapter(LiveAdapter):
             attempt.publish_key,
             repo=did,
             mention_dids=dids,
-            embed=await self._link_card(attempt),
+            embed=None if attempt.content.media else await self._link_card(attempt),
         )
         attempt.request = request
         response = await attempt.api.send(

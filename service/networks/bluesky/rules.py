@@ -15,6 +15,7 @@ from service.networks._common import (
 )
 from service.networks.base import (
     AccountRef,
+    Attachment,
     Entity,
     Network,
     OutgoingRequest,
@@ -120,7 +121,8 @@ class BlueskyRules(StandardRules):
         embed: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """``repo`` is the account's DID (live); the sandbox, which has none, uses the handle.
-        ``embed``: a link card, built live from the first link's page."""
+        ``embed``: a link card, built live from the first link's page (files, if any, take
+        its place)."""
         self.visibility_for(content)  # Every Bluesky post is public; refuse anything else.
         text = self.sent_text(content)
         record: dict[str, Any] = {
@@ -133,6 +135,8 @@ class BlueskyRules(StandardRules):
             record["facets"] = facets
         if content.language:
             record["langs"] = [content.language]
+        if content.media:  # files take the one embed a post has, before any link card
+            embed = media_embed(content)
         if embed is not None:
             record["embed"] = embed
         return {
@@ -178,6 +182,39 @@ RULES = BlueskyRules(
     visibilities=("public",),
     default_base_url="https://bsky.social",
 )
+
+
+def blob_ref(item: Attachment) -> dict[str, Any]:
+    """The blob as uploadBlob answered it, or (sandbox) its shape with a placeholder CID."""
+    if item.uploaded is not None and isinstance(item.uploaded.details.get("blob"), dict):
+        return dict(item.uploaded.details["blob"])
+    return {
+        "$type": "blob",
+        "ref": {"$link": item.media_ref},
+        "mimeType": item.mime_type,
+        "size": item.size_bytes,
+    }
+
+
+def media_embed(content: PostContent) -> dict[str, Any]:
+    """``app.bsky.embed.images`` (up to 4, each with its alt text, which the lexicon requires
+    even if empty, and its aspect ratio) or ``app.bsky.embed.video``."""
+    items = content.media
+    if items[0].kind == "video":
+        video = items[0]
+        embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob_ref(video)}
+        if video.alt_text:
+            embed["alt"] = video.alt_text
+        if video.width and video.height:
+            embed["aspectRatio"] = {"width": video.width, "height": video.height}
+        return embed
+    images = []
+    for item in items:
+        image: dict[str, Any] = {"image": blob_ref(item), "alt": item.alt_text}
+        if item.width and item.height:
+            image["aspectRatio"] = {"width": item.width, "height": item.height}
+        images.append(image)
+    return {"$type": "app.bsky.embed.images", "images": images}
 
 
 # Media (atproto lexicons app.bsky.embed.images / .video): up to 4 images of at most

@@ -91,6 +91,8 @@ class MastodonRules(StandardRules):
             language = content.language.split("-")[0].lower()
             if language != "x":  # a private-use tag names no language
                 body["language"] = language
+        if content.media:  # the attachment ids the uploads got (placeholders in the sandbox)
+            body["media_ids"] = [item.media_ref for item in content.media]
         return body
 
     def build_create_request(

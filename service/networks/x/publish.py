@@ -23,8 +23,15 @@ from service.networks._http import (
     short_text,
     x_rate_limit_wait,
 )
-from service.networks.base import AccountRef, FailureKind, OutgoingRequest
+from service.networks.base import (
+    AccountRef,
+    Attachment,
+    FailureKind,
+    NetworkUpload,
+    OutgoingRequest,
+)
 from service.networks.x.counting import parse_tweet
+from service.networks.x.media import XMedia
 from service.networks.x.rules import RULES
 
 # --- live publishing -----------------------------------------------------------------------
@@ -62,6 +69,12 @@ class XAdapter(LiveAdapter):
     """
 
     rules = RULES
+    publishes_media = True
+
+    async def upload_file(
+        self, attempt: Attempt, item: Attachment, previous: NetworkUpload | None
+    ) -> NetworkUpload:
+        return await XMedia(attempt, self.base_url(attempt.account)).upload(item, previous)
 
     def _bearer(self, credentials: dict[str, str]) -> dict[str, str]:
         return {"": credentials["access_token"]}

@@ -80,7 +80,10 @@ class XRules(StandardRules):
 
     def create_body(self, content: PostContent) -> dict[str, Any]:
         self.visibility_for(content)  # X posts are always public; refuse anything else.
-        return {"text": self.sent_text(content)}
+        body: dict[str, Any] = {"text": self.sent_text(content)}
+        if content.media:  # the ids X gave the uploads (placeholders in the sandbox)
+            body["media"] = {"media_ids": [item.media_ref for item in content.media]}
+        return body
 
     def build_create_request(
         self, content: PostContent, account: AccountRef, publish_key: str

@@ -52,6 +52,7 @@ from service.networks.base import (
     OutgoingRequest,
     UploadState,
 )
+from service.networks.youtube.connect import CONNECTOR
 from service.networks.youtube.rules import RULES, marker_tag
 from service.networks.youtube.upload import (
     Answer,
@@ -66,7 +67,6 @@ from service.networks.youtube.upload import (
 
 log = logging.getLogger("handpost.networks.youtube")
 
-TOKEN_HOST = "https://oauth2.googleapis.com"  # noqa: S105 (a host, not a secret)
 # Tries within one attempt after a dropped connection or a 5xx, before leaving the rest to the
 # dispatcher's next attempt (which continues from the same byte).
 SESSION_TRIES = 5
@@ -110,7 +110,7 @@ class YouTubeAdapter(LiveAdapter):
     # -- tokens (Google: the refresh token stays; a refusal is invalid_grant) --------------
 
     def can_refresh(self, credentials: dict[str, str]) -> bool:
-        return all(credentials.get(k) for k in ("refresh_token", "client_id", "client_secret"))
+        return CONNECTOR.refreshable(credentials)
 
     def needs_refresh(self, credentials: dict[str, str]) -> bool:
         return self.can_refresh(credentials) and expiring(credentials, _REFRESH_MARGIN_SECONDS)
@@ -118,11 +118,8 @@ class YouTubeAdapter(LiveAdapter):
     async def refresh(
         self, api: Api, account: AccountRef, credentials: dict[str, str]
     ) -> dict[str, str]:
-        if not self.can_refresh(credentials):
-            raise ReconnectNeeded("Google refused the access token and there is no refresh token")
-        base = account.base_url.rstrip("/") if account.base_url else TOKEN_HOST
-        request, secrets = refresh_request(f"{base}/token", credentials)
-        return await refresh_grant(api, request, secrets, credentials, display_name="Google")
+        """Google's refresh grant, as connecting renews it (the refresh token stays)."""
+        return await CONNECTOR.refresh(api, account, credentials)
 
     def may_resend_after_crash(self, config: LiveConfig) -> bool:
         # The session and the video id are in the database before anything could exist, so a

@@ -24,7 +24,9 @@ from typing import Any, ClassVar
 
 import regex
 
-from service.connect.networks.base import (
+from service.networks import bluesky
+from service.networks._common import BEARER_REDACTED, REDACTED
+from service.networks._connect import (
     Connected,
     ConnectError,
     Connector,
@@ -33,8 +35,6 @@ from service.connect.networks.base import (
     call,
     refusal,
 )
-from service.networks import bluesky
-from service.networks._common import BEARER_REDACTED, REDACTED
 from service.networks._http import Api, NetworkError, json_body
 from service.networks.base import Network, OutgoingRequest
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from service.connect.networks.base import (
+from service.networks import facebook
+from service.networks._common import REDACTED
+from service.networks._connect import (
     AuthorizationRequest,
     CodeExchange,
     Connected,
@@ -26,8 +28,6 @@ from service.connect.networks.base import (
     fetch,
     secret,
 )
-from service.networks import facebook
-from service.networks._common import REDACTED
 from service.networks._http import redacted_query
 from service.networks.base import Network
 

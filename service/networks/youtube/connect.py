@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar
 
-from service.connect.networks.base import (
+from service.networks._connect import (
     BEARER,
     AuthorizationRequest,
     CodeExchange,

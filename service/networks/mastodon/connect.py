@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from service.connect.networks.base import (
+from service.networks import mastodon
+from service.networks._connect import (
     BEARER,
     AuthorizationRequest,
     CodeExchange,
@@ -29,7 +30,6 @@ from service.connect.networks.base import (
     refusal,
     secret,
 )
-from service.networks import mastodon
 from service.networks._http import Api
 from service.networks.base import Network
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from service.connect.networks.base import (
+from service.networks import threads
+from service.networks._common import REDACTED
+from service.networks._connect import (
     AuthorizationRequest,
     CodeExchange,
     Connected,
@@ -23,8 +25,6 @@ from service.connect.networks.base import (
     secret,
     with_expiry,
 )
-from service.networks import threads
-from service.networks._common import REDACTED
 from service.networks._http import redacted_query
 from service.networks.base import Network
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from service.connect.networks.base import (
+from service.networks import linkedin
+from service.networks._connect import (
     BEARER,
     AuthorizationRequest,
     CodeExchange,
@@ -26,7 +27,6 @@ from service.connect.networks.base import (
     secret,
     with_expiry,
 )
-from service.networks import linkedin
 from service.networks.base import Network
 
 

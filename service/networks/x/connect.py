@@ -13,7 +13,8 @@ from typing import ClassVar
 
 import httpx
 
-from service.connect.networks.base import (
+from service.networks import x
+from service.networks._connect import (
     BEARER,
     AuthorizationRequest,
     CodeExchange,
@@ -28,7 +29,6 @@ from service.connect.networks.base import (
     secret,
     with_expiry,
 )
-from service.networks import x
 from service.networks.base import Network
 
 
