@@ -33,14 +33,11 @@ from service.networks._http import (
     LiveConfig,
     NetworkError,
     Published,
-    ReconnectNeeded,
     TokenExpired,
     expiring,
     failure_for_status,
     json_body,
     redacted_query,
-    refresh_grant,
-    refresh_request,
     short_text,
 )
 from service.networks._media import MediaFiles, file_body
@@ -241,6 +238,13 @@ class YouTubeAdapter(LiveAdapter):
         response = await attempt.api.send(opening, {"": attempt.credentials["access_token"]})
         location = response.headers.get("location")
         if response.status_code == 200 and location:
+            # The session lives where the API does; an address elsewhere is not followed
+            # (Handpost would send the video, and the token, to it).
+            if not location.startswith(f"{RULES.api_base(attempt.account)}/"):
+                raise NetworkError(
+                    FailureKind.PERMANENT,
+                    "YouTube answered with an upload address on another host; nothing was sent.",
+                )
             await asyncio.to_thread(
                 ledger.session_opened, attempt.publish_key, location, video.size_bytes
             )
