@@ -256,6 +256,39 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def start_worker(env: dict[str, str], directory: Path) -> Worker:
+    """A `handpost worker`, once it has started and settled (its memory is the baseline)."""
+    worker = Worker({**env, "HANDPOST_LOG_LEVEL": "INFO"}, directory).start()
+    log = directory / "worker.log"
+    deadline = time.monotonic() + 60
+    while "started" not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, log.read_text(errors="replace")
+        time.sleep(0.1)
+    time.sleep(2)
+    return worker
+
+
+def publish_due(url: str, worker: Worker, post_id: str) -> tuple[float, float]:
+    """Make the post due now and wait until it is published: the worker's resident memory
+    before, and its peak while it published."""
+    assert worker.process is not None
+    before = rss_mib(worker.process.pid)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    query(url, "UPDATE posts SET scheduled_at = ?, next_attempt_at = ? WHERE id = ?",
+          (now, now, post_id), autocommit=True)  # fmt: skip
+    with PeakRss(worker.process.pid) as rss:
+        deadline = time.monotonic() + 3600
+        state = "scheduled"
+        while time.monotonic() < deadline:
+            [(state,)] = query(url, "SELECT state FROM posts WHERE id = ?", (post_id,))
+            if state not in ("scheduled", "publishing"):
+                break
+            time.sleep(0.2)
+    messages = query(url, "SELECT message FROM publish_attempts WHERE post_id = ?", (post_id,))
+    assert state == "published", (state, messages)
+    return before, rss.peak
+
+
 def send_on(
     env: dict[str, str], directory: Path, server: Server, token: str, media_id: str, video: Path
 ) -> None:
@@ -302,30 +335,11 @@ def send_on(
               "VALUES (?, 0, ?, 'The talk')", (post_id, media_id), autocommit=True)  # fmt: skip
 
         progress("sending it on to X (emulated) from a worker")
-        worker = Worker({**env, "HANDPOST_LOG_LEVEL": "INFO"}, directory).start()
+        worker = start_worker(env, directory)
         try:
-            assert worker.process is not None
-            log = directory / "worker.log"
-            deadline = time.monotonic() + 60
-            while "started" not in log.read_text(errors="replace"):
-                assert time.monotonic() < deadline, log.read_text(errors="replace")
-                time.sleep(0.1)
-            time.sleep(2)  # settled after start-up: the baseline
-            before = rss_mib(worker.process.pid)
-            now = datetime.now(UTC).replace(tzinfo=None)
-            query(url, "UPDATE posts SET scheduled_at = ?, next_attempt_at = ? WHERE id = ?",
-                  (now, now, post_id), autocommit=True)  # fmt: skip
-            with PeakRss(worker.process.pid) as rss:
-                deadline = time.monotonic() + 3600
-                state = "scheduled"
-                while time.monotonic() < deadline:
-                    [(state,)] = query(url, "SELECT state FROM posts WHERE id = ?", (post_id,))
-                    if state not in ("scheduled", "publishing"):
-                        break
-                    time.sleep(0.2)
+            before, peak = publish_due(url, worker, post_id)
         finally:
             worker.stop()
-        assert state == "published", (state, query(url, "SELECT message FROM publish_attempts"))
         [first] = emulator.received("x", "media_initialize")
         [created] = emulator.received("x", "create")
         [uploaded] = emulator.media("x")
@@ -338,8 +352,8 @@ def send_on(
             f"{size / seconds / MB:.1f} MB/s (initialize to post; {segments} segments)"
         )
         print(
-            f"worker RSS: {before:.1f} MiB before, peak {rss.peak:.1f} MiB: grew "
-            f"{rss.peak - before:.1f} MiB (target < 64 MB = {64e6 / CHUNK:.1f} MiB)"
+            f"worker RSS: {before:.1f} MiB before, peak {peak:.1f} MiB: grew "
+            f"{peak - before:.1f} MiB (target < 64 MB = {64e6 / CHUNK:.1f} MiB)"
         )
         print(f"X received the file exactly (size and SHA-256): {exact}")
     finally:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,25 +31,24 @@ import httpx
 
 from bench._common import (
     Server,
-    Worker,
     create_user,
     database,
     exit_on_sigterm,
     progress,
     query,
-    rss_mib,
     service_env,
     workdir,
 )
 from bench.media import (
     CHUNK,
     MB,
-    PeakRss,
     create,
     file_sha256,
     make_video,
     patch,
     plain_copy,
+    publish_due,
+    start_worker,
 )
 
 YOUTUBE_CHUNK = 8 * CHUNK
@@ -75,26 +73,6 @@ def schedule_video(
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
-
-
-def publish(url: str, worker: Worker, post_id: str) -> tuple[float, float]:
-    """Make the post due and wait until it settles; (RSS before, peak RSS) of the worker."""
-    assert worker.process is not None
-    before = rss_mib(worker.process.pid)
-    now = datetime.now(UTC).replace(tzinfo=None)
-    query(url, "UPDATE posts SET scheduled_at = ?, next_attempt_at = ? WHERE id = ?",
-          (now, now, post_id), autocommit=True)  # fmt: skip
-    with PeakRss(worker.process.pid) as rss:
-        deadline = time.monotonic() + 3600
-        state = "scheduled"
-        while time.monotonic() < deadline:
-            [(state,)] = query(url, "SELECT state FROM posts WHERE id = ?", (post_id,))
-            if state not in ("scheduled", "publishing"):
-                break
-            time.sleep(0.2)
-    messages = query(url, "SELECT message FROM publish_attempts WHERE post_id = ?", (post_id,))
-    assert state == "published", (state, messages)
-    return before, rss.peak
 
 
 def declared(entries: list[dict[str, Any]]) -> int:
@@ -171,17 +149,10 @@ def main() -> None:
                     "Recorded a second time for the people in the other room, questions included.",
                 )  # fmt: skip
 
-            worker = Worker({**env, "HANDPOST_LOG_LEVEL": "INFO"}, directory).start()
+            worker = start_worker(env, directory)
             try:
-                log = directory / "worker.log"
-                deadline = time.monotonic() + 60
-                while "started" not in log.read_text(errors="replace"):
-                    assert time.monotonic() < deadline, log.read_text(errors="replace")
-                    time.sleep(0.1)
-                time.sleep(2)  # settled after start-up: the baseline
-
                 progress("publishing it to YouTube (emulated) from a worker")
-                before, peak = publish(url, worker, whole)
+                before, peak = publish_due(url, worker, whole)
                 [opened] = emulator.received("youtube", "insert")
                 chunks = emulator.received("youtube", "create")
                 [video_one] = emulator.posts("youtube")
@@ -200,7 +171,7 @@ def main() -> None:
                     after=half // YOUTUBE_CHUNK,
                     after_bytes=half % YOUTUBE_CHUNK or YOUTUBE_CHUNK // 2,
                 )
-                publish(url, worker, halved)
+                publish_due(url, worker, halved)
                 resumed = emulator.received("youtube", "create")
                 upper = declared(resumed) - size
                 [(message,)] = query(

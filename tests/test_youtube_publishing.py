@@ -17,6 +17,7 @@ from tests.support.youtube import (
     YOUTUBE_SETTINGS,
     chunk_ranges,
     connect_channel,
+    post_video,
     sha256,
     upload_thumbnail,
     upload_video,
@@ -93,14 +94,13 @@ def test_a_dropped_connection_resumes_from_the_byte_youtube_confirmed(
     video = upload_video(client, youtube_video)
     # The first chunk's connection breaks half way through it.
     network.inject_fault("youtube", "create", "reset_mid_body", after_bytes=CHUNK // 2)
-    response = create_post(
+    response = post_video(
         client,
         account["id"],
+        [video],
         "How we cut our release time in half.",
-        title="Halving release time",
+        "Halving release time",
         visibility="unlisted",
-        publish_now=True,
-        media=[{"media_id": video["id"]}],
     )
     post = settled(client, response.json()["id"], timeout=60)
     assert post["state"] == "published", post["last_error"]
@@ -131,13 +131,12 @@ def test_an_unconfirmed_upload_is_found_on_the_channel_before_anything_is_sent_a
     network.inject_fault("youtube", "create", "status_after_create", status=503, after=chunks - 1)
     # (Queued behind the first, it applies only once the first has fired: to every question.)
     network.inject_fault("youtube", "create", "status", status=503, times=10)
-    response = create_post(
+    response = post_video(
         client,
         account["id"],
+        [video],
         "Notes from the meetup on build caches.",
-        title="Build caches, explained",
-        publish_now=True,
-        media=[{"media_id": video["id"]}],
+        "Build caches, explained",
     )
     post = settled(client, response.json()["id"], timeout=60)
     assert post["state"] == "unknown", post["last_error"]
@@ -204,24 +203,22 @@ def test_youtube_saying_the_quota_is_spent_stops_uploads_until_pacific_midnight(
     network.configure(youtube_daily_quota=1000)  # less than one upload
     account, _ = connect_channel(client, network)
     video = upload_video(client, youtube_video)
-    first = create_post(
+    first = post_video(
         client,
         account["id"],
+        [video],
         "A first video that the quota will not let through.",
-        title="First",
-        publish_now=True,
-        media=[{"media_id": video["id"]}],
+        "First",
     )
     post = settled(client, first.json()["id"], timeout=30)
     assert post["state"] == "failed"
     assert "quota" in post["last_error"] and "midnight Pacific" in post["last_error"]
-    second = create_post(
+    second = post_video(
         client,
         account["id"],
+        [video],
         "A second video, which Handpost holds back without asking YouTube.",
-        title="Second",
-        publish_now=True,
-        media=[{"media_id": video["id"]}],
+        "Second",
     )
     post = settled(client, second.json()["id"], timeout=30)
     assert post["state"] == "failed"
@@ -236,14 +233,13 @@ def test_an_unaudited_project_s_upload_is_locked_private_and_the_account_says_so
     client = live_client(make_client, **YOUTUBE_SETTINGS)
     account, _ = connect_channel(client, network, audited=False)
     video = upload_video(client, youtube_video)
-    response = create_post(
+    response = post_video(
         client,
         account["id"],
+        [video],
         "Our release checklist, walked through.",
-        title="The release checklist",
+        "The release checklist",
         visibility="public",
-        publish_now=True,
-        media=[{"media_id": video["id"]}],
     )
     post = settled(client, response.json()["id"], timeout=60)
     assert post["state"] == "published"

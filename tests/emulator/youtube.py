@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from . import oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
+from .google import INSUFFICIENT, UNAUTHENTICATED, google_error
 from .state import Account, AuthCode, OAuthClient, Token, iso
 from .youtube_videos import VideoUploads, uploads_playlist
 
@@ -27,33 +28,6 @@ READONLY = "https://www.googleapis.com/auth/youtube.readonly"
 YOUTUBE = "https://www.googleapis.com/auth/youtube"
 FORCE_SSL = "https://www.googleapis.com/auth/youtube.force-ssl"
 READ_SCOPES = (READONLY, YOUTUBE, FORCE_SSL)
-
-
-def google_error(code: int, message: str, reason: str, status: str) -> dict[str, Any]:
-    """The error shape of Google APIs (youtube/v3/docs/errors)."""
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "errors": [{"message": message, "domain": "global", "reason": reason}],
-            "status": status,
-        }
-    }
-
-
-UNAUTHENTICATED = google_error(
-    401,
-    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-    "cookie or other valid authentication credential.",
-    "authError",
-    "UNAUTHENTICATED",
-)
-INSUFFICIENT = google_error(
-    403,
-    "Request had insufficient authentication scopes.",
-    "insufficientPermissions",
-    "PERMISSION_DENIED",
-)
 
 
 class YouTubeModel(VideoUploads, NetworkModel):

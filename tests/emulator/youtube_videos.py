@@ -38,6 +38,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from .framework import Ctx, Reply, drop_connection, json_response, route
+from .google import INSUFFICIENT, UNAUTHENTICATED, google_error
 from .media import Received, Upload, complete, media_fault, media_store
 from .state import Account, Post, iso
 
@@ -60,20 +61,9 @@ PRIVACIES = frozenset({"public", "unlisted", "private"})
 _CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)")
 
 
-def google_error(code: int, message: str, reason: str, status: str) -> dict[str, Any]:
-    """The error shape of Google APIs (youtube/v3/docs/errors)."""
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "errors": [{"message": message, "domain": "youtube.video", "reason": reason}],
-            "status": status,
-        }
-    }
-
-
 def _bad(message: str, reason: str) -> Reply:
-    return Reply(json_response(google_error(400, message, reason, "INVALID_ARGUMENT"), 400))
+    error = google_error(400, message, reason, "INVALID_ARGUMENT", "youtube.video")
+    return Reply(json_response(error, 400))
 
 
 @dataclass
@@ -121,8 +111,6 @@ class VideoUploads:
     # -- auth and quota ------------------------------------------------------------------
 
     def _caller(self, ctx: Ctx, scopes: tuple[str, ...]) -> tuple[Account, str]:
-        from .youtube import INSUFFICIENT, UNAUTHENTICATED
-
         check = ctx.state.check_token("youtube", ctx.bearer())
         if not check.ok or check.token is None:
             raise Reply(json_response(UNAUTHENTICATED, 401))

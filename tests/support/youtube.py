@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.emulator.server import EmulatorServer
-from tests.support.api import create_account
+from tests.support.api import create_account, create_post
 from tests.support.media import image_bytes, upload_ok, video_file
 
 QUANTUM = 256 * 1024
@@ -54,6 +54,22 @@ def connect_channel(
 
 def upload_video(client: TestClient, path: Path) -> dict[str, Any]:
     return upload_ok(client, path.read_bytes(), filename=path.name)
+
+
+def post_video(
+    client: TestClient,
+    account_id: str,
+    media: list[dict[str, Any]],
+    text: str,
+    title: str,
+    **fields: Any,
+) -> Any:
+    """A YouTube post of ``media`` (the video, then any thumbnail), due now unless ``fields``
+    give a time; the API's answer."""
+    if not {"scheduled_at", "local_time", "state"} & set(fields):
+        fields["publish_now"] = True
+    refs = [{"media_id": m["id"]} for m in media]
+    return create_post(client, account_id, text, title=title, media=refs, **fields)
 
 
 def upload_thumbnail(client: TestClient) -> dict[str, Any]:
