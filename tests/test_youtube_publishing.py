@@ -3,6 +3,7 @@ every field as the person wrote it, one video whatever goes wrong on the way."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,8 +33,12 @@ def _iso(moment: datetime) -> str:
 
 
 def test_a_scheduled_video_appears_once_with_everything_the_person_wrote(
-    make_client: AppFactory, network: EmulatorServer, youtube_video: Path
+    make_client: AppFactory,
+    network: EmulatorServer,
+    youtube_video: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     client = live_client(make_client, **YOUTUBE_SETTINGS)
     account, registered = connect_channel(client, network)
     video = upload_video(client, youtube_video)
@@ -82,8 +87,11 @@ def test_a_scheduled_video_appears_once_with_everything_the_person_wrote(
     assert all(last - first + 1 <= CHUNK for first, last in ranges)
     [entry] = attempts(client, post["id"])
     assert "Uploaded to YouTube as private" in entry["message"]
-    # The session URI is a capability: it is in no answer.
+    # The session URI is a capability: it is in no answer, and in no log line.
     assert "upload_id" not in str(entry) and "upload_id" not in str(post)
+    [session] = {e["upload_id"] for e in network.received("youtube", endpoint="create")}
+    assert any("upload_id=" in r.getMessage() for r in caplog.records)  # httpx logs the calls
+    assert not any(session in r.getMessage() for r in caplog.records)
 
 
 def test_a_dropped_connection_resumes_from_the_byte_youtube_confirmed(
