@@ -4,11 +4,19 @@ every field as the person wrote it, one video whatever goes wrong on the way."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from service.accounts.models import Account
+from service.db import Database
+from service.posts.models import Post, PostState
+from service.problems import ProblemError
+from service.youtube import quota
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.api import create_post
@@ -261,3 +269,50 @@ def test_an_unaudited_project_s_upload_is_locked_private_and_the_account_says_so
     assert "locked this video to private" in shown["status_message"]
     events = client.get(f"/api/v1/accounts/{account['id']}/events").json()["items"]
     assert any(e["kind"] == "youtube-private-lock" for e in events)
+
+
+def test_two_schedules_racing_for_the_day_s_last_upload_are_counted_one_after_the_other(
+    make_client: AppFactory, network: EmulatorServer, database: Database
+) -> None:
+    """The first schedule has counted the day and not yet committed its post when the second
+    counts: the second waits for the first (the day's row is locked), then sees its post."""
+    client = live_client(make_client, dispatch=False)
+    account, _ = connect_channel(client, network)
+    at = (datetime.now(UTC) + timedelta(days=2)).replace(hour=20, minute=0, second=0)
+    with database.session(read_only=True) as session:
+        owner = session.get(Account, account["id"])
+        assert owner is not None
+        user_id = owner.user_id
+    counted = threading.Event()
+
+    def first() -> None:
+        with database.session() as session:
+            quota.check_schedule(session, 1600, 1600, None, at)
+            counted.set()
+            time.sleep(1.0)  # the second one counts now, without this post unless it waits
+            row = Post(
+                user_id=user_id,
+                account_id=account["id"],
+                network="youtube",
+                text="The first take.",
+                visibility="private",
+                state=PostState.SCHEDULED,
+                scheduled_at=at,
+            )
+            session.add(row)
+            session.commit()
+
+    def second() -> str:
+        counted.wait(10)
+        with database.session() as session:
+            try:
+                quota.check_schedule(session, 1600, 1600, None, at)
+            except ProblemError as refused:
+                return str(refused.extensions["errors"][0]["code"])
+            return "accepted"
+
+    with ThreadPoolExecutor(2) as pool:
+        done = pool.submit(first)
+        answer = pool.submit(second).result(30)
+        done.result(30)
+    assert answer == "youtube-quota"
