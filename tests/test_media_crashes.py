@@ -100,7 +100,8 @@ def test_killed_mid_upload_the_next_worker_reuses_the_files_already_sent(
 def test_killed_mid_processing_the_next_worker_waits_for_the_same_upload(
     make_client: AppFactory, network: EmulatorServer, workers: WorkerPool, tmp_path: Path
 ) -> None:
-    network.configure(media_processing_s=4.0)
+    # X asks to check again after at most 5 s: the first check finds it still processing.
+    network.configure(media_processing_s=12.0)
     client = live_client(make_client, dispatch=False)
     account, _ = connect(client, network, "x")
     path = video_file(tmp_path / "clip.mp4", seconds=1.0)

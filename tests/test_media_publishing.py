@@ -8,7 +8,9 @@ own copy (``GET /api/v1/media/{id}/content``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.db import Database
+from service.media.outgoing import StoredMedia, attachments_by_post
+from service.media.storage import DiskStorage
 from service.networks import x
+from service.networks.base import NetworkUpload, UploadState
 from tests.conftest import AppFactory
 from tests.emulator.server import EmulatorServer
 from tests.support.api import create_account, create_post
@@ -312,3 +317,41 @@ def test_a_network_that_takes_only_images_refuses_a_video_when_the_post_is_saved
     assert refused.status_code == 422
     error = refused.json()["errors"][-1]
     assert error["code"] == "media-not-published-yet" and "videos" in error["message"]
+
+
+def test_an_adapter_reads_the_files_in_exact_pieces_and_finds_only_its_own_uploads(
+    make_client: AppFactory, database: Database, tmp_path: Path
+) -> None:
+    """The shared layer every network's flow uses (service.media.outgoing.StoredMedia)."""
+    client = live_client(make_client, dispatch=False)
+    account = create_account(client, "mastodon")
+    photo = upload(client, image_bytes(noise=True, size=(80, 60)), filename="n.jpg", alt_text="N")
+    post = create_post(client, account["id"], "Pieces", media=[{"media_id": photo["id"]}])
+    assert post.status_code == 201, post.text
+    content = client.get(f"/api/v1/media/{photo['id']}/content").content
+    with database.session(read_only=True) as session:
+        [item] = attachments_by_post(session, [post.json()["id"]])[post.json()["id"]]
+    assert (item.size_bytes, item.alt_text, item.width) == (len(content), "N", 80)
+    storage = DiskStorage(tmp_path / "media")
+
+    def files(account_id: str) -> StoredMedia:
+        return StoredMedia(
+            database, storage, post_id=post.json()["id"], account_id=account_id, network="x"
+        )
+
+    async def exercise() -> None:
+        mine = files(account["id"])
+        pieces = [piece async for piece in mine.chunks(item, 1000)]
+        assert b"".join(pieces) == content
+        assert {len(p) for p in pieces[:-1]} == {1000} and 0 < len(pieces[-1]) <= 1000
+        async with mine.local_file(item) as path:
+            assert path.read_bytes() == content
+        assert await mine.recorded(item) is None
+        upload_at_network = NetworkUpload("net-1", UploadState.UPLOADED, details={"k": "v"})
+        await mine.record(item, upload_at_network)
+        assert await files(account["id"]).recorded(item) == upload_at_network  # from the DB
+        assert await files("another-account").recorded(item) is None
+        moved = replace(item, media_id="another-file")  # the post now has another file there
+        assert await files(account["id"]).recorded(moved) is None
+
+    asyncio.run(exercise())

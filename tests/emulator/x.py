@@ -185,7 +185,9 @@ class XModel(NetworkModel):
         if upload.category in ("tweet_video", "tweet_gif") or state in ("in_progress", "failed"):
             info: dict[str, Any] = {"state": "pending" if state == "uploading" else state}
             if state == "in_progress":
-                info["check_after_secs"] = max(1, int(upload.seconds_left(now) + 0.999))
+                # At most 5 s between checks (the FINALIZE reference's example), never past
+                # the end of the processing.
+                info["check_after_secs"] = max(1, min(5, int(upload.seconds_left(now) + 0.999)))
                 info["progress_percent"] = 50
             if state == "failed":
                 info["error"] = {
