@@ -40,6 +40,13 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode changes a table by copying it and dropping the old one; with foreign
+            # keys enforced, dropping a table others refer to (posts, accounts) fails. Off for
+            # the migration (SQLite ignores the pragma inside a transaction), checked after.
+            # On the driver's connection: SQLAlchemy would send BEGIN first (service.db).
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(
             connection=connection,
             target_metadata=metadata,
@@ -49,6 +56,10 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
     engine.dispose()
 
 

@@ -146,6 +146,13 @@ def _port(value: str) -> int:
     return port
 
 
+def _workers(value: str) -> int:
+    workers = int(value) if value.isdigit() else 0
+    if not 1 <= workers <= 64:
+        raise argparse.ArgumentTypeError(f"API processes are 1 to 64, not {value!r}")
+    return workers
+
+
 def _version() -> str:
     try:
         return metadata.version("handpost")
@@ -164,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=_port)
     serve.add_argument("--no-dispatch", action="store_true", help="API only; run workers apart")
     serve.add_argument(
-        "--workers", type=int, help="API processes (PostgreSQL only); default HANDPOST_WORKERS"
+        "--workers", type=_workers, help="API processes (PostgreSQL only); default HANDPOST_WORKERS"
     )
     serve.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
     serve.set_defaults(func=_serve)

@@ -248,6 +248,12 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(str(entry).strip(), strict=False)  # ValueError: refused
         return value
 
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty value is unset: Compose passes ``${HANDPOST_PUBLIC_URL:-}`` as ""."""
+        return None if value == "" else value
+
     @field_validator("public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:

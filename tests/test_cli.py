@@ -46,6 +46,8 @@ def refusal(result: subprocess.CompletedProcess[str]) -> str:
         (["serve"], {"HANDPOST_PORT": "abc"}, "HANDPOST_PORT"),
         (["serve"], {"HANDPOST_PORT": "70000"}, "HANDPOST_PORT"),
         (["serve", "--port", "0"], {}, "a port is a number from 1 to 65535"),
+        (["serve", "--workers", "0"], {}, "API processes are 1 to 64"),
+        (["serve", "--workers", "-3"], {}, "API processes are 1 to 64"),
         (["worker"], {"HANDPOST_LOG_LEVEL": "loud"}, "HANDPOST_LOG_LEVEL"),
         (["worker"], {"HANDPOST_SECRET_KEY": "not-a-key"}, "HANDPOST_SECRET_KEY"),
         (["token", "create", "ada", "--expires-in-days", "0"], {}, "from 1 to 3650"),

@@ -305,6 +305,25 @@ def test_compose_trusts_only_the_gateway_its_proxy_comes_through() -> None:
     assert ipaddress.ip_address(trusted) in ipaddress.ip_network(ipam["subnet"])
 
 
+def test_compose_api_and_workers_share_the_media_they_receive_and_send() -> None:
+    """The API writes uploads and the workers read them to publish: one volume, mounted where
+    HANDPOST_MEDIA_DIR says, and the image makes that folder for its user."""
+    services = compose()["services"]
+    media_dir = compose()["x-handpost-env"]["HANDPOST_MEDIA_DIR"]
+    for name in ("api", "worker"):
+        assert f"media:{media_dir}" in services[name]["volumes"], name
+    assert "media" in compose()["volumes"]
+    assert media_dir in (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_an_empty_public_url_from_compose_means_unset() -> None:
+    # Compose passes ${HANDPOST_PUBLIC_URL:-} as "" when the operator set nothing.
+    assert Settings.model_validate({"public_url": ""}).public_url is None
+    assert Settings.model_validate({"public_url": "https://h.example/"}).public_url == (
+        "https://h.example"
+    )
+
+
 def env_file(path: Path) -> dict[str, str]:
     values = {}
     for line in path.read_text(encoding="utf-8").splitlines():

@@ -156,9 +156,8 @@ def test_the_migration_gives_short_posts_every_shingle(
 
 
 def mastodon_owner(session: Session, post_id: str) -> str:
-    post = session.get(Post, post_id)
-    assert post is not None
-    return post.user_id
+    # Only the column 0003 has: the model carries columns of later migrations.
+    return session.exec(select(Post.user_id).where(Post.id == post_id)).one()
 
 
 def test_the_migrations_fill_walks_every_post_batch_by_batch(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, update
@@ -61,13 +61,17 @@ def move_flow(
     return bool(session.exec(statement).rowcount == 1)
 
 
-def open_flows(session: Session, user_id: str, now: datetime) -> int:
-    statement = select(func.count()).where(
+def open_flows(session: Session, user_id: str, now: datetime) -> tuple[int, datetime | None]:
+    """How many of the user's flows are under way, and when the first of them expires."""
+    statement = select(func.count(), func.min(ConnectFlow.expires_at)).where(
         col(ConnectFlow.user_id) == user_id,
         col(ConnectFlow.status).in_([FlowStatus.STARTED, FlowStatus.CHOOSING]),
         col(ConnectFlow.expires_at) > now,
     )
-    return int(session.exec(statement).one())
+    count, first_expiry = session.exec(statement).one()
+    if first_expiry is not None and first_expiry.tzinfo is None:  # func.min skips the column type
+        first_expiry = first_expiry.replace(tzinfo=UTC)
+    return int(count), first_expiry
 
 
 def offer_pages(session: Session, flow_id: str, ciphertext: str, expires_at: datetime) -> None:

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -228,14 +229,18 @@ class Connections:
         )
 
         def store(session: Session) -> None:
-            if repository.open_flows(session, user.id, now) >= MAX_OPEN_FLOWS:
-                raise ProblemError(
+            under_way, first_expiry = repository.open_flows(session, user.id, now)
+            if under_way >= MAX_OPEN_FLOWS:
+                problem = ProblemError(
                     429,
                     "too-many-connections",
                     "Too many connections under way",
                     f"You have {MAX_OPEN_FLOWS} connections under way; finish one, or wait a "
                     "few minutes for them to expire.",
                 )
+                wait = (first_expiry - now).total_seconds() if first_expiry else 60
+                problem.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                raise problem
             session.add(flow)
 
         await self.db(store)
