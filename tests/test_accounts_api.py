@@ -59,8 +59,12 @@ def test_networks_endpoint_describes_each_network(client: TestClient) -> None:
         "mastodon",
         "bluesky",
         "threads",
+        "wordpress",
+        "ghost",
     }
     assert networks["bluesky"]["text_limit"] == 300
+    assert networks["wordpress"]["needs_site_url"] is networks["ghost"]["has_blog_fields"] is True
+    assert networks["x"]["has_blog_fields"] is False
     assert networks["youtube"]["requires_title"] is True
     assert "unlisted" in networks["mastodon"]["visibilities"]
     assert networks["linkedin"]["expects_call_to_action"] is True

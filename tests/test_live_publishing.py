@@ -473,6 +473,8 @@ def test_without_a_key_sqlite_generates_one_private_key_file(_no_key_file: Any) 
         ("linkedin", 1800, False),
         ("facebook", 1800, False),
         ("threads", 1800, False),  # the container id is not kept across a crash
+        ("wordpress", 7200, True),  # the next attempt looks for the post's marker first
+        ("ghost", 7200, True),
     ],
 )
 def test_resending_after_a_crash_only_where_it_cannot_duplicate(

@@ -26,6 +26,7 @@ from service.networks import (
 )
 
 ACCOUNT = AccountRef(id="acc-1", handle="alice")
+BLOG = AccountRef(id="acc-2", handle="alice's blog", base_url="https://blog.example.com")
 KEY = "post-42-attempt-1"
 LINK = "https://example.com/article"
 
@@ -35,8 +36,8 @@ def codes(violations: list[Violation]) -> list[tuple[str, str]]:
 
 
 def content_for(network: Network, text: str = "Hello there", **fields: str | None) -> PostContent:
-    # YouTube cannot go without a title; every other test input is left as given.
-    if network is Network.YOUTUBE and "title" not in fields:
+    # YouTube and blogs cannot go without a title; every other test input is left as given.
+    if rules_for(network).requires_title and "title" not in fields:
         fields["title"] = "My video"
     return PostContent(text=text, **fields)
 
@@ -80,7 +81,9 @@ def test_empty_text_is_refused_everywhere(network: Network, text: str) -> None:
 
 @pytest.mark.parametrize("network", list(Network))
 def test_a_plain_post_fits_everywhere(network: Network) -> None:
-    assert rules_for(network).validate(content_for(network, link=LINK)) == []
+    # A blog post's links are in its body: it has no separate link.
+    link = None if rules_for(network).has_blog_fields else LINK
+    assert rules_for(network).validate(content_for(network, link=link)) == []
 
 
 @pytest.mark.parametrize("network", list(Network))
@@ -131,7 +134,8 @@ def test_requests_carry_no_secrets(network: Network) -> None:
     request = rules_for(network).build_create_request(content_for(network, link=LINK), ACCOUNT, KEY)
     record = request.as_record()
     if "Authorization" in request.headers:
-        assert request.headers["Authorization"] == "Bearer <redacted>"
+        scheme = {Network.WORDPRESS: "Basic", Network.GHOST: "Ghost"}.get(network, "Bearer")
+        assert request.headers["Authorization"] == f"{scheme} <redacted>"
     body = request.json or request.form or {}
     if "access_token" in body:
         assert body["access_token"] == "<redacted>"
@@ -152,9 +156,11 @@ def test_account_base_url_replaces_scheme_and_host(network: Network) -> None:
 @pytest.mark.parametrize("network", list(Network))
 def test_sandbox_results_are_deterministic_per_publish_key(network: Network) -> None:
     rules = rules_for(network)
-    first = rules.sandbox_result(ACCOUNT, KEY)
-    assert rules.sandbox_result(ACCOUNT, KEY) == first
-    other = rules.sandbox_result(ACCOUNT, "another-key")
+    # A blog account always has its site's address.
+    account = BLOG if rules.needs_site_url else ACCOUNT
+    first = rules.sandbox_result(account, KEY)
+    assert rules.sandbox_result(account, KEY) == first
+    other = rules.sandbox_result(account, "another-key")
     assert other.external_id != first.external_id
     assert other.url != first.url
     assert first.url.startswith("https://")

@@ -88,6 +88,10 @@ SHAPES: dict[Network, CredentialShape] = {
         required=("access_token", "channel_id"),
         optional=("refresh_token", "client_id", "client_secret", "expires_at"),
     ),
+    # An application password (Users > Profile, or the site's "authorise application" page).
+    Network.WORDPRESS: CredentialShape(required=("username", "application_password")),
+    # A custom integration's Admin API key, "id:secret" (Settings > Integrations).
+    Network.GHOST: CredentialShape(required=("admin_api_key",)),
 }
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from service.accounts import limits, repository
+from service.accounts import limits, repository, site_check
 from service.accounts import service as accounts
 from service.accounts.credentials import CredentialCipher, cipher_or_problem
 from service.accounts.models import Account
@@ -60,11 +60,17 @@ def create_account(
     settings: SettingsDep,
     response: Response,
 ) -> AccountRead:
-    """Connect a network account. Send an Idempotency-Key to make a retry safe."""
+    """Connect a network account. Send an Idempotency-Key to make a retry safe.
+
+    A blog's credentials are tried on the site before they are saved."""
     strategies.require_active_slot(session, user, settings.max_active_accounts)
     # Asked before anything is written (the instance may take seconds to answer), and only
     # for an account that is otherwise complete: a refused request calls no one.
     accounts.check_connectable(data)
+    site_check.require_site_url(data.network, data.base_url)
+    site_check.verify_in_thread(
+        settings, data.network, data.base_url, data.handle, data.credentials
+    )
     server_limits = limits.read_for(settings, data.network, data.mode, data.base_url)
     account = accounts.create(
         session, user, data, _cipher(settings, data.credentials), server_limits
@@ -108,6 +114,11 @@ def update_account(
     require_if_match(if_match, account.version, required=False)
     if data.active and not account.active:
         strategies.require_active_slot(session, user, settings.max_active_accounts)
+    base_url = data.base_url if "base_url" in data.model_fields_set else account.base_url
+    site_check.require_site_url(account.network, base_url)
+    site_check.verify_in_thread(
+        settings, account.network, base_url, account.handle, data.credentials
+    )
     account = accounts.update(
         session,
         account,

@@ -31,7 +31,8 @@ CREDENTIALS_DESCRIPTION = (
     "refresh_token, client_id, username (client_secret, user_id optional); LinkedIn "
     "access_token and author_urn or member_id (refresh_token, client_id, client_secret "
     "optional); Facebook page_access_token; Mastodon access_token; Bluesky identifier and "
-    "app_password; Threads access_token and user_id. Stored encrypted, never returned."
+    "app_password; Threads access_token and user_id; WordPress username and "
+    "application_password; Ghost admin_api_key (id:secret). Stored encrypted, never returned."
 )
 
 
@@ -57,7 +58,8 @@ class AccountCreate(BaseModel):
         default=None,
         max_length=2048,
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
-        description="API base URL: a Mastodon instance, a Bluesky PDS, or a test server.",
+        description="API base URL: a Mastodon instance, a Bluesky PDS, a WordPress or Ghost "
+        "site (required for blogs), or a test server.",
     )
     credentials: Credentials | None = Field(
         default=None,

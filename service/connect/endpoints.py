@@ -20,6 +20,7 @@ from service.connect.schemas import (
     FlowRead,
     FlowStart,
     FlowStarted,
+    GhostConnect,
     PageChosen,
     PageOption,
 )
@@ -85,7 +86,7 @@ def connect_networks(
             kind=connector.kind,
             configured=is_configured(settings, network),
             redirect_uri=None
-            if connector.kind == "app_password"
+            if connector.kind in ("app_password", "admin_key")
             else redirect_uri(settings, _request_base(request), network),
             scopes=list(connector.scopes),
             docs_url=f"{DOCS_URL}#{network.value}",
@@ -165,6 +166,21 @@ async def connect_bluesky(
 ) -> AccountRead:
     """Connect (or reconnect) Bluesky with a handle and an app password."""
     account = await connections.connect_bluesky(user, data)
+    return AccountRead.model_validate(account)
+
+
+@router.post(
+    "/api/v1/connect/ghost",
+    response_model=AccountRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, 409, 502),
+)
+async def connect_ghost(
+    data: GhostConnect, user: CurrentUser, connections: ConnectionsDep
+) -> AccountRead:
+    """Connect (or reconnect) a Ghost site with a custom integration's Admin API key, which
+    is tried on the site before it is kept."""
+    account = await connections.connect_ghost(user, data)
     return AccountRead.model_validate(account)
 
 

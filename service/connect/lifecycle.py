@@ -42,9 +42,9 @@ from service.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger("handpost.connect")
 
-# Networks whose API host is one the person gave (an instance, a PDS): calls to it go through
-# the SSRF gate (service.outbound).
-USER_GIVEN_HOSTS = frozenset({Network.MASTODON, Network.BLUESKY})
+# Networks whose API host is one the person gave (an instance, a PDS, a blog): calls to it go
+# through the SSRF gate (service.outbound).
+USER_GIVEN_HOSTS = frozenset({Network.MASTODON, Network.BLUESKY, Network.WORDPRESS, Network.GHOST})
 # After a renewal failed for a passing reason, try again this much later (or sooner if the
 # token expires sooner).
 RETRY_AFTER_FAILURE = timedelta(minutes=5)

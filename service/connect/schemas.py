@@ -19,6 +19,7 @@ class FlowNetwork(StrEnum):
     THREADS = "threads"
     YOUTUBE = "youtube"
     MASTODON = "mastodon"
+    WORDPRESS = "wordpress"
 
 
 class Profile(BaseModel):
@@ -46,6 +47,12 @@ class FlowStart(Profile):
         min_length=1,
         max_length=2048,
         description="Mastodon: your instance, such as fosstodon.org.",
+    )
+    site: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2048,
+        description="WordPress: your site's address, such as blog.example.com.",
     )
 
 
@@ -89,10 +96,26 @@ class BlueskyConnect(Profile):
     )
 
 
+class GhostConnect(Profile):
+    site: Line = Field(
+        min_length=1, max_length=2048, description="Your site's address, e.g. blog.example.com."
+    )
+    admin_api_key: Line = Field(
+        min_length=1,
+        max_length=512,
+        description="A custom integration's Admin API key, id:secret (Settings → "
+        "Integrations). Stored encrypted, never returned.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
 class ConnectNetworkRead(BaseModel):
     network: Network
     display_name: str
-    kind: str = Field(description="oauth, instance (Mastodon) or app_password (Bluesky).")
+    kind: str = Field(
+        description="oauth, instance (Mastodon), site (WordPress), app_password (Bluesky) or "
+        "admin_key (Ghost)."
+    )
     configured: bool = Field(description="False: the server has no app credentials for it.")
     redirect_uri: str | None = Field(description="Register exactly this with the network's app.")
     scopes: list[str]

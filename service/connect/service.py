@@ -41,7 +41,7 @@ from service.config import Settings
 from service.connect import pages, repository
 from service.connect.lifecycle import api_for, http_client
 from service.connect.models import ConnectFlow, EventKind, FlowStatus, MastodonApp
-from service.connect.schemas import BlueskyConnect, FlowStart, Profile
+from service.connect.schemas import BlueskyConnect, FlowStart, GhostConnect, Profile
 from service.connect.tokens import token_state
 from service.db import Database, utcnow
 from service.networks import CONNECTORS, connector_for
@@ -60,8 +60,11 @@ from service.networks.base import Network
 from service.networks.bluesky.connect import CONNECTOR as BLUESKY
 from service.networks.bluesky.connect import normalise_handle
 from service.networks.facebook.connect import CONNECTOR as FACEBOOK
+from service.networks.ghost.connect import CONNECTOR as GHOST
 from service.networks.mastodon.connect import CONNECTOR as MASTODON
 from service.networks.mastodon.connect import InstanceAuth, normalise_instance
+from service.networks.wordpress.connect import CONNECTOR as WORDPRESS
+from service.networks.wordpress.connect import normalise_site
 from service.problems import ProblemError, invalid, not_found
 from service.strategy import service as strategies
 from service.users.models import User
@@ -122,6 +125,8 @@ def live_config(settings: Settings) -> LiveConfig:
 
 
 def is_configured(settings: Settings, network: Network) -> bool:
+    """Networks connected through a redirect need the server's app credentials; a Mastodon
+    instance or a WordPress site is asked at connect time, Bluesky needs none."""
     kind = CONNECTORS[network].kind
     return kind != "oauth" or app_credentials(settings, network) is not None
 
@@ -206,6 +211,10 @@ class Connections:
             endpoints = Endpoints({"instance": instance})
             app, auth = await self._mastodon_app(instance, redirect)
             scopes, pkce = auth.scopes, auth.pkce
+        elif network is Network.WORDPRESS:
+            instance = self._site(data, target)
+            endpoints = Endpoints({"authorize": await self._wordpress_page(instance)})
+            app, pkce = AppCredentials("", ""), False
         else:
             found = app_credentials(self.settings, network)
             if found is None:
@@ -289,18 +298,22 @@ class Connections:
 
     def _instance(self, data: FlowStart, target: Account | None) -> str:
         typed = data.instance or (target.base_url if target is not None else None)
-        if not typed:
-            raise invalid(
-                "Name your Mastodon instance, such as fosstodon.org.",
-                [{"field": "instance", "code": "required", "message": "Name your instance."}],
-            )
-        try:
-            return normalise_instance(typed)
-        except ValueError as exc:
-            raise invalid(
-                f"That is not an instance address: {exc}.",
-                [{"field": "instance", "code": "invalid", "message": str(exc)}],
-            ) from None
+        return typed_address(typed, "instance", normalise_instance,
+                             ask="Name your Mastodon instance, such as fosstodon.org.")  # fmt: skip
+
+    def _site(self, data: FlowStart, target: Account | None) -> str:
+        typed = data.site or (target.base_url if target is not None else None)
+        return typed_address(typed, "site", normalise_site,
+                             ask="Give your site's address, such as blog.example.com.")  # fmt: skip
+
+    async def _wordpress_page(self, site: str) -> str:
+        """The site's "authorise application" page, asked of the site through the gate."""
+        async with http_client(self.settings) as client:
+            api = api_for(self.settings, client, Network.WORDPRESS)
+            try:
+                return await WORDPRESS.authorization_page(api, site)
+            except ConnectError as error:
+                raise connect_problem(error) from None
 
     async def _mastodon_app(
         self, instance: str, redirect: str
@@ -410,13 +423,18 @@ class Connections:
             raise pages.RefusedCallback(
                 pages.network_said_no(connector.display_name, error, description)
             )
+        network = Network(flow.network)
+        if network is Network.WORDPRESS:
+            assert flow.instance_url is not None
+            async with http_client(self.settings) as client:
+                api = api_for(self.settings, client, network)
+                return await WORDPRESS.accept(api, flow.instance_url, query)
         code = query.get("code") or ""
         if not code or len(code) > 4096:
             raise ConnectError(f"{connector.display_name} sent no authorization code back.")
         verifier = None
         if flow.verifier_ciphertext is not None:
             verifier = self.cipher().decrypt(flow.verifier_ciphertext)["verifier"]
-        network = Network(flow.network)
         if network is Network.MASTODON:
             assert flow.instance_url is not None
             app, auth = await self._mastodon_app(flow.instance_url, flow.redirect_uri)
@@ -537,6 +555,22 @@ class Connections:
             lambda s: self.adopt(s, user.id, None, connected, Network.BLUESKY, target, profile)
         )
 
+    # -- Ghost ------------------------------------------------------------------------------
+
+    async def connect_ghost(self, user: User, data: GhostConnect) -> Account:
+        target = await self.db(lambda s: self._target(s, user, Network.GHOST, data), write=False)
+        site = typed_address(data.site, "site", normalise_site, ask="Give your site's address.")
+        async with http_client(self.settings) as client:
+            api = api_for(self.settings, client, Network.GHOST)
+            try:
+                connected = await GHOST.check(api, site, data.admin_api_key)
+            except ConnectError as error:
+                raise connect_problem(error) from None
+        profile = _profile(data)
+        return await self.db(
+            lambda s: self.adopt(s, user.id, None, connected, Network.GHOST, target, profile)
+        )
+
     # -- the account at the end --------------------------------------------------------------
 
     def adopt(
@@ -655,6 +689,21 @@ def _profile(data: Profile) -> dict[str, Any]:
         "audience": (data.audience or "").strip(),
         "sphere": data.sphere.value if data.sphere else None,
     }
+
+
+def typed_address(
+    typed: str | None, field: str, normalise: Callable[[str], str], *, ask: str
+) -> str:
+    """The server address a person typed (an instance, a site), normalised; 422 if unusable."""
+    if not typed:
+        raise invalid(ask, [{"field": field, "code": "required", "message": ask}])
+    try:
+        return normalise(typed)
+    except ValueError as exc:
+        raise invalid(
+            f"That is not a usable address: {exc}.",
+            [{"field": field, "code": "invalid", "message": str(exc)}],
+        ) from None
 
 
 def not_set_up(connector: Connector) -> ProblemError:

@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
-from service.networks import bluesky, facebook, linkedin, mastodon, threads, x, youtube
+from service.networks import (
+    bluesky,
+    facebook,
+    ghost,
+    linkedin,
+    mastodon,
+    threads,
+    wordpress,
+    x,
+    youtube,
+)
 from service.networks._connect import Connector
 from service.networks._http import LiveAdapter
 from service.networks.base import (
@@ -25,10 +35,12 @@ from service.networks.base import (
 )
 from service.networks.bluesky import connect as bluesky_connect
 from service.networks.facebook import connect as facebook_connect
+from service.networks.ghost import connect as ghost_connect
 from service.networks.linkedin import connect as linkedin_connect
 from service.networks.mastodon import connect as mastodon_connect
 from service.networks.media_rules import MediaLimits
 from service.networks.threads import connect as threads_connect
+from service.networks.wordpress import connect as wordpress_connect
 from service.networks.x import connect as x_connect
 from service.networks.youtube import connect as youtube_connect
 
@@ -90,6 +102,8 @@ ADAPTERS: dict[Network, NetworkAdapter] = {
         _adapter(mastodon, mastodon_connect),
         _adapter(bluesky, bluesky_connect),
         _adapter(threads, threads_connect),
+        _adapter(wordpress, wordpress_connect),
+        _adapter(ghost, ghost_connect),
     )
 }
 RULES: dict[Network, NetworkRules] = {n: a.rules for n, a in ADAPTERS.items()}
@@ -123,7 +137,12 @@ def publishes_media(network: Network | str, kind: str | None = None) -> bool:
     """Whether Handpost sends media (of ``kind``, "image" or "video", if given) to
     ``network`` live: its live adapter says so (``LiveAdapter.publishes_media`` and
     ``media_kinds``); a network without a live adapter does not."""
-    live = adapter_for(network).live
-    if live is None or not live.publishes_media:
+    adapter = adapter_for(network)
+    live = adapter.live
+    if live is None:
+        return False
+    if adapter.rules.publishes_media:  # the adapter uploads them in its create (blogs)
+        return True
+    if not live.publishes_media:
         return False
     return kind is None or kind in live.media_kinds

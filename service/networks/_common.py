@@ -191,7 +191,26 @@ class StandardRules(NetworkRules):
                     message=self._visibility_message(visibility),
                 )
             )
-        return violations + self.extra_violations(content, account)
+        return (
+            violations
+            + self.blog_field_violations(content)
+            + self.extra_violations(content, account)
+        )
+
+    def blog_field_violations(self, content: PostContent) -> list[Violation]:
+        """An excerpt and tags belong to blog posts; elsewhere they would be silently dropped,
+        so they are refused."""
+        given = {"excerpt": content.excerpt is not None, "tags": bool(content.tags)}
+        return [
+            Violation(
+                field=name,
+                code="blog-only",
+                message=f"{self.display_name} posts have no {name.replace('_', ' ')}; "
+                "only blog posts (WordPress, Ghost) do. Remove it.",
+            )
+            for name, present in given.items()
+            if present
+        ]
 
     def text_violations(
         self, content: PostContent, account: AccountRef | None = None

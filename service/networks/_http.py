@@ -215,6 +215,8 @@ class Api:
             headers["Content-Type"] = request.body.content_type
             headers["Content-Length"] = str(request.body.length)
             body["content"] = request.body.chunks()
+        if request.files is not None:
+            body["files"] = request.files
         try:
             if self.outbound is not None:
                 response = await outbound.send(
@@ -589,6 +591,13 @@ class Attempt:
     # which creates nothing anyone sees); if it raises, the post is not sent.
     before_create: Callable[[], Awaitable[None]] | None = None
 
+    async def media_bytes(self, file: Attachment) -> bytes:
+        """A small file's bytes at once (a blog's featured image, sent as one multipart
+        part); large files go by ``media.chunks`` instead."""
+        if self.media is None:
+            raise NetworkError(FailureKind.PERMANENT, "This publisher cannot read media files.")
+        return b"".join([piece async for piece in self.media.chunks(file, 1024 * 1024)])
+
 
 @dataclass(frozen=True)
 class Published:
@@ -618,7 +627,7 @@ class LiveAdapter(abc.ABC):
     async def publish(self, attempt: Attempt) -> Published:
         """Upload the files, then create the post; if the outcome is unclear, find out where
         the network allows."""
-        if attempt.content.media:
+        if attempt.content.media and not self.rules.publishes_media:  # blogs upload in create
             attempt.content = attempt.content.with_uploads(await self.upload_media(attempt))
         if attempt.before_create is not None:
             await attempt.before_create()
@@ -740,15 +749,24 @@ async def reconcile_by_search(
     search: Callable[[], Awaitable[Published | None]],
     *,
     place: str,
-    backstop: str,
+    backstop: str = "",
+    looks_first: bool = False,
 ) -> Published:
     """After an unclear send to a network without idempotency keys: look for the post in
     ``place``. Found, it is published; absent, it is sent again, and ``backstop`` (the
     network's refusal of a duplicate) catches a late arrival; if the search fails too, the
-    post stays UNKNOWN."""
+    post stays UNKNOWN. With ``looks_first`` (the adapter searches again before every later
+    attempt, as blogs do), a failed search is simply retried."""
     try:
         found = await search()
     except NetworkError as error:
+        if looks_first:
+            raise NetworkError(
+                FailureKind.RETRYABLE,
+                f"{failure.message} Checking {place} failed too ({error.message}); the next "
+                "attempt looks for it again before sending anything.",
+                http_status=failure.http_status,
+            ) from None
         raise NetworkError(
             FailureKind.UNKNOWN,
             f"{failure.message} Checking {place} failed too: {error.message}",
@@ -756,10 +774,14 @@ async def reconcile_by_search(
         ) from None
     if found is not None:
         return found
+    again = (
+        "so it was not created; the next attempt looks once more before sending it again"
+        if looks_first
+        else f"so it will be sent again ({backstop}, which catches a late arrival)"
+    )
     raise NetworkError(
         FailureKind.RETRYABLE,
-        f"{failure.message} It is not in {place}, so it will be sent again ({backstop}, "
-        "which catches a late arrival).",
+        f"{failure.message} It is not in {place}, {again}.",
         http_status=failure.http_status,
         retry_after=failure.retry_after,
     )

@@ -24,6 +24,8 @@ class Network(StrEnum):
     MASTODON = "mastodon"
     BLUESKY = "bluesky"
     THREADS = "threads"
+    WORDPRESS = "wordpress"
+    GHOST = "ghost"
 
 
 class FailureKind(StrEnum):
@@ -105,8 +107,12 @@ class PostContent:
     title: str | None = None
     visibility: str | None = None
     call_to_action: str | None = None
+    # Blog posts only: a summary and the post's tags.
+    excerpt: str | None = None
+    tags: tuple[str, ...] = ()
     language: str | None = None
     video: VideoOptions | None = None
+    # The post's files in order (a blog post's one image is its featured image).
     media: tuple[Attachment, ...] = ()
 
     def with_uploads(self, uploads: Sequence[NetworkUpload]) -> PostContent:
@@ -227,6 +233,8 @@ class OutgoingRequest:
     json: dict[str, Any] | None = None
     form: dict[str, str] | None = None
     body: StreamedBody | None = None
+    # Multipart files: field name -> (file name, bytes, content type); logged by size only.
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
     def as_record(self) -> dict[str, Any]:
         record: dict[str, Any] = {"method": self.method, "url": self.url, "headers": self.headers}
@@ -236,6 +244,11 @@ class OutgoingRequest:
             record["form"] = self.form
         if self.body is not None:
             record["body"] = self.body.description
+        if self.files is not None:
+            record["files"] = {
+                name: {"filename": filename, "bytes": len(data), "content_type": kind}
+                for name, (filename, data, kind) in self.files.items()
+            }
         return record
 
 
@@ -260,6 +273,14 @@ class NetworkRules(abc.ABC):
     # The essays: LinkedIn and X posts should lean on a call to action.
     expects_call_to_action: bool = False
     default_base_url: str = ""
+    # A blog lives at the person's own address: an account cannot exist without it.
+    needs_site_url: bool = False
+    # Blog posts have an excerpt and tags; other posts do not.
+    has_blog_fields: bool = False
+    # Whether the live adapter uploads the post's files itself, inside its create call (a
+    # blog's featured image). Networks using the shared upload loop say so on their adapter
+    # instead (``LiveAdapter.publishes_media``); see service.networks.publishes_media.
+    publishes_media: bool = False
 
     @property
     def default_visibility(self) -> str:

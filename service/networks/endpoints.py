@@ -66,6 +66,8 @@ class NetworkInfo(BaseModel):
     title_limit: int | None
     expects_call_to_action: bool
     media: MediaLimitsRead
+    needs_site_url: bool = Field(description="The account needs its site's address (a blog).")
+    has_blog_fields: bool = Field(description="Posts take an excerpt, tags and a featured image.")
     video: VideoInfo | None = None
 
 
@@ -83,6 +85,8 @@ def list_networks() -> list[NetworkInfo]:
             title_limit=rules.title_limit,
             expects_call_to_action=rules.expects_call_to_action,
             media=_media_limits(rules.network),
+            needs_site_url=rules.needs_site_url,
+            has_blog_fields=rules.has_blog_fields,
             video=_video_info() if rules.network == Network.YOUTUBE else None,
         )
         for rules in RULES.values()

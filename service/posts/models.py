@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime, new_id, utcnow
@@ -65,6 +65,12 @@ class Post(SQLModel, table=True):
     # Someone else's post or link this post shares; it must carry the user's own comment.
     shares_url: str | None = Field(default=None, max_length=2048)
     title: str | None = Field(default=None, max_length=1000)
+    # Blog posts only: the summary shown in lists, and the tags. (Their featured image is the
+    # post's one attached image, in post_media.)
+    excerpt: str | None = Field(default=None, sa_column=Column(Text))
+    tags: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     visibility: str = Field(max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)
     goal: str | None = Field(default=None, max_length=255)

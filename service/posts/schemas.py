@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -13,6 +13,10 @@ from service.posts.models import PostState
 from service.youtube.schemas import YouTubeFields, YouTubeFieldsRead
 
 MAX_TEXT = 100_000  # far above every network's limit; the network rules say the real one
+MAX_TAGS = 20
+Tag = Annotated[Line, Field(min_length=1, max_length=191)]
+EXCERPT_DESCRIPTION = "Blog posts: the summary shown in lists and previews (Ghost: 300 characters)."
+TAGS_DESCRIPTION = "Blog posts: tag names; a tag the blog lacks is created."
 
 
 class PostWarning(BaseModel):
@@ -50,6 +54,8 @@ class PostContentFields(BaseModel):
         description="Someone else's post or link you share; your text must comment on it.",
     )
     title: Line | None = Field(default=None, max_length=1000)
+    excerpt: Text | None = Field(default=None, max_length=1000, description=EXCERPT_DESCRIPTION)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description=TAGS_DESCRIPTION)
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
@@ -91,6 +97,10 @@ class PostUpdate(ScheduleFields):
         description="Someone else's post or link you share; your text must comment on it.",
     )
     title: Line | None = Field(default=None, max_length=1000)
+    excerpt: Text | None = Field(default=None, max_length=1000, description=EXCERPT_DESCRIPTION)
+    tags: list[Tag] | None = Field(
+        default=None, max_length=MAX_TAGS, description=TAGS_DESCRIPTION + " null clears them."
+    )
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
     goal: Line | None = Field(default=None, max_length=255)
@@ -146,6 +156,8 @@ class PostRead(BaseModel):
     link: str | None
     shares_url: str | None
     title: str | None
+    excerpt: str | None = None
+    tags: list[str] = []
     visibility: str
     call_to_action: str | None
     goal: str | None

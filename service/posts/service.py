@@ -47,6 +47,8 @@ CONTENT_FIELDS = (
     "link",
     "shares_url",
     "title",
+    "excerpt",
+    "tags",
     "visibility",
     "call_to_action",
     "goal",
@@ -100,6 +102,8 @@ def content_of(
         title=post.title,
         visibility=post.visibility,
         call_to_action=post.call_to_action,
+        excerpt=post.excerpt,
+        tags=tuple(post.tags or ()),
         language=post.language or (account.language if account is not None else None),
         media=media,
         video=youtube.options_of(post),
@@ -244,8 +248,8 @@ def _check_schedulable(
 
 
 def _refresh_guard_text(post: Post) -> None:
-    # A title is words the person wrote like any other (a video's, an article's): the guard
-    # reads it with the text, so a title that repeats another network's post is caught too.
+    # A title is words the person wrote like any other (a video's, a blog post's, an
+    # article's): the guard reads it with the text, so a title repeating a post is caught.
     words = f"{post.title}\n\n{post.text}" if post.title else post.text
     post.guard_text = guard.normalise(words)
     post.guard_length = len(post.guard_text)
@@ -464,6 +468,8 @@ def new_post(
         text=data.text,
         link=data.link,
         title=data.title,
+        excerpt=data.excerpt,
+        tags=list(data.tags),
         visibility=data.visibility or rules_for(account.network).default_visibility,
         call_to_action=data.call_to_action,
         goal=goal,
@@ -535,6 +541,8 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
     }
     if "goal" in changes:
         changes["goal"] = canonical_goal(policy.values, changes["goal"])
+    if "tags" in changes and changes["tags"] is None:
+        changes["tags"] = []
     if "visibility" in changes and changes["visibility"] is None:
         changes["visibility"] = rules_for(post.network).default_visibility
     for name, value in changes.items():
@@ -696,6 +704,8 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         link=source.link,
         shares_url=source.shares_url,
         title=source.title if rules.supports_title else None,
+        excerpt=source.excerpt if rules.has_blog_fields else None,
+        tags=list(source.tags) if rules.has_blog_fields else [],
         visibility=source.visibility
         if source.visibility in rules.visibilities
         else rules.default_visibility,

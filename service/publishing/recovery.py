@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from service.config import Settings
+from service.media.outgoing import attachments_by_post
 from service.posts.models import PostState
 from service.publishing import repository
 from service.publishing.jobs import job_for
@@ -35,10 +36,11 @@ class Recovery:
         if not expired:
             return
         accounts = repository.accounts_by_id(session, {p.account_id for p in expired})
+        files = attachments_by_post(session, [p.id for p in expired])
         grace = timedelta(seconds=self.settings.missed_grace_seconds)
         for post in expired:
             account = accounts[post.account_id]
-            job = job_for(post, account)
+            job = job_for(post, account, files.get(post.id, ()))
             # Past the grace window it would only be marked missed, which is not true if the
             # interrupted send went out (and a later reschedule could then post it twice).
             in_time = post.scheduled_at is None or now - post.scheduled_at <= grace

@@ -23,6 +23,8 @@ PURPOSES = {
     "bluesky": ("society", "early adopters"),
     "threads": ("society", "friends of friends"),
     "youtube": ("professionals", "clients who watch talks"),
+    "wordpress": ("society", "readers of my essays"),
+    "ghost": ("professionals", "newsletter subscribers"),
 }
 
 

@@ -101,8 +101,10 @@ def google_reason(response: httpx.Response) -> tuple[str, str]:
 
 
 class YouTubeAdapter(LiveAdapter):
+    """The video's upload is what creates the post (``RULES.publishes_media``: no separate
+    media step): ``create`` uploads, resumes or finds the video, then sets its thumbnail."""
+
     rules = RULES
-    publishes_media = True
 
     # -- tokens (Google: the refresh token stays; a refusal is invalid_grant) --------------
 
@@ -124,13 +126,6 @@ class YouTubeAdapter(LiveAdapter):
         return True
 
     # -- publishing --------------------------------------------------------------------------
-
-    async def publish(self, attempt: Attempt) -> Published:
-        """The video's upload is what creates the post, so there is no separate media step:
-        ``create`` uploads (or resumes, or finds) the video, then sets its thumbnail."""
-        if attempt.before_create is not None:
-            await attempt.before_create()
-        return await self.create(attempt)
 
     async def create(self, attempt: Attempt) -> Published:
         ledger: UploadLedger | None = attempt.ledger

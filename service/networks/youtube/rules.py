@@ -211,6 +211,8 @@ RULES = YouTubeRules(
     requires_title=True,
     title_limit=100,
     default_base_url="https://www.googleapis.com",
+    # The live adapter uploads the video in its create (service.networks.youtube.publish).
+    publishes_media=True,
 )
 
 # Media: a YouTube post is one video (videos.insert), and optionally one image, its custom

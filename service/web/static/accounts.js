@@ -9,6 +9,7 @@ import { activeSwitch, refocusSwitch, sphereHint, sphereLabel, sphereSelect } fr
 import {
   accessFacts,
   connectBluesky,
+  connectGhost,
   historyDisclosure,
   loadConnectNetworks,
   loadConnections,
@@ -17,8 +18,8 @@ import {
 } from "./connect.js";
 
 const PURPOSES = ["family and friends", "colleagues", "professionals", "society"];
-// Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS).
-const SERVER_NETWORKS = new Set(["mastodon", "bluesky"]);
+// Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS, a blog).
+const SERVER_NETWORKS = new Set(["mastodon", "bluesky", "wordpress", "ghost"]);
 const DOCS = "docs/connect.md";
 
 export async function renderAccounts(main, { params = [] } = {}) {
@@ -80,7 +81,7 @@ export async function renderAccounts(main, { params = [] } = {}) {
   const appPassword = field({
     label: "App password",
     control: h("input", { name: "app_password", type: "password", autocomplete: "off", spellcheck: "false" }),
-    hint: "Bluesky: an app password (Settings → Privacy and security → App passwords), never your account password.",
+    hint: "Bluesky: an app password (Settings → Privacy and security → App passwords), never your account password. Ghost: a custom integration's Admin API key (Settings → Integrations).",
   });
   const credentials = field({
     label: "Credentials (JSON)",
@@ -98,7 +99,9 @@ export async function renderAccounts(main, { params = [] } = {}) {
     const chosen = network.control.value;
     const how = connectable.get(chosen);
     baseUrl.wrap.hidden = !SERVER_NETWORKS.has(chosen);
-    appPassword.wrap.hidden = chosen !== "bluesky";
+    appPassword.wrap.hidden = chosen !== "bluesky" && chosen !== "ghost";
+    // The same secret field: Bluesky's app password, or a Ghost integration's key.
+    appPassword.label.firstChild.textContent = chosen === "ghost" ? "Admin API key" : "App password";
     const name = store.networkName(chosen);
     connectButton.textContent = `Connect ${name}`;
     connectButton.hidden = !how || !how.configured;
@@ -136,6 +139,8 @@ export async function renderAccounts(main, { params = [] } = {}) {
     const parts = [how.notes];
     if (how.kind === "oauth") parts.unshift(`Connect takes you to ${name} to allow Handpost, then back here.`);
     if (how.kind === "instance") parts.unshift("Type your instance under Server, then Connect.");
+    if (how.kind === "site") parts.unshift("Type your site's address under Server, then Connect.");
+    if (how.kind === "admin_key") parts.unshift("Type your site's address under Server and paste the key, then Connect.");
     if (how.kind === "app_password") parts.unshift("Give your handle and an app password, then Connect.");
     return [h("p", { class: "hint" }, parts.join(" "))];
   }
@@ -164,6 +169,10 @@ export async function renderAccounts(main, { params = [] } = {}) {
     const chosen = network.control.value;
     const extra = [];
     if (chosen === "mastodon") extra.push(["base_url", "Name your instance, such as fosstodon.org."]);
+    if (chosen === "wordpress") extra.push(["base_url", "Give your site's address, such as blog.example.com."]);
+    if (chosen === "ghost") {
+      extra.push(["base_url", "Give your site's address."], ["app_password", "Paste the Admin API key."]);
+    }
     if (chosen === "bluesky") {
       extra.push(["handle", "Enter your Bluesky handle."], ["app_password", "Paste an app password."]);
     }
@@ -182,14 +191,26 @@ export async function renderAccounts(main, { params = [] } = {}) {
         await draw(data.id);
         return;
       }
+      if (chosen === "ghost") {
+        const data = await connectGhost({
+          ...body,
+          site: baseUrl.control.value.trim(),
+          admin_api_key: appPassword.control.value.trim(),
+        });
+        appPassword.control.value = "";
+        announce(`Connected ${store.accountLabel(data)}.`);
+        await draw(data.id);
+        return;
+      }
       if (chosen === "mastodon") body.instance = baseUrl.control.value.trim();
+      if (chosen === "wordpress") body.site = baseUrl.control.value.trim();
       await startFlow({ network: chosen, ...body });
     } catch (error) {
       if (error.kind === "too-many-accounts") {
         formError.replaceChildren(tooMany(error));
         return;
       }
-      const left = error.status === 422 ? showFieldErrors(error, { ...fields, instance: baseUrl }) : [null];
+      const left = error.status === 422 ? showFieldErrors(error, { ...fields, instance: baseUrl, site: baseUrl, admin_api_key: appPassword }) : [null];
       if (left.length) formError.replaceChildren(errorBox(error));
     } finally {
       connectButton.disabled = false;

@@ -38,8 +38,20 @@ export async function connectBluesky(body) {
   return data;
 }
 
+export async function connectGhost(body) {
+  const { data } = await api("/connect/ghost", { method: "POST", body });
+  return data;
+}
+
 /** Reconnect an account, keeping it with its posts and history. */
 export async function reconnect(account) {
+  if (account.network === "ghost") {
+    const key = await askAppPassword(account, GHOST_KEY);
+    if (!key) return null;
+    const data = await connectGhost({ site: account.base_url, admin_api_key: key, account_id: account.id });
+    announce(`Reconnected ${store.accountLabel(data)}.`);
+    return data;
+  }
   if (account.network === "bluesky") {
     const password = await askAppPassword(account);
     if (!password) return null;
@@ -55,7 +67,16 @@ export async function reconnect(account) {
   return null;
 }
 
-function askAppPassword(account) {
+const BLUESKY_PASSWORD = {
+  label: "App password",
+  help: "Create a new app password in Bluesky (Settings → Privacy and security → App passwords) and paste it here.",
+};
+const GHOST_KEY = {
+  label: "Admin API key",
+  help: "Copy the Admin API key of a custom integration in Ghost (Settings → Integrations) and paste it here.",
+};
+
+function askAppPassword(account, words = BLUESKY_PASSWORD) {
   return openDialog(`Reconnect ${store.accountLabel(account)}`, (close) => {
     const id = uid("app-password");
     const input = h("input", { id, type: "password", autocomplete: "off", spellcheck: "false" });
@@ -67,8 +88,8 @@ function askAppPassword(account) {
           close(input.value.trim() || null);
         },
       },
-      h("p", {}, "Create a new app password in Bluesky (Settings → Privacy and security → App passwords) and paste it here."),
-      h("div", { class: "field" }, h("label", { for: id }, "App password"), input),
+      h("p", {}, words.help),
+      h("div", { class: "field" }, h("label", { for: id }, words.label), input),
       h(
         "div",
         { class: "actions" },

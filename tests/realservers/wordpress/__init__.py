@@ -155,6 +155,8 @@ class WordPressServer:
         (content / "uploads").mkdir(parents=True)
         for part in ("plugins", "themes"):
             (content / part).symlink_to(WORDPRESS / "wp-content" / part)
+        # Served from the site like any static file: uploaded images must be reachable.
+        (site / "wp-content").symlink_to(content)
 
     def _answers(self) -> bool:
         try:
