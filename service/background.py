@@ -23,6 +23,7 @@ from service.config import Settings
 from service.db import Database, utcnow
 from service.idempotency import repository as idempotency_keys
 from service.media.service import purge_unused
+from service.notify.delivery import NotificationDeliverer, purge_old_notifications
 from service.webhooks.delivery import WebhookDeliverer, purge_old_deliveries
 
 log = logging.getLogger("handpost.background")
@@ -60,6 +61,12 @@ def default_chores(database: Database, settings: Settings) -> tuple[Chore, ...]:
             "webhook-deliveries", timedelta(seconds=settings.webhook_poll_seconds), deliverer.run
         ),
         Chore("webhook-log", timedelta(hours=1), partial(purge_old_deliveries, settings=settings)),
+        Chore(
+            "notifications",
+            timedelta(seconds=settings.notify_poll_seconds),
+            NotificationDeliverer(database, settings).run,
+        ),
+        Chore("notification-log", timedelta(hours=1), purge_old_notifications),
         # Looks hourly; each account's limits are asked for once a day (or an hour after a
         # failure), claimed by one replica.
         Chore(

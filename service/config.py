@@ -117,6 +117,27 @@ class Settings(BaseSettings):
     # their log are kept.
     webhook_max_endpoints: int = Field(default=10, ge=1, le=100)
     webhook_log_days: float = Field(default=30, gt=0)
+    # Posts for accounts published by hand (service.hand): left neither published nor skipped
+    # this long after their time, they are marked missed.
+    hand_grace_seconds: float = Field(default=86_400, gt=0)
+    # Email over SMTP for hand-publish notifications; unset host: no email is sent. Port 587
+    # with STARTTLS (required unless smtp_starttls is false: the password never goes in the
+    # clear), or 465 with smtp_ssl (TLS from the start).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(default=None, max_length=254)
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    # The notification chore (email and push) looks this often, gives a server this long for
+    # all of a send, and retries failures with backoff and jitter from the base to the ceiling,
+    # this many attempts in all.
+    notify_poll_seconds: float = Field(default=2.0, gt=0)
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    notify_max_attempts: int = Field(default=8, ge=1, le=50)
+    notify_retry_base_seconds: float = Field(default=30.0, gt=0)
+    notify_retry_max_seconds: float = Field(default=1800.0, gt=0)
     # Media: kept in a directory (default ./media) or in S3-compatible object storage (every
     # replica must see the same files: a shared directory, or s3). See docs/media.md.
     media_storage: str = Field(default="disk", pattern=r"^(disk|s3)$")

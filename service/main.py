@@ -21,6 +21,7 @@ from service.connect.endpoints import router as connect_router
 from service.connect.service import Connections
 from service.db import Database, utcnow
 from service.feeds.endpoints import router as feeds_router
+from service.hand.endpoints import router as hand_router
 from service.health.endpoints import router as health_router
 from service.http_guards import (
     ClientAddress,
@@ -36,6 +37,7 @@ from service.media.endpoints import router as media_router
 from service.media.service import MediaContext
 from service.media.tus import TUS_REQUEST_HEADERS, TUS_RESPONSE_HEADERS
 from service.networks.endpoints import router as networks_router
+from service.notify.endpoints import router as notify_router
 from service.observability.metrics import Metrics
 from service.observability.metrics import router as metrics_router
 from service.observability.middleware import RequestContextMiddleware
@@ -60,6 +62,7 @@ WAITING_ROUTES = (
     "/api/v1/accounts",
     "/api/v1/connect",
     "/api/v1/webhooks",
+    "/api/v1/notification-settings",
     "/api/v1/media",
 )
 
@@ -125,6 +128,8 @@ def create_app(settings: Settings | None = None, *, dispatch: bool | None = None
         networks_router,
         posts_router,
         publishing_router,
+        hand_router,
+        notify_router,
         web_router,
         users_router,
         strategy_router,

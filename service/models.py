@@ -7,6 +7,7 @@ from service.connect.models import AccountConnection, AccountEvent, ConnectFlow,
 from service.feeds.models import CalendarFeed
 from service.idempotency.models import IdempotencyRecord
 from service.media.models import Media, PostMedia, PostMediaUpload
+from service.notify.models import Notification, NotificationSettings
 from service.posts.models import Post, PostFingerprint
 from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
@@ -28,6 +29,8 @@ __all__ = [
     "LoginThrottle",
     "MastodonApp",
     "Media",
+    "Notification",
+    "NotificationSettings",
     "Post",
     "PostFingerprint",
     "PostMedia",

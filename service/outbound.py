@@ -27,6 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from service.problems import invalid
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -38,6 +40,10 @@ _ALWAYS_REFUSED = (
     ipaddress.ip_network("198.18.0.0/15"),  # benchmarking
     ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64
 )
+
+
+# A name that takes longer than this to resolve is refused when a user gives it.
+RESOLVE_SECONDS = 5.0
 
 
 class OutboundRefused(Exception):
@@ -194,6 +200,26 @@ async def stream(
     target = await policy.check(url)
     async with client.stream(method, **_pinned(target, headers), **kwargs) as response:
         yield response
+
+
+async def check_or_problem(policy: OutboundPolicy, url: str, *, field: str, refusal: str) -> None:
+    """A 422 problem unless Handpost may call ``url`` (checked when a user gives an address,
+    so that they hear at once; the call itself passes the gate again)."""
+    reason: str | None = None
+    if any(character.isspace() for character in url):
+        reason = "the address may not contain spaces"
+    else:
+        try:
+            await asyncio.wait_for(policy.check(url), RESOLVE_SECONDS)
+        except OutboundRefused as refused:
+            reason = refused.reason
+        except TimeoutError:
+            reason = f"its name did not resolve within {RESOLVE_SECONDS:g} s"
+    if reason is not None:
+        raise invalid(
+            f"{refusal}: {reason}.",
+            [{"field": field, "code": "address-refused", "message": reason}],
+        )
 
 
 def _pinned(target: PinnedTarget, headers: Mapping[str, str] | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.emulator.fixtures",
     "tests.support.live",
     "tests.support.webhooks",
+    "tests.support.smtp",
     "tests.realservers.fixtures",
     "tests.support.realpds",
     "tests.support.s3",

@@ -61,7 +61,9 @@ def test_networks_endpoint_describes_each_network(client: TestClient) -> None:
         "threads",
         "wordpress",
         "ghost",
+        "other",
     }
+    assert [n for n, info in networks.items() if not info["has_api"]] == ["other"]
     assert networks["bluesky"]["text_limit"] == 300
     assert networks["wordpress"]["needs_site_url"] is networks["ghost"]["has_blog_fields"] is True
     assert networks["x"]["has_blog_fields"] is False

@@ -135,12 +135,8 @@ def test_recent_outcomes_show_and_old_cancelled_and_other_users_posts_do_not(
 
 
 def test_a_post_published_by_hand_gets_an_alarm(client: TestClient, database: Database) -> None:
-    hand = create_account(client, "facebook", "1001", display_name="Ada Lovelace")
+    hand = create_account(client, "facebook", "1001", display_name="Ada Lovelace", mode="hand")
     machine = create_account(client, "mastodon", "ada", base_url="https://example.social")
-    with database.engine.begin() as connection:  # the hand-publish feature adds this mode
-        connection.execute(
-            text("UPDATE accounts SET mode = 'hand' WHERE id = :id"), {"id": hand["id"]}
-        )
     by_hand = schedule(client, hand["id"], "Family: photos from the trip are up!")
     sent = schedule(client, machine["id"], "The fediverse hears about it separately.")
     done = insert_post(

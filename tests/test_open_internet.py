@@ -78,13 +78,15 @@ def test_parallel_guesses_cannot_get_past_the_login_throttle(running: Running) -
     with ThreadPoolExecutor(len(guesses)) as pool:
         responses = list(pool.map(lambda p: login(running, victim, p, "127.0.0.3"), guesses))
     statuses = Counter(r.status_code for r in responses)
-    assert set(statuses) <= {200, 401, 429}, statuses
+    # A 503 is load shedding on a busy machine: refused before anything was checked.
+    assert set(statuses) <= {200, 401, 429, 503}, statuses
     assert statuses[200] + statuses[401] <= 5, statuses
-    assert statuses[429] >= 16
+    assert statuses[429] + statuses[503] >= 16
     for response in responses:
+        if response.status_code in (429, 503):
+            assert int(response.headers["retry-after"]) >= 1
         if response.status_code == 429:
             assert_problem(response, 429, "login-throttled")
-            assert int(response.headers["retry-after"]) >= 1
 
 
 def test_a_forged_forwarded_for_from_a_client_is_ignored(running: Running) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from service.config import Settings
 from service.db import Database
 from service.outbound import OutboundPolicy
-from service.posts.models import Post, PostState
+from service.posts.models import PostState
 from service.webhooks import outbox
 from service.webhooks.delivery import WebhookDeliverer
 from tests.conftest import AppFactory
@@ -139,22 +139,26 @@ def test_every_publish_log_outcome_reaches_the_receiver(
     assert len(receiver.events()) == 5, [e.payload["type"] for e in receiver.events()]
 
 
-def test_a_post_due_by_hand_is_an_event_too(
-    make_client: AppFactory, receiver: Receiver, database: Database
-) -> None:
-    """The hand-publish feature writes this event; the outbox and the worker carry it."""
+def test_a_post_due_by_hand_is_an_event_too(make_client: AppFactory, receiver: Receiver) -> None:
+    """The dispatcher hands the post over at its time; the outbox and the worker carry it."""
     client = webhook_client(make_client)
     register(client, receiver, ["post.due_by_hand"])
-    account = create_account(client, "facebook", "1001")
-    post_id = create_post(client, account["id"], "Tell the family about the trip.").json()["id"]
-    with database.session() as session:
-        post = session.get(Post, post_id)
-        assert post is not None
-        outbox.post_due_by_hand(session, post, account["handle"], None)
-        session.commit()
+    account = create_account(client, "facebook", "1001", mode="hand")
+    created = create_post(
+        client,
+        account["id"],
+        "Tell the family about the trip.",
+        publish_now=True,
+        audience="Family list",
+    )
+    assert created.status_code == 201, created.text
     [event] = receiver.wait_for_events(1)
     assert event.verified and event.payload["type"] == "post.due_by_hand"
-    assert event.payload["data"]["post"]["text"] == "Tell the family about the trip."
+    post = event.payload["data"]["post"]
+    assert post["text"] == "Tell the family about the trip."
+    assert post["audience"] == "Family list"
+    assert post["composer_url"] == "https://www.facebook.com/"
+    assert post["missed_at"] is not None
 
 
 def test_a_user_resolving_an_unknown_post_as_published_is_an_event(

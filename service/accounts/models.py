@@ -12,6 +12,9 @@ from service.db import UTCDateTime, new_id, utcnow
 class AccountMode(StrEnum):
     SANDBOX = "sandbox"  # records exactly what would be sent, sends nothing
     LIVE = "live"
+    # No publishing API (a personal Facebook profile, a group...): at the post's time the
+    # person is notified and publishes it by hand (service.hand).
+    HAND = "hand"
 
 
 class AccountStatus(StrEnum):

@@ -22,6 +22,7 @@ from service.connect import repository as connections
 from service.connect.models import EventKind
 from service.connect.tokens import token_state
 from service.db import utcnow
+from service.networks import rules_for
 from service.networks.base import AccountRef, Network
 from service.posts.models import PostState
 from service.problems import ProblemError, invalid, not_found
@@ -61,7 +62,7 @@ def create(
         account.server_limits = server_limits
         account.limits_checked_at = utcnow()
     given = _store_credentials(account, data.credentials, cipher) if data.credentials else None
-    _require_live_ready(account)
+    _require_mode_fits(account)
     session.add(account)
     try:
         session.flush()
@@ -74,6 +75,7 @@ def create(
 
 def check_connectable(data: AccountCreate) -> None:
     """The checks ``create`` makes on what was sent, made before anything else is done."""
+    _require_hand_where_no_api(data.network, data.mode)
     if data.credentials is not None:
         check_credentials(Network(data.network), data.credentials)
     else:
@@ -112,7 +114,7 @@ def update(
         given = _store_credentials(account, credentials, cipher)
     elif credentials_given:
         account.credentials_ciphertext = None  # an explicit null disconnects the account
-    _require_live_ready(account)
+    _require_mode_fits(account)
     account.updated_at = utcnow()
     account.version += 1
     session.add(account)
@@ -168,11 +170,23 @@ def _record_connection(session: Session, account: Account, credentials: dict[str
     )
 
 
-def _require_live_ready(account: Account) -> None:
-    """A live account publishes for real, so it cannot exist without its credentials."""
+def _require_mode_fits(account: Account) -> None:
+    """A live account publishes for real, so it cannot exist without its credentials; and a
+    network Handpost cannot send to is published by hand, or not at all."""
+    _require_hand_where_no_api(account.network, account.mode)
     _require_credentials_if_live(
         account.network, account.mode, has_credentials=account.credentials_ciphertext is not None
     )
+
+
+def _require_hand_where_no_api(network: str, mode: str) -> None:
+    rules = rules_for(network)
+    if not rules.has_api and mode != AccountMode.HAND:
+        raise invalid(
+            f"Handpost has no way to publish to {rules.display_name}: use mode 'hand', and "
+            "Handpost will tell you when each post is due.",
+            [{"field": "mode", "code": "hand-only", "message": "Only 'hand' works here."}],
+        )
 
 
 def _require_credentials_if_live(network: str, mode: str, *, has_credentials: bool) -> None:

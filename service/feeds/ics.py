@@ -22,14 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from service.accounts.models import AccountMode
 from service.networks import rules_for
 from service.networks.base import Network
 from service.posts.models import Post, PostState
 
 PRODUCT_ID = "-//Handpost//Calendar feed//EN"
-# Accounts in this mode are published by hand: the hand-publish feature adds the mode
-# (AccountMode.HAND); the feed already reminds the person when such a post is due.
-HAND_MODE = "hand"
 # How long an event lasts in the calendar: a post is a moment, but a zero-length event is
 # hard to see and to click in most calendar applications.
 EVENT_LENGTH = timedelta(minutes=15)
@@ -45,6 +43,8 @@ STATE_LABELS = {
     PostState.FAILED: "Failed",
     PostState.MISSED: "Missed",
     PostState.UNKNOWN: "Outcome unknown",
+    PostState.DUE: "Due by hand",
+    PostState.SKIPPED: "Skipped",
 }
 
 
@@ -59,7 +59,7 @@ class FeedEntry:
 
     @property
     def by_hand(self) -> bool:
-        return self.account_mode == HAND_MODE
+        return self.account_mode == AccountMode.HAND
 
 
 def first_words(text: str, limit: int = SUMMARY_WORDS_CHARACTERS) -> str:

@@ -103,15 +103,24 @@ class MediaContext:
         return derived_key(self.settings, "media-links")
 
     def thumbnail_url(self, media: Media, now: datetime | None = None) -> str | None:
-        if media.thumbnail_key is None or media.state != MediaState.READY:
+        if media.thumbnail_key is None:
+            return None
+        return self._signed_path(media, "thumb", now)
+
+    def download_url(self, media: Media, now: datetime | None = None) -> str | None:
+        """The file itself, for a person publishing by hand to download (an hour's link)."""
+        return self._signed_path(media, "file", now)
+
+    def _signed_path(self, media: Media, variant: str, now: datetime | None) -> str | None:
+        if media.state != MediaState.READY:
             return None
         try:
             self.signing_key  # noqa: B018 - PostgreSQL without HANDPOST_SECRET_KEY has none
         except SecretKeyMissing:
-            log.warning("media links need HANDPOST_SECRET_KEY; thumbnails are not linked")
+            log.warning("media links need HANDPOST_SECRET_KEY; %s is not linked", variant)
             return None
         expires = links.expiry(now or utcnow(), 3600, rounded=True)
-        token = links.sign(self.signing_key, links.SignedTarget(media.id, "thumb", expires))
+        token = links.sign(self.signing_key, links.SignedTarget(media.id, variant, expires))
         return f"{links.PREFIX}{token}"
 
 

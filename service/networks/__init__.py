@@ -17,6 +17,7 @@ from service.networks import (
     ghost,
     linkedin,
     mastodon,
+    other,
     threads,
     wordpress,
     x,
@@ -70,12 +71,13 @@ __all__ = [
 class NetworkAdapter:
     """Everything Handpost does with one network.
 
-    ``live`` is None where Handpost cannot publish by API yet (such posts stay in the sandbox).
+    ``live`` is None where Handpost cannot publish by API yet (such posts stay in the sandbox);
+    ``connector`` is None where there is nothing to connect (a network published by hand).
     """
 
     rules: NetworkRules
     media: MediaLimits
-    connector: Connector
+    connector: Connector | None
     live: LiveAdapter | None
 
     @property
@@ -83,11 +85,11 @@ class NetworkAdapter:
         return self.rules.network
 
 
-def _adapter(package: ModuleType, connect: ModuleType) -> NetworkAdapter:
+def _adapter(package: ModuleType, connect: ModuleType | None) -> NetworkAdapter:
     return NetworkAdapter(
         rules=package.RULES,
         media=package.MEDIA_LIMITS,
-        connector=connect.CONNECTOR,
+        connector=connect.CONNECTOR if connect is not None else None,
         live=getattr(package, "ADAPTER", None),
     )
 
@@ -104,11 +106,14 @@ ADAPTERS: dict[Network, NetworkAdapter] = {
         _adapter(threads, threads_connect),
         _adapter(wordpress, wordpress_connect),
         _adapter(ghost, ghost_connect),
+        _adapter(other, None),
     )
 }
 RULES: dict[Network, NetworkRules] = {n: a.rules for n, a in ADAPTERS.items()}
 MEDIA_LIMITS: dict[Network, MediaLimits] = {n: a.media for n, a in ADAPTERS.items()}
-CONNECTORS: dict[Network, Connector] = {n: a.connector for n, a in ADAPTERS.items()}
+CONNECTORS: dict[Network, Connector] = {
+    n: a.connector for n, a in ADAPTERS.items() if a.connector is not None
+}
 
 
 def adapter_for(network: Network | str) -> NetworkAdapter:
@@ -130,7 +135,10 @@ def media_limits_for(network: Network | str) -> MediaLimits:
 
 
 def connector_for(network: Network | str) -> Connector:
-    return adapter_for(network).connector
+    connector = adapter_for(network).connector
+    if connector is None:
+        raise ValueError(f"Nothing connects to {network!r}: its accounts are published by hand.")
+    return connector
 
 
 def publishes_media(network: Network | str, kind: str | None = None) -> bool:

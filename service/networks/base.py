@@ -26,6 +26,8 @@ class Network(StrEnum):
     THREADS = "threads"
     WORDPRESS = "wordpress"
     GHOST = "ghost"
+    # Any place Handpost has no API for; published by hand only (service.networks.other).
+    OTHER = "other"
 
 
 class FailureKind(StrEnum):
@@ -281,6 +283,8 @@ class NetworkRules(abc.ABC):
     # blog's featured image). Networks using the shared upload loop say so on their adapter
     # instead (``LiveAdapter.publishes_media``); see service.networks.publishes_media.
     publishes_media: bool = False
+    # False: Handpost cannot send to it, and its accounts are published by hand.
+    has_api: bool = True
 
     @property
     def default_visibility(self) -> str:

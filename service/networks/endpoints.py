@@ -68,6 +68,9 @@ class NetworkInfo(BaseModel):
     media: MediaLimitsRead
     needs_site_url: bool = Field(description="The account needs its site's address (a blog).")
     has_blog_fields: bool = Field(description="Posts take an excerpt, tags and a featured image.")
+    has_api: bool = Field(
+        description="false: Handpost cannot publish there; its accounts are published by hand."
+    )
     video: VideoInfo | None = None
 
 
@@ -87,6 +90,7 @@ def list_networks() -> list[NetworkInfo]:
             media=_media_limits(rules.network),
             needs_site_url=rules.needs_site_url,
             has_blog_fields=rules.has_blog_fields,
+            has_api=rules.has_api,
             video=_video_info() if rules.network == Network.YOUTUBE else None,
         )
         for rules in RULES.values()

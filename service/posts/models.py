@@ -19,6 +19,10 @@ class PostState(StrEnum):
     MISSED = "missed"
     # A send whose outcome could not be confirmed: the user must say what happened.
     UNKNOWN = "unknown"
+    # A post for an account published by hand has come due: the person publishes it and marks
+    # it published or skipped (service.hand), or it becomes missed after the hand grace period.
+    DUE = "due"
+    SKIPPED = "skipped"
 
 
 # States from which the user may edit and (re)schedule a post.
@@ -28,7 +32,7 @@ EDITABLE_STATES = frozenset(
 # An unknown post may also be cancelled: the user checked, and it should not go out.
 CANCELLABLE_STATES = EDITABLE_STATES | {PostState.UNKNOWN}
 # Posts in these states are never compared by the cross-post guard: they will never go out.
-GUARD_IGNORED_STATES = frozenset({PostState.CANCELLED})
+GUARD_IGNORED_STATES = frozenset({PostState.CANCELLED, PostState.SKIPPED})
 
 
 class Post(SQLModel, table=True):
@@ -73,6 +77,8 @@ class Post(SQLModel, table=True):
     )
     visibility: str = Field(max_length=32)
     call_to_action: str | None = Field(default=None, max_length=1000)
+    # Where a post published by hand should go (a friends list, a group), shown to the person.
+    audience: str | None = Field(default=None, max_length=255)
     goal: str | None = Field(default=None, max_length=255)
     # BCP 47; None means the account's language.
     language: str | None = Field(default=None, max_length=35)

@@ -58,6 +58,12 @@ class PostContentFields(BaseModel):
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS, description=TAGS_DESCRIPTION)
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
+    audience: Line | None = Field(
+        default=None,
+        max_length=255,
+        description="Where a post you publish by hand should go, such as a Facebook friends "
+        "list or group; shown to you when it is due.",
+    )
     goal: Line | None = Field(default=None, max_length=255)
     language: Language | None = Field(
         default=None,
@@ -103,6 +109,12 @@ class PostUpdate(ScheduleFields):
     )
     visibility: Line | None = Field(default=None, max_length=32)
     call_to_action: Text | None = Field(default=None, max_length=1000)
+    audience: Line | None = Field(
+        default=None,
+        max_length=255,
+        description="Where a post you publish by hand should go, such as a Facebook friends "
+        "list or group; shown to you when it is due.",
+    )
     goal: Line | None = Field(default=None, max_length=255)
     language: Language | None = Field(
         default=None, max_length=35, description="BCP 47; null: the account's language."
@@ -160,6 +172,7 @@ class PostRead(BaseModel):
     tags: list[str] = []
     visibility: str
     call_to_action: str | None
+    audience: str | None = None
     goal: str | None
     language: str | None = Field(default=None, description="BCP 47; null: the account's.")
     state: PostState

@@ -32,12 +32,11 @@ from service.posts.schemas import (
     ScheduleFields,
 )
 from service.problems import ProblemError, invalid, not_found
-from service.publishing import repository as publishing_repository
-from service.publishing.models import Outcome, PublishAttempt
+from service.publishing.models import Outcome
+from service.publishing.outcomes import record_by_user
 from service.strategy.service import ValueContext, canonical_goal
 from service.strategy.value import ValueInput, share_comment_problem, value_warnings
 from service.users.models import User
-from service.webhooks import outbox as webhook_outbox
 from service.youtube import service as youtube
 from service.youtube.models import YouTubeUpload
 from service.youtube.service import YouTubePolicy
@@ -53,6 +52,7 @@ CONTENT_FIELDS = (
     "call_to_action",
     "goal",
     "language",
+    "audience",
 )
 # Fields only some networks have, each stored as its network's service keeps it.
 NETWORK_FIELDS = ("youtube",)
@@ -472,6 +472,7 @@ def new_post(
         tags=list(data.tags),
         visibility=data.visibility or rules_for(account.network).default_visibility,
         call_to_action=data.call_to_action,
+        audience=data.audience,
         goal=goal,
         shares_url=data.shares_url,
         language=data.language,
@@ -654,23 +655,7 @@ def resolve_unknown(
         # Requeued to go out now: its original time passed while its outcome was unknown.
         post.scheduled_at = post.next_attempt_at = now
         outcome, message = Outcome.RETRYING, "Requeued by you: it had not gone out; sending it now."
-    attempt = PublishAttempt(
-        user_id=post.user_id,
-        post_id=post.id,
-        account_id=post.account_id,
-        network=post.network,
-        attempt=post.attempt_count,
-        due_at=now,
-        started_at=now,
-        finished_at=now,
-        duration_ms=0,
-        outcome=outcome,
-        message=message,
-        external_id=post.external_id,
-        external_url=post.external_url,
-    )
-    publishing_repository.add_attempt(session, attempt)
-    webhook_outbox.publish_log_recorded(session, [(post, attempt)], public_url)
+    record_by_user(session, post, now, outcome, message, public_url)
     _touch(post, now)
     session.add(post)
     session.flush()
@@ -710,6 +695,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         if source.visibility in rules.visibilities
         else rules.default_visibility,
         call_to_action=source.call_to_action,
+        audience=source.audience,
         goal=source.goal,
         language=source.language,
         video_options=source.video_options if target.network == source.network else None,

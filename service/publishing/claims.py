@@ -6,9 +6,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import Session
+
+from service.accounts.models import AccountMode
 from service.config import Settings
 from service.db import Database, utcnow
 from service.guard import CrossPostMatch
+from service.hand.handover import HandOver
 from service.media.outgoing import attachments_by_post
 from service.networks.base import FailureKind
 from service.posts.models import Post, PostState
@@ -24,7 +28,8 @@ log = logging.getLogger("handpost.dispatcher")
 
 # States that mean "this text went (or may have gone) out": the publish-time guard compares
 # only with these, so of two similar posts the first one out wins.
-SENT_STATES = (PostState.PUBLISHED, PostState.PUBLISHING, PostState.UNKNOWN)
+# A post due by hand is about to go out too.
+SENT_STATES = (PostState.PUBLISHED, PostState.PUBLISHING, PostState.UNKNOWN, PostState.DUE)
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,17 @@ class Claims:
         self.outcomes = outcomes
         self.recovery = recovery
         self.policy = PostPolicy(guard=guard_policy(settings))
+        self.hand = HandOver(settings, outcomes)
 
     def claim(self, limit: int) -> list[Claimed]:
         """Up to ``limit`` due posts; dead workers' posts are recovered first, in the same
-        transaction, and posts reached too late are settled as missed instead."""
+        transaction, and posts reached too late are settled as missed instead. Posts of
+        accounts published by hand are handed to the person (service.hand) in this same
+        transaction, never returned to be sent."""
         now = utcnow()
         with self.database.session() as session:
             self.recovery.recover_expired(session, now)
+            self.hand.expire_overdue(session, now)
             posts = repository.claim_due(
                 session,
                 now=now,
@@ -72,8 +81,12 @@ class Claims:
             media = attachments_by_post(session, [p.id for p in posts]) if posts else {}
             grace = timedelta(seconds=self.settings.missed_grace_seconds)
             claimed: list[Claimed] = []
+            by_hand: list[Post] = []
             for post in posts:
                 account = accounts[post.account_id]
+                if account.mode == AccountMode.HAND:
+                    by_hand.append(post)
+                    continue
                 if post.scheduled_at is not None and now - post.scheduled_at > grace:
                     self.outcomes.missed(session, post, now)
                     continue
@@ -83,6 +96,10 @@ class Claims:
                         job_for(post, account, media.get(post.id, ())),
                         self.publishers.for_account(account),
                     )
+                )
+            if by_hand:  # rare (a person's own handful): checked here, in the claim
+                self.hand.hand_over(
+                    session, by_hand, accounts, self._guard_now(session, by_hand), now
                 )
             session.commit()
         return claimed
@@ -98,17 +115,24 @@ class Claims:
         included, so of two similar posts the first one out wins. One query per user for the
         whole batch, after the claim is committed (on SQLite the write lock is free again).
         """
+        posts = [c.post for c in claimed]
         try:
             with self.database.session(read_only=True) as session:
-                matches = find_cross_posts(
-                    session, [c.post for c in claimed], self.policy, only_states=SENT_STATES
-                )
+                return self._refusals(session, posts)
         except Exception as exc:  # not checked, so not sent: try again later
-            log.exception("the cross-post guard failed for %d posts", len(claimed))
-            failure = PublishFailure(
-                FailureKind.RETRYABLE, f"The cross-post guard could not check the post: {exc!r}"
-            )
-            return {c.post.id: failure for c in claimed}
+            return unchecked(posts, exc)
+
+    def _guard_now(self, session: Session, posts: list[Post]) -> dict[str, PublishFailure]:
+        """The same check inside the claim's transaction, in a savepoint: a failing check
+        sends these posts back to wait, and leaves the rest of the claim standing."""
+        try:
+            with session.begin_nested():
+                return self._refusals(session, posts)
+        except Exception as exc:
+            return unchecked(posts, exc)
+
+    def _refusals(self, session: Session, posts: list[Post]) -> dict[str, PublishFailure]:
+        matches = find_cross_posts(session, posts, self.policy, only_states=SENT_STATES)
         return {post_id: refusal(match) for post_id, match in matches.items()}
 
     def mark_send_started(self, post_id: str) -> bool:
@@ -116,6 +140,15 @@ class Claims:
             noted = repository.mark_send_started(session, post_id, worker=self.worker)
             session.commit()
         return noted
+
+
+def unchecked(posts: list[Post], exc: Exception) -> dict[str, PublishFailure]:
+    """Posts the guard could not check: not sent (nor handed over); tried again later."""
+    log.exception("the cross-post guard failed for %d posts", len(posts))
+    failure = PublishFailure(
+        FailureKind.RETRYABLE, f"The cross-post guard could not check the post: {exc!r}"
+    )
+    return {post.id: failure for post in posts}
 
 
 def refusal(match: CrossPostMatch) -> PublishFailure:

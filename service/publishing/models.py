@@ -16,6 +16,8 @@ class Outcome(StrEnum):
     RETRYING = "retrying"  # a transient error; another attempt is scheduled
     UNKNOWN = "unknown"  # may or may not have gone out; the user must resolve it
     MISSED = "missed"  # reached too long after its time to be worth sending
+    DUE = "due"  # handed to the person to publish by hand (service.hand)
+    SKIPPED = "skipped"  # the person chose not to publish it by hand
 
 
 class PublishAttempt(SQLModel, table=True):
@@ -51,3 +53,5 @@ class PublishAttempt(SQLModel, table=True):
     # What was (or in the sandbox, would have been) sent, without secrets.
     request: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     worker: str | None = Field(default=None, max_length=128)
+    # The user who marked a post published or skipped by hand; None for the dispatcher's work.
+    marked_by: str | None = Field(default=None, max_length=64)

@@ -7,7 +7,6 @@ always looks the same in the database, in /metrics and to webhook subscribers.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from service.posts.models import Post, PostState
 from service.publishing import repository
 from service.publishing.models import Outcome, PublishAttempt
 from service.publishing.publishers import PublishFailure, PublishResult
+from service.retry import jittered_backoff
 from service.webhooks import outbox as webhook_outbox
 
 
@@ -53,20 +53,7 @@ class Outcomes:
     def attempt(
         self, post: Post, started: datetime, finished: datetime, outcome: Outcome, message: str
     ) -> PublishAttempt:
-        return PublishAttempt(
-            user_id=post.user_id,
-            post_id=post.id,
-            account_id=post.account_id,
-            network=post.network,
-            attempt=post.attempt_count,
-            due_at=post.scheduled_at or started,
-            started_at=started,
-            finished_at=finished,
-            duration_ms=int((finished - started).total_seconds() * 1000),
-            outcome=outcome,
-            message=message,
-            worker=self.worker,
-        )
+        return new_attempt(post, started, finished, outcome, message, worker=self.worker)
 
     def log(self, session: Session, logged: list[tuple[Post, PublishAttempt]]) -> None:
         """Append to the publish log, count it for /metrics, and queue the webhook events it
@@ -149,11 +136,9 @@ class Outcomes:
         )
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
-        ceiling = min(
-            self.settings.retry_max_seconds,
-            self.settings.retry_base_seconds * 2 ** max(0, attempt - 1),
+        delay = jittered_backoff(
+            attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds
         )
-        delay: float = ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
         return max(delay, retry_after or 0.0)
 
     def missed(self, session: Session, post: Post, now: datetime) -> None:
@@ -178,6 +163,54 @@ class Outcomes:
             },
         )
         self.log(session, [(post, self.attempt(post, now, now, Outcome.MISSED, message))])
+
+
+def new_attempt(
+    post: Post,
+    started: datetime,
+    finished: datetime,
+    outcome: Outcome,
+    message: str,
+    *,
+    worker: str | None = None,
+    marked_by: str | None = None,
+) -> PublishAttempt:
+    """A publish-log entry for ``post``: by a worker, or marked by a person."""
+    return PublishAttempt(
+        user_id=post.user_id,
+        post_id=post.id,
+        account_id=post.account_id,
+        network=post.network,
+        attempt=post.attempt_count,
+        due_at=post.scheduled_at or started,
+        started_at=started,
+        finished_at=finished,
+        duration_ms=int((finished - started).total_seconds() * 1000),
+        outcome=outcome,
+        message=message,
+        worker=worker,
+        marked_by=marked_by,
+    )
+
+
+def record_by_user(
+    session: Session,
+    post: Post,
+    now: datetime,
+    outcome: Outcome,
+    message: str,
+    public_url: str | None,
+    *,
+    marked_by: str | None = None,
+) -> PublishAttempt:
+    """The publish-log entry of something the person said happened (an unknown send resolved,
+    a post published or skipped by hand), with the webhook event it makes, in the caller's
+    transaction. ``post`` must already hold its new values."""
+    attempt = new_attempt(post, now, now, outcome, message, marked_by=marked_by)
+    attempt.external_id, attempt.external_url = post.external_id, post.external_url
+    repository.add_attempt(session, attempt)
+    webhook_outbox.publish_log_recorded(session, [(post, attempt)], public_url)
+    return attempt
 
 
 def human(delta: timedelta) -> str:

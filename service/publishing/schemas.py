@@ -30,3 +30,8 @@ class AttemptRead(BaseModel):
         description="The request sent (in the sandbox: that would have been sent), secrets removed."
     )
     worker: str | None
+    marked_by: str | None = Field(
+        default=None,
+        description="Who marked the post published or skipped by hand (or resolved it); "
+        "null for the dispatcher's own attempts.",
+    )

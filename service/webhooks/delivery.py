@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from service.config import Settings
 from service.db import Database, utcnow
 from service.outbound import OutboundPolicy, OutboundRefused
 from service.publishing.dispatcher import default_worker_id
+from service.retry import jittered_backoff
 from service.webhooks import repository, signing
 from service.webhooks.models import AttemptOutcome, DeliveryState, WebhookAttempt
 from service.webhooks.repository import ClaimedDelivery
@@ -161,12 +161,11 @@ class WebhookDeliverer:
 
     def backoff(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1``: doubling from the base, capped, jittered."""
-        ceiling = min(
+        return jittered_backoff(
+            attempt,
+            self.settings.webhook_retry_base_seconds,
             self.settings.webhook_retry_max_seconds,
-            self.settings.webhook_retry_base_seconds * 2 ** min(max(0, attempt - 1), 40),
         )
-        jittered: float = ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (not security)
-        return jittered
 
     # -- sending ---------------------------------------------------------------------------
 

@@ -106,8 +106,23 @@ def for_attempt(post: Post, attempt: PublishAttempt, public_url: str | None) -> 
     return NewEvent(post.user_id, kind, data)
 
 
-def due_by_hand(post: Post, handle: str, public_url: str | None) -> NewEvent:
-    data = {"post": post_data(post, public_url) | {"handle": handle}}
+def due_by_hand(
+    post: Post,
+    handle: str,
+    public_url: str | None,
+    *,
+    composer_url: str | None = None,
+    missed_at: datetime | None = None,
+) -> NewEvent:
+    data = {
+        "post": post_data(post, public_url)
+        | {
+            "handle": handle,
+            "audience": post.audience,
+            "composer_url": composer_url,
+            "missed_at": iso(missed_at),
+        }
+    }
     return NewEvent(post.user_id, EventType.POST_DUE_BY_HAND, data)
 
 

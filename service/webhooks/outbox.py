@@ -10,6 +10,7 @@ with one delivery per such endpoint, due at once. Nothing here waits for a recei
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -113,6 +114,17 @@ def account_needs_reconnect(
     return add(session, [event])
 
 
-def post_due_by_hand(session: Session, post: Post, handle: str, public_url: str | None) -> int:
+def post_due_by_hand(
+    session: Session,
+    post: Post,
+    handle: str,
+    public_url: str | None,
+    *,
+    composer_url: str | None = None,
+    missed_at: datetime | None = None,
+) -> int:
     """For the hand-publish feature: its post has come due and the person must publish it."""
-    return add(session, [events.due_by_hand(post, handle, public_url)])
+    event = events.due_by_hand(
+        post, handle, public_url, composer_url=composer_url, missed_at=missed_at
+    )
+    return add(session, [event])

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, update
+from sqlalchemy import Table, delete, func, insert
 from sqlmodel import Session, col, select
 
+from service import leasing
 from service.users.models import User
 from service.webhooks.models import (
     DeliveryState,
@@ -110,43 +111,16 @@ class ClaimedDelivery:
 def claim_due(
     session: Session, *, now: datetime, limit: int, worker: str, lease_until: datetime
 ) -> list[ClaimedDelivery]:
-    """Take up to ``limit`` due deliveries for this worker, under a lease.
-
-    As the dispatcher claims posts: the due rows are chosen and locked first (``FOR UPDATE
-    SKIP LOCKED`` on PostgreSQL, so replicas take different rows; SQLite serialises writers),
-    then one conditional UPDATE claims them. The lease is the next attempt time itself: a
-    worker that dies leaves the delivery due again when its lease ends, and another sends it.
-    """
-    due = (
-        select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.state == DeliveryState.PENDING,
-            col(WebhookDelivery.next_attempt_at) <= now,
-        )
-        .order_by(col(WebhookDelivery.next_attempt_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    """Take up to ``limit`` due deliveries for this worker, under a lease (service.leasing)."""
+    claimed_ids = leasing.claim_due(
+        session,
+        WebhookDelivery,
+        pending=DeliveryState.PENDING,
+        now=now,
+        limit=limit,
+        worker=worker,
+        lease_until=lease_until,
     )
-    ids = list(session.exec(due))
-    if not ids:
-        return []
-    claimed = session.exec(
-        update(WebhookDelivery)
-        .where(
-            col(WebhookDelivery.id).in_(ids),
-            col(WebhookDelivery.state) == DeliveryState.PENDING,
-            col(WebhookDelivery.next_attempt_at) <= now,
-        )
-        .values(
-            claimed_by=worker,
-            next_attempt_at=lease_until,
-            attempt_count=WebhookDelivery.attempt_count + 1,
-            updated_at=now,
-        )
-        .returning(col(WebhookDelivery.id))
-        .execution_options(synchronize_session=False)
-    )
-    claimed_ids = list(claimed.scalars())
     if not claimed_ids:
         return []
     statement = (
@@ -179,23 +153,17 @@ def claim_due(
 def settle(
     session: Session, delivery_id: str, *, worker: str, attempt: int, values: dict[str, Any]
 ) -> bool:
-    """Record an attempt's result on its delivery, if this worker's claim still holds it.
-
-    False when the lease had lapsed and another worker claimed it again (or the endpoint was
-    deleted meanwhile): that worker's result is the one that counts.
-    """
-    statement = (
-        update(WebhookDelivery)
-        .where(
-            col(WebhookDelivery.id) == delivery_id,
-            col(WebhookDelivery.state) == DeliveryState.PENDING,
-            col(WebhookDelivery.claimed_by) == worker,
-            col(WebhookDelivery.attempt_count) == attempt,
-        )
-        .values(claimed_by=None, **values)
-        .execution_options(synchronize_session=False)
+    """Record an attempt's result on its delivery, if this worker's claim still holds it
+    (False if another worker took it over after our lease, or the endpoint was deleted)."""
+    return leasing.settle(
+        session,
+        WebhookDelivery,
+        delivery_id,
+        pending=DeliveryState.PENDING,
+        worker=worker,
+        attempt=attempt,
+        values=values,
     )
-    return bool(session.exec(statement).rowcount == 1)
 
 
 def add_attempt(session: Session, attempt: WebhookAttempt) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from sqlmodel import Session
 
+from service import outbound
 from service.accounts.credentials import CredentialCipher
 from service.db import utcnow
-from service.outbound import OutboundPolicy, OutboundRefused
+from service.outbound import OutboundPolicy
 from service.problems import ProblemError, invalid, not_found
 from service.users.models import User
 from service.webhooks import events, outbox, repository, signing
@@ -18,29 +18,15 @@ from service.webhooks.schemas import WebhookCreate, WebhookUpdate
 
 # After a rotation the previous secret signs beside the new one this long.
 ROTATION_OVERLAP = timedelta(hours=24)
-# A name that takes longer than this to resolve is refused at registration.
-RESOLVE_SECONDS = 5.0
 # Test events and redeliveries an endpoint may have waiting at once.
 MAX_PENDING_MANUAL = 100
 
 
 async def check_url(policy: OutboundPolicy, url: str) -> None:
     """422 unless Handpost may call ``url``: the same gate every delivery passes."""
-    reason: str | None = None
-    if any(character.isspace() for character in url):
-        reason = "the address may not contain spaces"
-    else:
-        try:
-            await asyncio.wait_for(policy.check(url), RESOLVE_SECONDS)
-        except OutboundRefused as refused:
-            reason = refused.reason
-        except TimeoutError:
-            reason = f"its name did not resolve within {RESOLVE_SECONDS:g} s"
-    if reason is not None:
-        raise invalid(
-            f"Handpost will not send webhooks to this address: {reason}.",
-            [{"field": "url", "code": "address-refused", "message": reason}],
-        )
+    await outbound.check_or_problem(
+        policy, url, field="url", refusal="Handpost will not send webhooks to this address"
+    )
 
 
 def get_or_404(session: Session, user: User, endpoint_id: str) -> WebhookEndpoint:

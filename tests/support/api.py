@@ -25,6 +25,7 @@ PURPOSES = {
     "youtube": ("professionals", "clients who watch talks"),
     "wordpress": ("society", "readers of my essays"),
     "ghost": ("professionals", "newsletter subscribers"),
+    "other": ("family and friends", "the neighbourhood forum"),
 }
 
 

@@ -21,6 +21,11 @@ const PURPOSES = ["family and friends", "colleagues", "professionals", "society"
 // Networks where the user's own server matters (a Mastodon instance, a Bluesky PDS, a blog).
 const SERVER_NETWORKS = new Set(["mastodon", "bluesky", "wordpress", "ghost"]);
 const DOCS = "docs/connect.md";
+const MODE_LABELS = {
+  sandbox: "Sandbox: records what it would send, sends nothing",
+  live: "Live",
+  hand: "By hand: you are told when a post is due, and publish it yourself",
+};
 
 export async function renderAccounts(main, { params = [] } = {}) {
   const justConnected = params[0] || null;
@@ -89,7 +94,28 @@ export async function renderAccounts(main, { params = [] } = {}) {
     control: h("textarea", { name: "credentials", rows: 4, spellcheck: "false", autocomplete: "off" }),
     hint: 'Tokens you obtained yourself, e.g. {"access_token": "…"}; the account then publishes for real. Stored encrypted, never shown again.',
   });
-  const fields = { network, handle, sphere, purpose, audience, base_url: baseUrl, app_password: appPassword, credentials };
+  const mode = field({
+    label: "Publishing",
+    control: select(
+      [
+        { value: "sandbox", label: "Sandbox: Handpost records what it would send" },
+        { value: "hand", label: "By hand: Handpost tells me when it is time" },
+      ],
+      { name: "mode" },
+    ),
+    hint: "By hand is for places without a publishing API, such as a personal Facebook profile or a group.",
+  });
+  const fields = {
+    network,
+    handle,
+    sphere,
+    purpose,
+    audience,
+    mode,
+    base_url: baseUrl,
+    app_password: appPassword,
+    credentials,
+  };
   const formError = h("div", { class: "form-error", id: uid("add-problem") });
   const submit = h("button", { type: "submit", class: "secondary" }, "Add account");
   const connectButton = h("button", { type: "button", class: "primary", onclick: () => onConnect() }, "Connect");
@@ -98,16 +124,28 @@ export async function renderAccounts(main, { params = [] } = {}) {
   const syncServer = () => {
     const chosen = network.control.value;
     const how = connectable.get(chosen);
-    baseUrl.wrap.hidden = !SERVER_NETWORKS.has(chosen);
-    appPassword.wrap.hidden = chosen !== "bluesky" && chosen !== "ghost";
+    // A network Handpost cannot send to is published by hand, or not at all.
+    const noApi = networks.get(chosen)?.has_api === false;
+    mode.control.querySelector('option[value="sandbox"]').disabled = noApi;
+    if (noApi) mode.control.value = "hand";
+    const byHand = mode.control.value === "hand";
+    baseUrl.wrap.hidden = !byHand && !SERVER_NETWORKS.has(chosen);
+    const blog = chosen === "wordpress" || chosen === "ghost";
+    baseUrl.label.firstChild.textContent = byHand ? "Where to publish" : blog ? "Site" : "Server";
+    baseUrl.control.placeholder = byHand
+      ? "https://www.facebook.com/groups/…"
+      : blog ? "https://blog.example.org" : "https://fosstodon.org";
+    appPassword.wrap.hidden = byHand || (chosen !== "bluesky" && chosen !== "ghost");
     // The same secret field: Bluesky's app password, or a Ghost integration's key.
     appPassword.label.firstChild.textContent = chosen === "ghost" ? "Admin API key" : "App password";
+    credentials.wrap.hidden = byHand;
     const name = store.networkName(chosen);
     connectButton.textContent = `Connect ${name}`;
-    connectButton.hidden = !how || !how.configured;
-    connectStatus.replaceChildren(...connectHelp(how, name));
+    connectButton.hidden = byHand || !how || !how.configured;
+    connectStatus.replaceChildren(...(byHand ? [] : connectHelp(how, name)));
   };
   network.control.addEventListener("change", syncServer);
+  mode.control.addEventListener("change", syncServer);
   syncServer();
   // The sphere says what the purpose is, unless the user wrote their own.
   let suggestedPurpose = "";
@@ -226,11 +264,11 @@ export async function renderAccounts(main, { params = [] } = {}) {
       handle: handle.control.value.trim(),
       purpose: purpose.control.value.trim(),
       audience: audience.control.value.trim(),
-      mode: "sandbox",
+      mode: mode.control.value,
     };
     if (sphere.control.value) body.sphere = sphere.control.value;
     if (!baseUrl.wrap.hidden && baseUrl.control.value.trim()) body.base_url = baseUrl.control.value.trim();
-    const pasted = credentials.control.value.trim();
+    const pasted = credentials.wrap.hidden ? "" : credentials.control.value.trim();
     if (pasted) {
       try {
         body.credentials = JSON.parse(pasted);
@@ -359,9 +397,11 @@ export async function renderAccounts(main, { params = [] } = {}) {
                 h(
                   "dd",
                   {},
-                  a.mode === "sandbox" ? "Sandbox: records what it would send, sends nothing" : "Live",
+                  MODE_LABELS[a.mode] || a.mode,
                 ),
-                a.base_url ? [h("dt", {}, "Server"), h("dd", {}, a.base_url)] : null,
+                a.base_url
+                  ? [h("dt", {}, a.mode === "hand" ? "Where to publish" : "Server"), h("dd", {}, a.base_url)]
+                  : null,
                 accessFacts(a, connections.get(a.id), zone),
               ),
               a.status !== "active" ? needsReconnect(a, titleId) : null,
@@ -446,7 +486,7 @@ export async function renderAccounts(main, { params = [] } = {}) {
       h(
         "p",
         { class: "hint" },
-        "Connect signs you in at the network, and the account publishes for real. Add account alone creates it in sandbox mode: Handpost records exactly what it would send, and sends nothing.",
+        "Connect signs you in at the network, and the account publishes for real. Add account alone creates it in sandbox mode: Handpost records exactly what it would send, and sends nothing. Where a network has no publishing API, choose By hand: at each post's time Handpost tells you (see Calendar & webhooks for email and push), and you publish it yourself.",
       ),
       h(
         "form",
@@ -455,6 +495,7 @@ export async function renderAccounts(main, { params = [] } = {}) {
         connectStatus,
         sphere.wrap,
         h("div", { class: "row" }, purpose.wrap, audience.wrap),
+        mode.wrap,
         baseUrl.wrap,
         appPassword.wrap,
         h("details", { class: "advanced" }, h("summary", {}, "Advanced: paste credentials instead"), credentials.wrap),

@@ -1,6 +1,6 @@
 // Post actions shared by the composer, the queue and the publish log, each in a dialog.
 
-import { api } from "./api.js";
+import { api, newIdempotencyKey } from "./api.js";
 import { clearError, field, h, select, showError } from "./dom.js";
 import { formatDateTime, snippet, toLocalInput, toLocalTime } from "./format.js";
 import * as store from "./store.js";
@@ -218,12 +218,15 @@ export function postUrlProblem(value) {
 }
 
 /**
- * "It went out": the user found the post on its network; its URL marks it published.
- * Resolves with the updated post, or undefined when closed.
+ * "It went out": the user found the post on its network; its URL marks it published. A post
+ * due by hand (`byHand`) is marked with mark-published, under one Idempotency-Key per dialog,
+ * so a retry after a lost answer is not refused. Resolves with the updated post, or undefined
+ * when closed.
  */
-export async function markPublished(postId) {
+export async function markPublished(postId, { byHand = false } = {}) {
   let { post, etag } = await fetchPost(postId);
   const network = store.networkName(post.network);
+  const idempotencyKey = byHand ? newIdempotencyKey() : undefined;
   return openDialog("Mark it published", (close) => {
     const address = field({
       label: `Address of the post on ${network}`,
@@ -252,15 +255,22 @@ export async function markPublished(postId) {
       }
       submit.disabled = true;
       try {
-        const { data } = await api(`/posts/${post.id}/resolve`, {
-          method: "POST",
-          ifMatch: etag,
-          body: { outcome: "published", external_url: value },
-        });
+        const { data } = byHand
+          ? await api(`/posts/${post.id}/mark-published`, {
+              method: "POST",
+              ifMatch: etag,
+              idempotencyKey,
+              body: { url: value },
+            })
+          : await api(`/posts/${post.id}/resolve`, {
+              method: "POST",
+              ifMatch: etag,
+              body: { outcome: "published", external_url: value },
+            });
         announce(`Marked published on ${network}. The publish log records it.`);
         close(data);
       } catch (error) {
-        showFormProblem(problem, error, { external_url: address }, async () => {
+        showFormProblem(problem, error, { external_url: address, url: address }, async () => {
           ({ post, etag } = await fetchPost(postId));
         });
       } finally {
@@ -280,6 +290,29 @@ export async function markPublished(postId) {
         h("button", { type: "button", class: "secondary", onclick: () => close() }, "Close"),
       ),
     );
+  });
+}
+
+/** "Skip it": a post due by hand that the person decided not to publish, after confirming. */
+export async function skipPost(postId) {
+  const { post, etag } = await fetchPost(postId);
+  const network = store.networkName(post.network);
+  const idempotencyKey = newIdempotencyKey();
+  return confirmAndRun({
+    title: "Skip this post?",
+    message: `It will not be published on ${network}; the publish log records that you skipped it.`,
+    confirmLabel: "Skip it",
+    keepLabel: "Keep it",
+    run: async () => {
+      const { data } = await api(`/posts/${post.id}/mark-skipped`, {
+        method: "POST",
+        ifMatch: etag,
+        idempotencyKey,
+        body: {},
+      });
+      announce("Skipped. The publish log records it.");
+      return data;
+    },
   });
 }
 

@@ -10,6 +10,11 @@ export const token = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
+/** A fresh Idempotency-Key (getRandomValues: randomUUID needs HTTPS or localhost). */
+export function newIdempotencyKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export class ApiError extends Error {
   constructor(status, problem, headers = null) {
     super(problem.detail || problem.title || `HTTP ${status}`);
@@ -34,12 +39,13 @@ export class ApiError extends Error {
  * fetch() one endpoint. Resolves {data, etag, status}; rejects with ApiError.
  * A 401 anywhere but the login itself clears the token and asks the app to show the login.
  */
-export async function api(path, { method = "GET", body, ifMatch, signal } = {}) {
+export async function api(path, { method = "GET", body, ifMatch, idempotencyKey, signal } = {}) {
   const headers = { Accept: "application/json, application/problem+json" };
   const current = token.get();
   if (current) headers.Authorization = `Bearer ${current}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (ifMatch) headers["If-Match"] = ifMatch;
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   let response;
   try {
     response = await fetch(`/api/v1${path}`, {

@@ -114,6 +114,12 @@ export async function renderCompose(main, { params }) {
     hint: "The post or link you share. Share with your own comment: say in your text why it is worth your readers' time.",
   });
   const visibility = field({ label: "Who can see it", control: select([], { name: "visibility" }) });
+  const audience = field({
+    label: "Where it goes",
+    optional: true,
+    control: h("input", { name: "audience", value: post?.audience ?? "", autocomplete: "off" }),
+    hint: "You publish this one by hand: the friends list or group it is for, shown to you when it is due.",
+  });
   const { goal, goalList } = goalField(strategy, post);
   const cta = field({
     label: "Call to action",
@@ -147,6 +153,7 @@ export async function renderCompose(main, { params }) {
     link,
     shares_url: sharesUrl,
     visibility,
+    audience,
     goal,
     call_to_action: cta,
     local_time: when,
@@ -220,6 +227,7 @@ export async function renderCompose(main, { params }) {
       ...info.visibilities.map((v) => h("option", { value: v, selected: v === keep }, visibilityLabel(v))),
     );
     visibility.wrap.hidden = info.visibilities.length < 2;
+    audience.wrap.hidden = currentAccount().mode !== "hand";
     cta.hint?.remove();
     cta.hint = h(
       "p",
@@ -246,6 +254,7 @@ export async function renderCompose(main, { params }) {
       shares_url: value(sharesUrl),
       title: info.supports_title ? value(titleField) : null,
       visibility: visibility.control.value || null,
+      audience: audience.wrap.hidden ? null : value(audience),
       call_to_action: value(cta),
       goal: value(goal),
       media: media.value(),
@@ -551,6 +560,7 @@ export async function renderCompose(main, { params }) {
     shares_url: sharesUrl,
     title: titleField,
     visibility,
+    audience,
     goal,
     call_to_action: cta,
   })) {
@@ -591,6 +601,7 @@ export async function renderCompose(main, { params }) {
       link.wrap,
       sharesUrl.wrap,
       visibility.wrap,
+      audience.wrap,
       h("div", { class: "row" }, goal.wrap, cta.wrap),
       goalList,
       media.wrap,

@@ -6,16 +6,17 @@ import { showFieldErrors } from "./actions.js";
 import { clearError, emptyState, field, h, pageHeading, showError, uid } from "./dom.js";
 import { capitalise, formatDateTime, formatDuration, snippet } from "./format.js";
 import * as store from "./store.js";
-import { announce, confirmDialog, errorBox } from "./ui.js";
+import { announce, confirmDialog, copyToClipboard, errorBox } from "./ui.js";
 
 const LOG_PAGE = 25;
 const LOG_POLL_MS = 2000;
 
 export async function renderIntegrations(main) {
-  const [eventTypes, initialHooks, initialFeed] = await Promise.all([
+  const [eventTypes, initialHooks, initialFeed, initialNotify] = await Promise.all([
     api("/webhooks/event-types").then((r) => r.data),
     api("/webhooks").then((r) => r.data),
     loadFeed(),
+    api("/notification-settings").then((r) => r.data),
   ]);
   const calendar = calendarSection(initialFeed);
   const hooks = webhookSection(eventTypes, initialHooks);
@@ -26,10 +27,77 @@ export async function renderIntegrations(main) {
       { class: "lede" },
       "See your schedule in the calendar you already use, and let your own scripts react when a post goes out, fails or needs you.",
     ),
+    notificationSection(initialNotify),
     calendar.element,
     hooks.element,
   );
   return hooks.cleanup;
+}
+
+// --- notifications for posts published by hand --------------------------------------------
+
+function notificationSection(initial) {
+  const email = field({
+    label: "Email",
+    optional: true,
+    control: h("input", { type: "email", name: "email", value: initial.email ?? "", autocomplete: "email" }),
+    hint: initial.email_available
+      ? "Where Handpost writes when a post you publish by hand is due."
+      : "This install sends no email yet (its administrator sets HANDPOST_SMTP_HOST).",
+  });
+  const push = field({
+    label: "Push address",
+    optional: true,
+    control: h("input", {
+      type: "url",
+      name: "push_url",
+      inputmode: "url",
+      value: initial.push_url ?? "",
+      placeholder: "https://ntfy.sh/your-secret-topic",
+    }),
+    hint: "An ntfy topic, or any address that takes a POST of plain text.",
+  });
+  const fields = { email, push_url: push };
+  const problem = h("div", { class: "form-error" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Save");
+  async function onSubmit(event) {
+    event.preventDefault();
+    problem.replaceChildren();
+    for (const f of Object.values(fields)) clearError(f);
+    submit.disabled = true;
+    try {
+      await api("/notification-settings", {
+        method: "PUT",
+        body: {
+          email: email.control.value.trim() || null,
+          push_url: push.control.value.trim() || null,
+        },
+      });
+      announce("Saved where to tell you.");
+    } catch (error) {
+      const left = error.status === 422 ? showFieldErrors(error, fields) : [null];
+      if (left.length) problem.replaceChildren(errorBox(error));
+    } finally {
+      submit.disabled = false;
+    }
+  }
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "notify-title" },
+    h("h2", { id: "notify-title" }, "When a post is due by hand"),
+    h(
+      "p",
+      { class: "hint" },
+      "For accounts you publish by hand, Handpost tells you at each post's time, and the queue shows it with its text ready to copy.",
+    ),
+    h(
+      "form",
+      { novalidate: true, onsubmit: onSubmit },
+      h("div", { class: "row" }, email.wrap, push.wrap),
+      problem,
+      h("div", { class: "actions" }, submit),
+    ),
+  );
 }
 
 async function loadFeed() {
@@ -51,16 +119,15 @@ function secretBox({ label, value, hint, extra = null }) {
     {
       type: "button",
       class: "secondary small",
-      onclick: async () => {
-        try {
-          await navigator.clipboard.writeText(value);
-          announce(`Copied the ${label.toLowerCase()}.`);
-        } catch {
-          input.focus();
-          input.select();
-          announce("Select the text and copy it (Ctrl+C or ⌘C).");
-        }
-      },
+      onclick: () =>
+        copyToClipboard(
+          value,
+          () => {
+            input.focus();
+            input.select();
+          },
+          `Copied the ${label.toLowerCase()}.`,
+        ),
     },
     "Copy",
   );

@@ -9,7 +9,7 @@ import { announce, errorBox, networkBadge } from "./ui.js";
 
 const PAGE = 50;
 const POLL_MS = 4000;
-const OUTCOMES = ["published", "retrying", "failed", "missed", "unknown"];
+const OUTCOMES = ["published", "retrying", "failed", "missed", "unknown", "due", "skipped"];
 const ATTENTION = ["failed", "missed", "unknown"];
 
 export async function renderLog(main) {
@@ -265,6 +265,10 @@ export async function renderLog(main) {
 /** What an outcome means for the user, before the network's own message. */
 function plainWords(a) {
   const network = store.networkName(a.network);
+  const byHand = store.accountById(a.account_id)?.mode === "hand";
+  if (a.outcome === "due") return `Handed to you to publish by hand on ${network}: it is in the queue.`;
+  if (a.outcome === "skipped") return "You chose not to publish it.";
+  if (a.outcome === "missed" && byHand) return "Nobody marked it published or skipped in time.";
   if (a.outcome === "missed")
     return "Its time had passed too long ago (Handpost was not running then), so it was not sent late.";
   if (a.outcome === "unknown") return `${network} did not answer clearly: the post may or may not be up.`;

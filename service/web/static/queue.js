@@ -1,11 +1,12 @@
 // Queue: what goes out this week, day by day in the user's time zone, then later, then drafts.
 
-import { listAll } from "./api.js";
+import { api, listAll } from "./api.js";
 import { cancelPost, reschedulePost, tailorPost, unknownActions } from "./actions.js";
 import { emptyState, h, pageHeading, select, uid } from "./dom.js";
 import { dayKey, formatDateTime, formatDay, formatTime, snippet } from "./format.js";
 import * as store from "./store.js";
 import { errorBox, networkBadge, stateBadge } from "./ui.js";
+import { dueByHandSection } from "./hand.js";
 import { reviewBanner, strategyOrNull } from "./strategy-parts.js";
 import { reconnectButton } from "./connect.js";
 
@@ -53,16 +54,19 @@ export async function renderQueue(main) {
   let posts = [];
   let drafts = [];
   let attention = [];
+  let due = [];
   let more = false;
 
   async function load() {
     body.setAttribute("aria-busy", "true");
     try {
-      const [scheduled, draftPage, troublePage] = await Promise.all([
+      const [scheduled, draftPage, troublePage, dueByHand] = await Promise.all([
         listAll("/posts", { state: "scheduled", order: "scheduled_at", limit: 100 }),
         listAll("/posts", { state: "draft", limit: 50 }, 1),
         listAll("/posts", { state: ["failed", "missed", "unknown"], limit: 50 }, 1),
+        api("/due-by-hand"),
       ]);
+      due = dueByHand.data;
       posts = scheduled.items;
       more = scheduled.more;
       drafts = draftPage.items;
@@ -90,6 +94,11 @@ export async function renderQueue(main) {
       );
       return;
     }
+    const dueSection = dueByHandSection(
+      due.filter((d) => !only || d.account.network === only),
+      { tz, done: marked },
+    );
+    if (dueSection) sections.push(dueSection);
     if (mine(attention).length) {
       sections.push(
         h(
@@ -205,6 +214,12 @@ export async function renderQueue(main) {
     target?.focus();
   }
 
+  // After a post due by hand is marked: the next one due, or the top of the screen.
+  async function marked() {
+    await load();
+    (body.querySelector(".due-card .actions button") || main.querySelector("h1"))?.focus();
+  }
+
   // Cards sit under a day (h3) in the week, directly under a section (h2) elsewhere.
   function card(post, tz, { withDate = false, level = "h3" } = {}) {
     const account = store.accountById(post.account_id);
@@ -237,6 +252,7 @@ export async function renderQueue(main) {
           networkBadge(post.network, store.networkName(post.network)),
           " ",
           h("span", { class: "handle" }, account ? account.display_name || account.handle : ""),
+          account && account.mode === "hand" ? [" ", h("span", { class: "state" }, "by hand")] : null,
           post.state !== "scheduled" ? [" ", stateBadge(post.state)] : null,
         ),
         h("p", { class: "post-text" }, snippet(post.text, 180)),

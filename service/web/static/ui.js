@@ -99,3 +99,15 @@ export function networkBadge(network, name) {
 export function stateBadge(state) {
   return h("span", { class: `state state-${state}` }, state);
 }
+
+/** Copy to the clipboard; where the Clipboard API is refused (plain HTTP), `select()` the text
+ * on the page instead and say how to copy it. */
+export async function copyToClipboard(text, select, done = "Copied.") {
+  try {
+    await navigator.clipboard.writeText(text);
+    announce(done);
+  } catch {
+    select();
+    announce("Select the text and copy it (Ctrl+C or ⌘C).");
+  }
+}
