@@ -55,19 +55,25 @@ from bench._common import (
 CHUNK = 1024 * 1024
 MB = 1_000_000
 
-# The plain copy: read the body in 1 MiB pieces, write them to a file; nothing else.
+# The plain copy: read the body in 1 MiB pieces, write them to a file ("-": hash them instead,
+# as the emulator does with what it receives); nothing else.
 PLAIN_SERVER = r"""
-import http.server, sys
+import hashlib, http.server, sys
 class Copy(http.server.BaseHTTPRequestHandler):
     def do_PUT(self):
-        left = int(self.headers["Content-Length"])
-        with open(sys.argv[2], "wb") as out:
-            while left:
-                data = self.rfile.read(min(1 << 20, left))
-                if not data:
-                    break
+        left, digest = int(self.headers["Content-Length"]), hashlib.sha256()
+        out = open(sys.argv[2], "wb") if sys.argv[2] != "-" else None
+        while left:
+            data = self.rfile.read(min(1 << 20, left))
+            if not data:
+                break
+            if out:
                 out.write(data)
-                left -= len(data)
+            else:
+                digest.update(data)
+            left -= len(data)
+        if out:
+            out.close()
         self.send_response(204)
         self.end_headers()
     def log_message(self, *args):
@@ -159,10 +165,13 @@ class PeakRss:
         self._thread.join()
 
 
-def plain_copy(directory: Path, video: Path) -> float:
+def plain_copy(directory: Path, video: Path, *, hash_only: bool = False) -> float:
+    """Bytes per second of the file streamed over loopback to a server writing it to disk
+    (or, ``hash_only``, hashing it)."""
     port = free_port()
     target = directory / "plain-copy"
-    process = subprocess.Popen([sys.executable, "-c", PLAIN_SERVER, str(port), str(target)])
+    where = "-" if hash_only else str(target)
+    process = subprocess.Popen([sys.executable, "-c", PLAIN_SERVER, str(port), where])
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -22,11 +22,8 @@ Measured, against the same targets as the media benchmark (issue 16):
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import re
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,11 +37,9 @@ from bench._common import (
     create_user,
     database,
     exit_on_sigterm,
-    free_port,
     progress,
     query,
     service_env,
-    stop_process,
     workdir,
 )
 from bench.media import (
@@ -63,47 +58,6 @@ from bench.media import (
 
 YOUTUBE_CHUNK = 8 * CHUNK
 APP = "bench-youtube-app"
-
-# The emulator hashes what it receives and writes nothing: this copy does the same, so the
-# ratio compares like with like (the disk copy of bench/media.py is printed beside it).
-HASHING_SERVER = r"""
-import hashlib, http.server, sys
-class Hash(http.server.BaseHTTPRequestHandler):
-    def do_PUT(self):
-        left, digest = int(self.headers["Content-Length"]), hashlib.sha256()
-        while left:
-            data = self.rfile.read(min(1 << 20, left))
-            if not data:
-                break
-            digest.update(data)
-            left -= len(data)
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *args):
-        pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hash).serve_forever()
-"""
-
-
-def hashing_copy(video: Path) -> float:
-    """Bytes per second of the file streamed over loopback to a server that only hashes it."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", HASHING_SERVER, str(port)])
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-                break
-            except OSError:
-                time.sleep(0.05)
-        size = video.stat().st_size
-        began = time.perf_counter()
-        status, _, _ = send(port, "PUT", "/", {"Content-Length": str(size)}, file_chunks(video))
-        assert status == 204, status
-        return size / (time.perf_counter() - began)
-    finally:
-        stop_process(process)
 
 
 def schedule_video(
@@ -199,7 +153,7 @@ def main() -> None:
         try:
             progress("plain streaming copies over loopback")
             plain = plain_copy(directory, video)
-            hashed = hashing_copy(video)
+            hashed = plain_copy(directory, video, hash_only=True)
             with Server(env, directory) as server:
                 progress("upload to handpost over tus")
                 location = create(server, user.token, size)
