@@ -57,6 +57,8 @@ def test_the_composer_offers_youtube_fields_for_a_youtube_account(
     clip = video_file(tmp_path / "talk.mp4", seconds=1.0)
     page.locator("input[type=file]").set_input_files(str(clip))
     expect(page.locator(".media-item")).to_have_count(1)
+    # Uploaded and read (its thumbnail shows): only then is it part of what is saved.
+    expect(page.locator(".media-item img.media-thumb")).to_have_count(1, timeout=60_000)
     screenshot(page, "compose-youtube")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("heading", name="Edit post")).to_be_visible()
