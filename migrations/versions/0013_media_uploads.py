@@ -1,7 +1,7 @@
 """post_media_uploads: what each network already has of a post's files
 
-Revision ID: 0012_media_uploads
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 12:40:00.000000
 
 One row per file of a post, written the moment the network accepted the bytes and before the
@@ -15,8 +15,8 @@ from alembic import op
 
 import service.db
 
-revision: str = '0012_media_uploads'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
