@@ -1,7 +1,7 @@
 """youtube: a video post's fields, each upload's progress, each Pacific day's quota
 
 Revision ID: 0092_youtube
-Revises: 0012, 0012_media_uploads
+Revises: 0013
 Create Date: 2026-12-03 12:40:00
 
 A YouTube post keeps its tags, category and release time as JSON on the post
@@ -17,8 +17,7 @@ from alembic import op
 import service.db
 
 revision: str = '0092_youtube'
-# Also joins main's 0012 (hand) and media2's 0012_media_uploads, until they are renumbered.
-down_revision: str | tuple[str, ...] | None = ('0012', '0012_media_uploads')
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
