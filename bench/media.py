@@ -55,19 +55,25 @@ from bench._common import (
 CHUNK = 1024 * 1024
 MB = 1_000_000
 
-# The plain copy: read the body in 1 MiB pieces, write them to a file; nothing else.
+# The plain copy: read the body in 1 MiB pieces, write them to a file ("-": hash them instead,
+# as the emulator does with what it receives); nothing else.
 PLAIN_SERVER = r"""
-import http.server, sys
+import hashlib, http.server, sys
 class Copy(http.server.BaseHTTPRequestHandler):
     def do_PUT(self):
-        left = int(self.headers["Content-Length"])
-        with open(sys.argv[2], "wb") as out:
-            while left:
-                data = self.rfile.read(min(1 << 20, left))
-                if not data:
-                    break
+        left, digest = int(self.headers["Content-Length"]), hashlib.sha256()
+        out = open(sys.argv[2], "wb") if sys.argv[2] != "-" else None
+        while left:
+            data = self.rfile.read(min(1 << 20, left))
+            if not data:
+                break
+            if out:
                 out.write(data)
-                left -= len(data)
+            else:
+                digest.update(data)
+            left -= len(data)
+        if out:
+            out.close()
         self.send_response(204)
         self.end_headers()
     def log_message(self, *args):
@@ -159,10 +165,13 @@ class PeakRss:
         self._thread.join()
 
 
-def plain_copy(directory: Path, video: Path) -> float:
+def plain_copy(directory: Path, video: Path, *, hash_only: bool = False) -> float:
+    """Bytes per second of the file streamed over loopback to a server writing it to disk
+    (or, ``hash_only``, hashing it)."""
     port = free_port()
     target = directory / "plain-copy"
-    process = subprocess.Popen([sys.executable, "-c", PLAIN_SERVER, str(port), str(target)])
+    where = "-" if hash_only else str(target)
+    process = subprocess.Popen([sys.executable, "-c", PLAIN_SERVER, str(port), where])
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -256,6 +265,39 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def start_worker(env: dict[str, str], directory: Path) -> Worker:
+    """A `handpost worker`, once it has started and settled (its memory is the baseline)."""
+    worker = Worker({**env, "HANDPOST_LOG_LEVEL": "INFO"}, directory).start()
+    log = directory / "worker.log"
+    deadline = time.monotonic() + 60
+    while "started" not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, log.read_text(errors="replace")
+        time.sleep(0.1)
+    time.sleep(2)
+    return worker
+
+
+def publish_due(url: str, worker: Worker, post_id: str) -> tuple[float, float]:
+    """Make the post due now and wait until it is published: the worker's resident memory
+    before, and its peak while it published."""
+    assert worker.process is not None
+    before = rss_mib(worker.process.pid)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    query(url, "UPDATE posts SET scheduled_at = ?, next_attempt_at = ? WHERE id = ?",
+          (now, now, post_id), autocommit=True)  # fmt: skip
+    with PeakRss(worker.process.pid) as rss:
+        deadline = time.monotonic() + 3600
+        state = "scheduled"
+        while time.monotonic() < deadline:
+            [(state,)] = query(url, "SELECT state FROM posts WHERE id = ?", (post_id,))
+            if state not in ("scheduled", "publishing"):
+                break
+            time.sleep(0.2)
+    messages = query(url, "SELECT message FROM publish_attempts WHERE post_id = ?", (post_id,))
+    assert state == "published", (state, messages)
+    return before, rss.peak
+
+
 def send_on(
     env: dict[str, str], directory: Path, server: Server, token: str, media_id: str, video: Path
 ) -> None:
@@ -302,30 +344,11 @@ def send_on(
               "VALUES (?, 0, ?, 'The talk')", (post_id, media_id), autocommit=True)  # fmt: skip
 
         progress("sending it on to X (emulated) from a worker")
-        worker = Worker({**env, "HANDPOST_LOG_LEVEL": "INFO"}, directory).start()
+        worker = start_worker(env, directory)
         try:
-            assert worker.process is not None
-            log = directory / "worker.log"
-            deadline = time.monotonic() + 60
-            while "started" not in log.read_text(errors="replace"):
-                assert time.monotonic() < deadline, log.read_text(errors="replace")
-                time.sleep(0.1)
-            time.sleep(2)  # settled after start-up: the baseline
-            before = rss_mib(worker.process.pid)
-            now = datetime.now(UTC).replace(tzinfo=None)
-            query(url, "UPDATE posts SET scheduled_at = ?, next_attempt_at = ? WHERE id = ?",
-                  (now, now, post_id), autocommit=True)  # fmt: skip
-            with PeakRss(worker.process.pid) as rss:
-                deadline = time.monotonic() + 3600
-                state = "scheduled"
-                while time.monotonic() < deadline:
-                    [(state,)] = query(url, "SELECT state FROM posts WHERE id = ?", (post_id,))
-                    if state not in ("scheduled", "publishing"):
-                        break
-                    time.sleep(0.2)
+            before, peak = publish_due(url, worker, post_id)
         finally:
             worker.stop()
-        assert state == "published", (state, query(url, "SELECT message FROM publish_attempts"))
         [first] = emulator.received("x", "media_initialize")
         [created] = emulator.received("x", "create")
         [uploaded] = emulator.media("x")
@@ -338,8 +361,8 @@ def send_on(
             f"{size / seconds / MB:.1f} MB/s (initialize to post; {segments} segments)"
         )
         print(
-            f"worker RSS: {before:.1f} MiB before, peak {rss.peak:.1f} MiB: grew "
-            f"{rss.peak - before:.1f} MiB (target < 64 MB = {64e6 / CHUNK:.1f} MiB)"
+            f"worker RSS: {before:.1f} MiB before, peak {peak:.1f} MiB: grew "
+            f"{peak - before:.1f} MiB (target < 64 MB = {64e6 / CHUNK:.1f} MiB)"
         )
         print(f"X received the file exactly (size and SHA-256): {exact}")
     finally:

@@ -232,6 +232,14 @@ class Settings(BaseSettings):
     threads_client_secret: SecretStr | None = None
     youtube_client_id: str | None = None
     youtube_client_secret: SecretStr | None = None
+    # YouTube's daily quota per Google project (docs/connect.md "YouTube's quota"): the units
+    # one upload costs and the day's allowance. Google's pages disagree (1,600 of 10,000, or
+    # a separate 100 uploads a day); the defaults are the stricter reading. Read yours in the
+    # Cloud console and set both. Scheduling refuses a day's uploads beyond the allowance.
+    youtube_upload_cost: int = Field(default=1600, ge=1)
+    youtube_daily_quota: int = Field(default=10_000, ge=1)
+    # Bytes per upload request; rounded down to YouTube's 256 KiB multiple (at least one).
+    youtube_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=256 * 1024, le=1024**3)
     # Tests and development only: {"network": "base URL"} replaces all of a network's hosts
     # (authorization, token, API) with one base serving the real paths, e.g. the emulator;
     # {"network": {"host name": "base URL"}} replaces hosts one by one (e.g. a local PDS and

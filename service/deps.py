@@ -14,6 +14,7 @@ from service.outbound import OutboundPolicy
 from service.posts.service import PostPolicy, guard_policy
 from service.strategy import service as strategies
 from service.users.auth import CurrentUser
+from service.youtube.service import YouTubePolicy
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -41,6 +42,7 @@ def get_post_policy(
         values=strategies.value_context(session, user),
         require_alt_text=settings.require_alt_text,
         media=request.app.state.media,
+        youtube=YouTubePolicy(settings.youtube_upload_cost, settings.youtube_daily_quota),
     )
 
 

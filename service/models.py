@@ -13,6 +13,7 @@ from service.publishing.models import PublishAttempt
 from service.strategy.models import Goal, Strategy
 from service.users.models import ApiToken, LoginThrottle, User
 from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from service.youtube.models import YouTubeQuotaDay, YouTubeUpload
 
 metadata = SQLModel.metadata
 
@@ -41,5 +42,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "YouTubeQuotaDay",
+    "YouTubeUpload",
     "metadata",
 ]

@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.support.realpds",
     "tests.support.s3",
     "tests.support.connect",
+    "tests.support.youtube",
     "tests.support.checkout",
 ]
 

@@ -498,9 +498,9 @@ def test_resending_after_a_crash_only_where_it_cannot_duplicate(
     assert publisher.may_resend_after_crash(job) is expected
 
 
-def test_youtube_connects_but_cannot_publish_live_yet(make_client: AppFactory) -> None:
-    """A YouTube channel can be connected (its uploads come with the media work); a post on
-    it fails with the reason, and the token never appears in an answer."""
+def test_a_live_youtube_post_without_a_video_cannot_be_scheduled(make_client: AppFactory) -> None:
+    """A YouTube post is a video: a live channel's post without one is refused when it is
+    scheduled, saying so; it may wait as a draft. The token never appears in an answer."""
     client = live_client(make_client)
     body = {
         "network": "youtube",
@@ -513,18 +513,15 @@ def test_youtube_connects_but_cannot_publish_live_yet(make_client: AppFactory) -
     response = client.post("/api/v1/accounts", json=body)
     assert response.status_code == 201, response.text
     assert "ya29.token-value" not in response.text
+    account_id = response.json()["id"]
     post = create_post(
-        client,
-        response.json()["id"],
-        "A talk on release trains.",
-        title="Release trains",
-        publish_now=True,
+        client, account_id, "A talk on release trains.", title="Release trains", publish_now=True
     )
-    assert post.status_code == 201, post.text
-    final = settled(client, post.json()["id"])
-    assert final["state"] == "failed"
-    [entry] = attempts(client, final["id"])
-    assert "cannot publish to youtube live yet" in entry["message"]
+    assert post.status_code == 422, post.text
+    assert post.json()["errors"][0]["code"] == "video-required"
+    draft = create_post(client, account_id, "A talk on release trains.", title="Release trains")
+    assert draft.status_code == 201, draft.text
+    assert draft.json()["state"] == "draft"
 
 
 def test_posts_claimed_ahead_go_back_to_the_queue_when_a_worker_stops(

@@ -428,9 +428,15 @@ def test_youtube_request(visibility: str | None, privacy: str) -> None:
         "https://www.googleapis.com/upload/youtube/v3/videos"
         "?uploadType=resumable&part=snippet,status"
     )
+    # The upload carries a tag naming the post: how a lost upload is found on the channel.
     assert request.json == {
-        "snippet": {"title": "My video", "description": f"About\n\n{LINK}", "categoryId": "22"},
-        "status": {"privacyStatus": privacy},
+        "snippet": {
+            "title": "My video",
+            "description": f"About\n\n{LINK}",
+            "categoryId": "22",
+            "tags": [f"handpost-{KEY}"],
+        },
+        "status": {"privacyStatus": privacy, "selfDeclaredMadeForKids": False},
     }
 
 

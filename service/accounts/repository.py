@@ -84,6 +84,16 @@ def mark_needs_reconnect(
     return bool(session.exec(statement).rowcount == 1)
 
 
+def note_status(session: Session, account_id: str, message: str) -> None:
+    """Say something the person must know about a working account (YouTube's private lock);
+    a reconnection clears it, as it clears a reason to reconnect."""
+    session.exec(
+        update(Account)
+        .where(col(Account.id) == account_id, col(Account.status) == AccountStatus.ACTIVE)
+        .values(status_message=message, updated_at=utcnow())
+    )
+
+
 def by_ids(session: Session, user_id: str, account_ids: Collection[str]) -> dict[str, Account]:
     """The user's accounts among ``account_ids``, by id (one query for a page of posts)."""
     if not account_ids:

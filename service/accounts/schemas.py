@@ -132,7 +132,8 @@ class AccountRead(BaseModel):
     mode: AccountMode
     base_url: str | None
     status: AccountStatus
-    # Why the account needs reconnecting, in the network's own words.
+    # Why the account needs reconnecting, in the network's own words; on a working account,
+    # what the network does to its posts (YouTube: uploads locked to private).
     status_message: str | None = None
     # Whether credentials are stored; the credentials themselves are never returned.
     has_credentials: bool = False

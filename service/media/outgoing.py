@@ -121,10 +121,10 @@ class StoredMedia(MediaFiles):
         if self._recorded is not None:
             self._recorded[item.position] = (item.media_id, self.account_id, upload)
 
-    async def chunks(self, item: Attachment, size: int) -> AsyncIterator[bytes]:
+    async def chunks(self, item: Attachment, size: int, start: int = 0) -> AsyncIterator[bytes]:
         if size <= 0:
             raise ValueError("size must be positive")
-        pieces = self._open(item)
+        pieces = self._open(item, start)
         buffer = bytearray()
         try:
             while True:
@@ -173,8 +173,8 @@ class StoredMedia(MediaFiles):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _open(self, item: Attachment) -> Generator[bytes]:
-        reader = self.storage.read(item.storage_key)
+    def _open(self, item: Attachment, start: int = 0) -> Generator[bytes]:
+        reader = self.storage.read(item.storage_key, start)
 
         def guarded() -> Generator[bytes]:
             try:

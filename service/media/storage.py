@@ -78,8 +78,8 @@ class Storage(abc.ABC):
     def put_file(self, key: str, path: Path, content_type: str) -> None: ...
 
     @abc.abstractmethod
-    def read(self, key: str) -> Iterator[bytes]:
-        """The object's bytes in bounded chunks."""
+    def read(self, key: str, start: int = 0) -> Iterator[bytes]:
+        """The object's bytes in bounded chunks, from byte ``start`` (a resumed upload)."""
 
     @abc.abstractmethod
     def size(self, key: str) -> int: ...
@@ -176,12 +176,13 @@ class DiskStorage(Storage):
         shutil.copyfile(path, temporary)
         os.replace(temporary, target)
 
-    def read(self, key: str) -> Iterator[bytes]:
+    def read(self, key: str, start: int = 0) -> Iterator[bytes]:
         try:
             file = self._path("objects", key).open("rb")
         except FileNotFoundError:
             raise StorageError(f"no object {key}") from None
         with file:
+            file.seek(start)
             while chunk := file.read(READ_CHUNK):
                 yield chunk
 
@@ -373,11 +374,12 @@ class S3Storage(Storage):
             str(path), self.bucket, self.object_key(key), ExtraArgs={"ContentType": content_type}
         )
 
-    def read(self, key: str) -> Iterator[bytes]:
+    def read(self, key: str, start: int = 0) -> Iterator[bytes]:
         from botocore.exceptions import ClientError
 
+        ranged = {"Range": f"bytes={start}-"} if start else {}
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key), **ranged)
         except ClientError as exc:
             raise StorageError(f"no object {key}: {exc}") from None
         body = answer["Body"]

@@ -22,10 +22,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -123,10 +124,11 @@ def redacted_query(url: str, **params: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-# Meta takes tokens and authorization codes in the query string, and httpx logs every URL it
-# calls at INFO level.
+# Meta takes tokens and authorization codes in the query string, a YouTube upload session is a
+# capability named by its upload_id, and httpx logs every URL it calls at INFO level.
 _SECRET_QUERY = re.compile(
-    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password|code|code_verifier)=)"
+    r"((?:access_token|refresh_token|client_secret|fb_exchange_token|password|code|code_verifier"
+    r"|upload_id)=)"
     r"[^&\s\"']+",
     re.IGNORECASE,
 )
@@ -188,18 +190,21 @@ class Api:
         *,
         creates: bool = False,
         auth: httpx.Auth | None = None,
+        target: str | None = None,
     ) -> httpx.Response:
         """Send ``request`` with its placeholders filled from ``secrets``.
 
         ``creates``: this call may make the post exist, so a failure after the request left
         is UNKNOWN rather than RETRYABLE. ``auth`` replaces a placeholder Authorization header.
+        ``target``: the URL to call when the recorded one stands in for a capability URL (an
+        upload session's), which never enters the trace.
         """
         headers = {k: _reveal(v, secrets) for k, v in request.headers.items()}
         if auth is not None:
             headers.pop("Authorization", None)
         step: dict[str, Any] = {"method": request.method, "url": request.url}
         self.trace.append(step)
-        url = _reveal_url(request.url, secrets)
+        url = target if target is not None else _reveal_url(request.url, secrets)
         body: dict[str, Any] = {
             "headers": headers,
             "json": _reveal_json(request.json, secrets) if request.json is not None else None,
@@ -461,6 +466,14 @@ def _find_key(data: Any, key: str) -> list[Any]:
     return []
 
 
+def until_midnight(zone: str) -> float:
+    """Seconds until the next midnight in IANA ``zone`` (YouTube's quota: America/Los_Angeles)."""
+    local = _now().astimezone(ZoneInfo(zone))
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
+    # Through UTC, so a daylight-saving change tonight is counted right.
+    return _until(midnight.astimezone(UTC))
+
+
 def until_midnight_utc() -> float:
     """LinkedIn's daily limits reset at 00:00 UTC and it sends no reset header."""
     now = _now()
@@ -569,6 +582,9 @@ class Attempt:
     config: LiveConfig
     # The request that creates the post, redacted: what the publish log shows.
     request: OutgoingRequest | None = None
+    # Where a network that uploads in steps keeps its progress in the database, so that
+    # another worker can continue after a crash (YouTube: service.youtube.ledger).
+    ledger: Any = None
     # The post's files (their bytes, what the network already has); None for a post without.
     media: MediaFiles | None = None
     # Awaited right before the call that creates the post (after the files are uploaded,

@@ -51,9 +51,9 @@ class MediaFiles(abc.ABC):
         """Save (or replace) the upload of ``item``; committed before this returns."""
 
     @abc.abstractmethod
-    def chunks(self, item: Attachment, size: int) -> AsyncIterator[bytes]:
-        """The file's bytes in pieces of exactly ``size`` (the last one shorter), read from
-        storage as they are consumed."""
+    def chunks(self, item: Attachment, size: int, start: int = 0) -> AsyncIterator[bytes]:
+        """The file's bytes from byte ``start`` (a resumed upload) in pieces of exactly
+        ``size`` (the last one shorter), read from storage as they are consumed."""
 
     async def public_url(self, item: Attachment) -> str:
         """An unguessable, expiring URL the network can fetch the file from (Threads takes

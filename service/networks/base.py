@@ -100,6 +100,7 @@ class PostContent:
     """What the user wrote for one network; ``visibility`` is Handpost's word (e.g. "public").
 
     ``language`` is a BCP 47 tag (e.g. "fi", "en-GB"), sent where the network takes one.
+    ``video`` holds the fields only a video network has (YouTube's tags, category, release).
     ``media``: the attached files in order, each with its alt text.
     """
 
@@ -112,6 +113,7 @@ class PostContent:
     excerpt: str | None = None
     tags: tuple[str, ...] = ()
     language: str | None = None
+    video: VideoOptions | None = None
     # The post's files in order (a blog post's one image is its featured image).
     media: tuple[Attachment, ...] = ()
 
@@ -123,6 +125,18 @@ class PostContent:
             self,
             media=tuple(replace(a, uploaded=u) for a, u in zip(self.media, uploads, strict=True)),
         )
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """A video's own fields (YouTube): its tags, category, and the network's release time.
+
+    ``publish_at`` is when the network itself makes a private video public; None: at once.
+    """
+
+    tags: tuple[str, ...] = ()
+    category_id: str | None = None
+    publish_at: datetime | None = None
 
 
 @dataclass(frozen=True)

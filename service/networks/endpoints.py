@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 
 from service.networks import MEDIA_LIMITS, RULES
 from service.networks.base import Network
+from service.networks.youtube import rules as youtube_rules
 from service.users.auth import get_current_user
 
 router = APIRouter(
@@ -33,6 +34,25 @@ class MediaLimitsRead(BaseModel):
     source: str
 
 
+class VideoCategory(BaseModel):
+    id: str
+    name: str
+
+
+class VideoInfo(BaseModel):
+    """A video network's own fields (YouTube): what a composer offers and checks."""
+
+    categories: list[VideoCategory]
+    default_category: str
+    tags_limit: int = Field(
+        description="Characters of tags the person may use (commas between tags and quotes "
+        "around a tag with a space count), after the room Handpost keeps for its own tag."
+    )
+    release_needs_private: bool = Field(
+        description="A release time (publish_at) only for a video uploaded as private."
+    )
+
+
 class NetworkInfo(BaseModel):
     """What a front end needs to help write for this network."""
 
@@ -51,6 +71,7 @@ class NetworkInfo(BaseModel):
     has_api: bool = Field(
         description="false: Handpost cannot publish there; its accounts are published by hand."
     )
+    video: VideoInfo | None = None
 
 
 @router.get("", response_model=list[NetworkInfo])
@@ -70,9 +91,19 @@ def list_networks() -> list[NetworkInfo]:
             needs_site_url=rules.needs_site_url,
             has_blog_fields=rules.has_blog_fields,
             has_api=rules.has_api,
+            video=_video_info() if rules.network == Network.YOUTUBE else None,
         )
         for rules in RULES.values()
     ]
+
+
+def _video_info() -> VideoInfo:
+    return VideoInfo(
+        categories=[VideoCategory(id=k, name=v) for k, v in youtube_rules.CATEGORIES.items()],
+        default_category=youtube_rules.CATEGORY_ID,
+        tags_limit=youtube_rules.TAGS_LIMIT - youtube_rules.MARKER_ROOM,
+        release_needs_private=True,
+    )
 
 
 def _media_limits(network: Network) -> MediaLimitsRead:

@@ -47,6 +47,9 @@ class MediaLimits:
     # Width over height, both ways: (1/3, 3) for X.
     video_aspect: tuple[float, float] | None = None
     alt_text_limit: int = 1000
+    # False where an image is not shown to readers as such (YouTube: it is the thumbnail), so
+    # alt text is neither asked for nor sent.
+    images_take_alt_text: bool = True
     # Where the figures come from, shown to users who wonder why.
     source: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -139,7 +142,8 @@ def media_violations(
     for index, item in enumerate(items):
         check = _image_violations if item.kind == "image" else _video_violations
         found += check(limits, network_name, index, item)
-        if item.kind == "image" and require_alt_text and not item.alt_text.strip():
+        needs_alt = require_alt_text and limits.images_take_alt_text
+        if item.kind == "image" and needs_alt and not item.alt_text.strip():
             found.append(
                 _violation(
                     index,

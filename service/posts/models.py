@@ -82,6 +82,9 @@ class Post(SQLModel, table=True):
     goal: str | None = Field(default=None, max_length=255)
     # BCP 47; None means the account's language.
     language: str | None = Field(default=None, max_length=35)
+    # A video's own fields as JSON (YouTube: tags, category_id, publish_at); see
+    # service.youtube.service.
+    video_options: str | None = Field(default=None, sa_column=Column(Text))
     state: str = Field(default=PostState.DRAFT, max_length=16)
     scheduled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     time_zone: str | None = Field(default=None, max_length=64)

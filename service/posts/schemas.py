@@ -10,6 +10,7 @@ from service.media.schemas import MAX_MEDIA_PER_POST, PostMediaIn, PostMediaRead
 from service.networks.base import Network
 from service.omittable import omittable
 from service.posts.models import PostState
+from service.youtube.schemas import YouTubeFields, YouTubeFieldsRead
 
 MAX_TEXT = 100_000  # far above every network's limit; the network rules say the real one
 MAX_TAGS = 20
@@ -75,6 +76,9 @@ class PostContentFields(BaseModel):
         max_length=MAX_MEDIA_PER_POST,
         description="Uploaded files (POST /media/uploads), in the order they are shown.",
     )
+    youtube: YouTubeFields | None = Field(
+        default=None, description="A YouTube post's tags, category and release time."
+    )
 
 
 class PostCreate(ScheduleFields, PostContentFields):
@@ -119,6 +123,11 @@ class PostUpdate(ScheduleFields):
         default=None,
         max_length=MAX_MEDIA_PER_POST,
         description="The post's files in order, replacing those it had; null or [] for none.",
+    )
+    youtube: YouTubeFields | None = Field(
+        default=None,
+        description="A YouTube post's tags, category and release time, replacing the ones it "
+        "had; null for none.",
     )
 
 
@@ -184,6 +193,9 @@ class PostRead(BaseModel):
     last_error: str | None
     warnings: list[PostWarning] = []
     media: list[PostMediaRead] = Field(default=[], description="The post's files, in order.")
+    youtube: YouTubeFieldsRead | None = Field(
+        default=None, description="A YouTube post's own fields, and its upload's progress."
+    )
     created_at: AwareDatetime
     updated_at: AwareDatetime
     version: int

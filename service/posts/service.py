@@ -37,6 +37,9 @@ from service.publishing.outcomes import record_by_user
 from service.strategy.service import ValueContext, canonical_goal
 from service.strategy.value import ValueInput, share_comment_problem, value_warnings
 from service.users.models import User
+from service.youtube import service as youtube
+from service.youtube.models import YouTubeUpload
+from service.youtube.service import YouTubePolicy
 
 CONTENT_FIELDS = (
     "text",
@@ -51,6 +54,8 @@ CONTENT_FIELDS = (
     "language",
     "audience",
 )
+# Fields only some networks have, each stored as its network's service keeps it.
+NETWORK_FIELDS = ("youtube",)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class PostPolicy:
     require_alt_text: bool = True
     # Signs the thumbnail links of a post's media in answers.
     media: MediaContext | None = None
+    # The YouTube quota a schedule must fit in.
+    youtube: YouTubePolicy = field(default_factory=YouTubePolicy)
 
 
 def guard_policy(settings: Settings) -> guard.GuardPolicy:
@@ -99,6 +106,7 @@ def content_of(
         tags=tuple(post.tags or ()),
         language=post.language or (account.language if account is not None else None),
         media=media,
+        video=youtube.options_of(post),
     )
 
 
@@ -148,6 +156,7 @@ def to_read(
     values: ValueContext,
     account: Account | None = None,
     media_items: list[PostMediaRead] | None = None,
+    upload: YouTubeUpload | None = None,
 ) -> PostRead:
     """``account``: the post's own, whose server's limits count (Mastodon's instance)."""
     rules = rules_for(post.network)
@@ -156,6 +165,7 @@ def to_read(
         {
             **post.model_dump(),
             "media": media_items or [],
+            "youtube": youtube.read(post, upload),
             "scheduled_local": scheduling.local_view(post.scheduled_at, post.time_zone),
             "text_length": rules.text_length(content_of(post, account), ref),
             "text_limit": rules.text_limit_for(ref),
@@ -168,7 +178,8 @@ def read(session: Session, post: Post, policy: PostPolicy) -> PostRead:
     """The post as the API shows it, with its media."""
     found = media.read_for_posts(session, policy.media, [post.id])
     account = accounts_repository.get(session, post.user_id, post.account_id)
-    return to_read(post, policy.values, account, found.get(post.id))
+    uploads = youtube.uploads_for(session, [post.id])
+    return to_read(post, policy.values, account, found.get(post.id), uploads.get(post.id))
 
 
 def read_many(session: Session, posts: Sequence[Post], policy: PostPolicy) -> list[PostRead]:
@@ -176,7 +187,11 @@ def read_many(session: Session, posts: Sequence[Post], policy: PostPolicy) -> li
         return []
     found = media.read_for_posts(session, policy.media, [p.id for p in posts])
     owners = accounts_repository.by_ids(session, posts[0].user_id, {p.account_id for p in posts})
-    return [to_read(p, policy.values, owners.get(p.account_id), found.get(p.id)) for p in posts]
+    uploads = youtube.uploads_for(session, [p.id for p in posts if p.network == "youtube"])
+    return [
+        to_read(p, policy.values, owners.get(p.account_id), found.get(p.id), uploads.get(p.id))
+        for p in posts
+    ]
 
 
 def media_violations(
@@ -200,7 +215,7 @@ def content_violations(post: Post, account: Account) -> list[Violation]:
         )
     if post.shares_url and (reason := share_comment_problem(post.text)):
         violations.append(Violation("text", "bare-share", reason))
-    return violations
+    return violations + youtube.field_violations(post)
 
 
 def _validate_content(
@@ -214,10 +229,29 @@ def _validate_content(
         )
 
 
+def _check_schedulable(
+    session: Session,
+    post: Post,
+    account: Account,
+    attached: Sequence[Attached],
+    policy: PostPolicy,
+) -> None:
+    """What a network needs before a post may be scheduled (YouTube: a video, a release time
+    after the upload, room in the day's quota)."""
+    violations = youtube.schedule_violations(post, account, attached, utcnow())
+    if violations:
+        raise invalid(
+            " ".join(v.message for v in violations),
+            [{"field": v.field, "code": v.code, "message": v.message} for v in violations],
+        )
+    youtube.check_quota(session, policy.youtube, post, account)
+
+
 def _refresh_guard_text(post: Post) -> None:
-    # A blog post's title is its own words too, compared with the body like any text.
-    titled = rules_for(post.network).has_blog_fields and post.title
-    post.guard_text = guard.normalise(f"{post.title}\n\n{post.text}" if titled else post.text)
+    # A title is words the person wrote like any other (a video's, a blog post's, an
+    # article's): the guard reads it with the text, so a title repeating a post is caught.
+    words = f"{post.title}\n\n{post.text}" if post.title else post.text
+    post.guard_text = guard.normalise(words)
     post.guard_length = len(post.guard_text)
 
 
@@ -442,6 +476,7 @@ def new_post(
         goal=goal,
         shares_url=data.shares_url,
         language=data.language,
+        video_options=youtube.stored(data.youtube),
         created_at=now,
         updated_at=now,
     )
@@ -460,6 +495,7 @@ def create(session: Session, user: User, data: PostCreate, policy: PostPolicy) -
     _validate_content(post, account, attached, policy)
     if wants_scheduled:
         _make_scheduled(post, now, policy.values)
+        _check_schedulable(session, post, account, attached, policy)
     _enforce_guard(session, post, policy)
     session.add(post)
     session.flush()
@@ -519,9 +555,13 @@ def update(session: Session, post: Post, data: PostUpdate, policy: PostPolicy) -
         if media_changed
         else media.current(session, post.id)
     )
-    _validate_content(post, _account_of(session, post), attached, policy)
+    if "youtube" in data.model_fields_set:
+        post.video_options = youtube.stored(data.youtube)
+    account = _account_of(session, post)
+    _validate_content(post, account, attached, policy)
     if post.state == PostState.SCHEDULED or (has_time and post.state != PostState.DRAFT):
         _make_scheduled(post, now, policy.values)
+        _check_schedulable(session, post, account, attached, policy)
     _refresh_guard_text(post)
     _enforce_guard(session, post, policy)
     _touch(post, now)
@@ -537,8 +577,10 @@ def schedule(session: Session, post: Post, fields: ScheduleFields, policy: PostP
     _require_editable(post)
     _apply_schedule(post, fields, now)
     attached = media.current(session, post.id)
-    _validate_content(post, _account_of(session, post), attached, policy)
+    account = _account_of(session, post)
+    _validate_content(post, account, attached, policy)
     _make_scheduled(post, now, policy.values)
+    _check_schedulable(session, post, account, attached, policy)
     _enforce_guard(session, post, policy)
     _touch(post, now)
     session.add(post)
@@ -656,6 +698,7 @@ def copy_to(session: Session, source: Post, target: Account, policy: PostPolicy)
         audience=source.audience,
         goal=source.goal,
         language=source.language,
+        video_options=source.video_options if target.network == source.network else None,
         time_zone=source.time_zone,
         copied_from_id=source.id,
         needs_tailoring=True,

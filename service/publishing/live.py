@@ -57,6 +57,7 @@ from service.publishing.publishers import (
     PublishJob,
     PublishResult,
 )
+from service.youtube.ledger import YouTubeLedger
 
 log = logging.getLogger("handpost.live")
 
@@ -94,6 +95,8 @@ class LivePublisher:
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._renewals = Renewals(database, settings)
+        # Networks that upload in steps keep their progress in the database.
+        self._ledgers: dict[Network, object] = {Network.YOUTUBE: YouTubeLedger(database, settings)}
 
     # -- the Publisher protocol --------------------------------------------------------------
 
@@ -136,6 +139,7 @@ class LivePublisher:
             config=self.config,
             media=self._media(job),
             before_create=job.before_send,
+            ledger=self._ledgers.get(job.network),
         )
         try:
             try:

@@ -126,7 +126,7 @@ def test_connect_from_the_accounts_page_and_publish(
     else:
         assert account["handle"] == HANDLES[network_name]
     if network_name == "youtube":
-        # Uploads come with the media work; the connection is proved by reading the channel.
+        # The connection is proved by reading the channel (publishing: test_youtube_*.py).
         [channels] = network.received("youtube", "channels")
         assert channels["response_status"] == 200
         assert account["display_name"] == "Ada talks"

@@ -168,7 +168,12 @@ async def register_account(request: Request) -> Response:
             access.expires_at = state.now() + expires_in
     else:
         access = state.issue_token(
-            network, key, "access", _str_or_none(data.get("access_token")), expires_in
+            network,
+            key,
+            "access",
+            _str_or_none(data.get("access_token")),
+            expires_in,
+            client_id=_str_or_none(data.get("client_id")),
         )
     if data.get("scopes") is not None:  # a token the person granted only these scopes
         access.scopes = frozenset(str(s) for s in data["scopes"])
@@ -180,6 +185,7 @@ async def register_account(request: Request) -> Response:
             "refresh",
             refresh_value if isinstance(refresh_value, str) else None,
             refresh_expires_in,
+            client_id=_str_or_none(data.get("client_id")),
         )
     elif refresh is not None and refresh_expires_in is not None:
         refresh.expires_at = state.now() + refresh_expires_in
@@ -227,6 +233,7 @@ async def register_client(request: Request) -> Response:
             scopes=[str(s) for s in data.get("scopes") or []],
             refresh_tokens=bool(data.get("refresh_tokens", False)),
             testing=bool(data.get("testing", False)),
+            audited=bool(data.get("audited", True)),
         )
     )
     return JSONResponse(client.to_json())
@@ -311,6 +318,10 @@ def _fault_spec(state: EmulatorState, spec: Any) -> tuple[str, str, str, int, di
     times = spec.get("times", 1)
     if not isinstance(times, int) or times < 1:
         raise ControlError("times must be a positive integer")
+    if kind == "reset_mid_body":
+        after = spec.get("after_bytes")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise ControlError("a reset_mid_body fault needs after_bytes, a whole number >= 0")
     if "mode" in spec and spec["mode"] not in ("rst", "close"):
         raise ControlError("mode must be 'rst' or 'close'")
     after = spec.get("after", 0)

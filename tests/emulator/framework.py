@@ -91,6 +91,9 @@ class Ctx:
     account: Account | None = None
     # A marker fault the handler acts on itself (media processing; tests/emulator/media.py).
     fault: Fault | None = None
+    # A streamed body (an upload) read this far, then the connection dropped: the
+    # "reset_mid_body" fault. The handler keeps what arrived, as the network would.
+    drop_after_bytes: int | None = None
 
     @property
     def data(self) -> dict[str, Any]:
@@ -360,6 +363,9 @@ class NetworkModel:
             return self._reply_of(lambda: self.expired_token(ctx))
         if kind == "duplicate":
             return self._reply_of(lambda: self.duplicate(ctx))
+        if kind == "reset_mid_body":
+            ctx.drop_after_bytes = int(params.get("after_bytes", 0))
+            return await self._call(ctx, handler)
         if kind == "reset":
             await drop_connection(ctx.request, str(params.get("mode", "rst")))
             ctx.entry["connection"] = "dropped"

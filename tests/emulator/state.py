@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# The networks that publish posts (every one has a `create` endpoint).
+# The networks that publish text posts (every one has a `create` endpoint).
 NETWORKS: tuple[str, ...] = ("x", "linkedin", "facebook", "mastodon", "bluesky", "threads")
-# Networks emulated only for connecting (YouTube: authorisation, tokens, the channel).
-CONNECT_ONLY: tuple[str, ...] = ("youtube",)
-ALL_NETWORKS: tuple[str, ...] = NETWORKS + CONNECT_ONLY
+# Networks whose post is a video, uploaded in steps rather than created by one call.
+VIDEO_NETWORKS: tuple[str, ...] = ("youtube",)
+ALL_NETWORKS: tuple[str, ...] = NETWORKS + VIDEO_NETWORKS
 
 # Endpoint names per network, as used by faults and the received-request log. "create" is always
 # the call that makes the post exist (Threads: threads_publish; Bluesky: createRecord).
@@ -96,7 +96,19 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
         "token",
         "exchange",
     ),
-    "youtube": ("authorize", "token", "revoke", "channels"),
+    # YouTube: "insert" opens an upload session; "create" is a PUT to it (a chunk, or the
+    # question how far it got), the call whose last byte makes the video exist.
+    "youtube": (
+        "authorize",
+        "token",
+        "revoke",
+        "channels",
+        "insert",
+        "create",
+        "videos",
+        "playlist_items",
+        "thumbnails",
+    ),
 }
 
 FAULT_KINDS: tuple[str, ...] = (
@@ -106,6 +118,8 @@ FAULT_KINDS: tuple[str, ...] = (
     "timeout_after_create",
     "reset",
     "reset_after_create",
+    # Read ``after_bytes`` of a streamed (upload) body, keep them, then drop the connection.
+    "reset_mid_body",
     "expired_token",
     "duplicate",
     # Media: the upload goes through, its processing fails or takes ``delay_s`` (media.py).
@@ -139,6 +153,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Mastodon describes its OAuth server at /.well-known/oauth-authorization-server since 4.3;
     # false answers 404 there, as older instances do (no PKCE, no `profile` scope).
     "mastodon_oauth_metadata": True,
+    # YouTube's quota per Google project (an OAuth client here) and Pacific day: units a
+    # videos.insert costs and the day's allowance (developers.google.com/youtube/v3/
+    # determine_quota_cost: 1,600 of 10,000 by default); thumbnails.set costs 50.
+    "youtube_daily_quota": 10_000,
+    "youtube_upload_cost": 1600,
+    # How long an upload session stays usable (about a week; then 404).
+    "youtube_session_lifetime_s": 7 * 24 * 3600,
 }
 
 JWT_KEY = b"handpost-network-emulator-not-a-secret"
@@ -262,6 +283,9 @@ class OAuthClient:
     refresh_tokens: bool = False
     # Google: a consent screen in "Testing", whose refresh tokens die after 7 days.
     testing: bool = False
+    # Google: the project passed YouTube's API audit. An unaudited one (created after
+    # 28 July 2020) gets every upload locked to private (videos.insert documentation).
+    audited: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -273,6 +297,7 @@ class OAuthClient:
             "scopes": list(self.scopes),
             "refresh_tokens": self.refresh_tokens,
             "testing": self.testing,
+            "audited": self.audited,
         }
 
 

@@ -1,4 +1,4 @@
-"""Google OAuth 2.0 for YouTube, and the channel lookup (uploads come with the media work).
+"""Google OAuth 2.0 for YouTube, and the channel lookup; the videos are in youtube_videos.py.
 
 Under one prefix the three Google hosts are served with their real paths:
 accounts.google.com ``/o/oauth2/v2/auth``, oauth2.googleapis.com ``/token`` and ``/revoke``,
@@ -17,7 +17,9 @@ from starlette.responses import Response
 
 from . import oauth
 from .framework import Ctx, NetworkModel, Reply, json_response, route
+from .google import INSUFFICIENT, UNAUTHENTICATED, google_error
 from .state import Account, AuthCode, OAuthClient, Token, iso
+from .youtube_videos import VideoUploads, uploads_playlist
 
 ACCESS_LIFETIME_S = 3599
 TESTING_REFRESH_LIFETIME_S = 7 * 24 * 3600
@@ -28,34 +30,7 @@ FORCE_SSL = "https://www.googleapis.com/auth/youtube.force-ssl"
 READ_SCOPES = (READONLY, YOUTUBE, FORCE_SSL)
 
 
-def google_error(code: int, message: str, reason: str, status: str) -> dict[str, Any]:
-    """The error shape of Google APIs (youtube/v3/docs/errors)."""
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "errors": [{"message": message, "domain": "global", "reason": reason}],
-            "status": status,
-        }
-    }
-
-
-UNAUTHENTICATED = google_error(
-    401,
-    "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-    "cookie or other valid authentication credential.",
-    "authError",
-    "UNAUTHENTICATED",
-)
-INSUFFICIENT = google_error(
-    403,
-    "Request had insufficient authentication scopes.",
-    "insufficientPermissions",
-    "PERMISSION_DENIED",
-)
-
-
-class YouTubeModel(NetworkModel):
+class YouTubeModel(VideoUploads, NetworkModel):
     name = "youtube"
 
     def error_body(
@@ -235,6 +210,12 @@ class YouTubeModel(NetworkModel):
                             "customUrl": account.username,
                             "publishedAt": iso(account.created_at),
                             "thumbnails": {},
+                        },
+                        "contentDetails": {
+                            "relatedPlaylists": {
+                                "likes": "",
+                                "uploads": uploads_playlist(account.key),
+                            }
                         },
                     }
                 ],

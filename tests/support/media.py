@@ -56,8 +56,10 @@ def video_file(
     size: tuple[int, int] = (64, 48),
     codec: str = "libx264",
     container_format: str | None = None,
+    noise: bool = False,
 ) -> Path:
-    """A small real video encoded with PyAV (FFmpeg)."""
+    """A small real video encoded with PyAV (FFmpeg); ``noise`` frames barely compress, so a
+    few seconds make a file of some hundreds of kilobytes (several upload chunks)."""
     import av
 
     with av.open(str(path), mode="w", format=container_format) as container:
@@ -67,7 +69,12 @@ def video_file(
         stream.time_base = Fraction(1, fps)
         for index in range(max(1, int(seconds * fps))):
             shade = (index * 7) % 255
-            frame = av.VideoFrame.from_image(Image.new("RGB", size, (shade, 80, 160)))
+            picture = (
+                Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+                if noise
+                else Image.new("RGB", size, (shade, 80, 160))
+            )
+            frame = av.VideoFrame.from_image(picture)
             frame.pts = index
             for packet in stream.encode(frame):
                 container.mux(packet)

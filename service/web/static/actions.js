@@ -26,12 +26,17 @@ export function whenFields({ value = "", zone = store.preferredTimeZone() } = {}
 /** Show a 422's per-field messages next to the fields; returns those no field took. */
 export function showFieldErrors(error, fieldsByName) {
   const left = [];
+  // "youtube.tags[2]" or "youtube.tags.2" (one item of a list) belongs to "youtube.tags".
+  const fieldOf = (name) =>
+    fieldsByName[name] ||
+    fieldsByName[name.replace(/(\[\d+\]|\.\d+)$/, "")] ||
+    fieldsByName[name.split(".")[0]];
   for (const e of error.fieldErrors) {
-    const target = fieldsByName[e.field] || fieldsByName[e.field.split(".")[0]];
+    const target = fieldOf(e.field);
     if (target) showError(target, e.message);
     else left.push(e);
   }
-  const first = error.fieldErrors.map((e) => fieldsByName[e.field]).find(Boolean);
+  const first = error.fieldErrors.map((e) => fieldOf(e.field)).find(Boolean);
   if (first) first.control.focus();
   return left;
 }

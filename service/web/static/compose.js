@@ -19,6 +19,7 @@ import * as store from "./store.js";
 import { announce, describeError, errorBox, stateBadge } from "./ui.js";
 import { reviewBanner, strategyOrNull } from "./strategy-parts.js";
 import { mediaEditor } from "./media.js";
+import { youtubeFields } from "./youtube.js";
 
 const PREVIEW_DELAY_MS = 250;
 const GOALS = ["builds relationships", "advances my cause", "builds my personal brand"];
@@ -132,6 +133,13 @@ export async function renderCompose(main, { params }) {
       preview();
     },
   });
+  const youtube = youtubeFields({
+    initial: post?.youtube,
+    onChange: () => {
+      for (const name of Object.keys(youtube.byName)) forgetSaveError(name);
+      preview();
+    },
+  });
   const zone = post?.time_zone || store.preferredTimeZone();
   const planned =
     post?.scheduled_at && new Date(post.scheduled_at) > new Date()
@@ -152,6 +160,7 @@ export async function renderCompose(main, { params }) {
     scheduled_at: when,
     publish_now: when,
     time_zone: zoneField,
+    ...youtube.byName,
   };
 
   // --- checks panel and buttons ----------------------------------------------------------
@@ -233,6 +242,7 @@ export async function renderCompose(main, { params }) {
     const limit = lastPreview?.text_limit ?? currentAccount().limits?.max_characters ?? info.text_limit;
     renderCounter(lastPreview ? lastPreview.text_length : null, limit);
     media.setNetwork(info);
+    youtube.setNetwork(info);
   }
 
   function content() {
@@ -248,6 +258,7 @@ export async function renderCompose(main, { params }) {
       call_to_action: value(cta),
       goal: value(goal),
       media: media.value(),
+      youtube: youtube.value(),
     };
   }
 
@@ -594,6 +605,7 @@ export async function renderCompose(main, { params }) {
       h("div", { class: "row" }, goal.wrap, cta.wrap),
       goalList,
       media.wrap,
+      youtube.wrap,
     ),
     h(
       "fieldset",
