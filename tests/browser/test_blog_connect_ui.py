@@ -62,7 +62,7 @@ def test_connect_wordpress_on_its_own_approval_page(
     log_in(page, site)
     page.goto(site.url + "#/accounts")
     fill_profile(page, "WordPress")
-    page.get_by_label("Server").fill(wordpress.url)
+    page.get_by_label("Site").fill(wordpress.url)
     page.get_by_role("button", name="Connect WordPress").click()
     # WordPress asks its own user to log in, then to approve Handpost.
     page.locator("#user_login").fill("admin")
@@ -80,7 +80,7 @@ def test_connect_ghost_with_its_admin_api_key(page: Any, site: Site, ghost: Ghos
     log_in(page, site)
     page.goto(site.url + "#/accounts")
     fill_profile(page, "Ghost")
-    page.get_by_label("Server").fill(ghost.url)
+    page.get_by_label("Site").fill(ghost.url)
     page.get_by_label("Admin API key").fill(ghost.admin_key)
     page.get_by_role("button", name="Connect Ghost").click()
     account = connected_account(page, site, "Ghost")
