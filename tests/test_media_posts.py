@@ -205,8 +205,8 @@ def test_the_same_picture_on_two_networks_is_fine_the_same_text_is_not(
     assert [m["media_id"] for m in copy.json()["media"]] == [image["id"]]
 
 
-def test_live_accounts_refuse_media_until_it_can_be_sent(client: TestClient) -> None:
-    # YouTube has no live publisher yet (its upload is an issue of its own).
+def test_live_accounts_take_media_now_every_network_sends_it(client: TestClient) -> None:
+    # YouTube was the last network without a live media flow (its resumable upload).
     account = create_account(
         client,
         "youtube",
@@ -215,10 +215,9 @@ def test_live_accounts_refuse_media_until_it_can_be_sent(client: TestClient) -> 
         credentials={"access_token": "tok-123456", "channel_id": "UCada"},
     )
     image = upload_ok(client, image_bytes(), alt_text="x")
-    body = assert_problem(
-        _post(client, account, "Live", [{"media_id": image["id"]}]), 422, "validation-error"
-    )
-    assert body["errors"][-1]["code"] == "media-not-published-yet"
+    answer = _post(client, account, "Live", [{"media_id": image["id"]}], title="A talk")
+    assert answer.status_code == 201, answer.text
+    assert [m["media_id"] for m in answer.json()["media"]] == [image["id"]]
 
 
 def test_mastodon_limits_come_from_the_instance_when_known() -> None:
