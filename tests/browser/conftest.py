@@ -164,3 +164,14 @@ def screenshot(page: Any, name: str) -> Path:
     page.evaluate("(s => s && (s.textContent = ''))(document.getElementById('status'))")
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The page is the same on either database (the database layer is tested on both
+    elsewhere): browser tests run once, on SQLite, so CI's slowest matrix is not doubled."""
+    twice = [i for i in items if "tests/browser/" in i.nodeid and "[postgresql" in i.nodeid]
+    dropped = set(twice)
+    once = [i for i in items if i not in dropped]
+    if dropped:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = once
